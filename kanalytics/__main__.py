@@ -1,0 +1,5 @@
+"""`python -m kanalytics` runs the CLI."""
+
+from kanalytics.cli import main
+
+main()

@@ -1,0 +1,150 @@
+"""`Archive`: the Python API over one archive. The CLI, the report and notebooks all go through it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from kanalytics.archive import manifest as manifests
+from kanalytics.archive import reader
+from kanalytics.archive.ingest import Ingestor, IngestSummary
+from kanalytics.archive.layout import Layout
+from kanalytics.errors import ArchiveError, QueryError
+from kanalytics.sources.files import Record, read_inputs
+
+if TYPE_CHECKING:
+    import duckdb
+    import polars as pl
+
+
+@dataclass
+class ArchiveInfo:
+    root: str
+    clusters: list[str] = field(default_factory=list)
+    first_date: str | None = None
+    last_date: str | None = None
+    partitions: int = 0
+    files: int = 0
+    events: int = 0
+    bytes: int = 0
+    quarantined: int = 0
+    manifests: int = 0
+    last_manifest_sha256: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Archive:
+    """An archive root. Creating the object touches nothing; writers create the layout on first ingest."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.layout = Layout(self.root)
+
+    def __repr__(self) -> str:
+        return f"Archive({str(self.root)!r})"
+
+    # -- write side -------------------------------------------------------------------------------------
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        cluster: str = "default",
+        redact: bool = True,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestSummary:
+        """Ingest files, folders or '-' (stdin). Bad input is quarantined, duplicates skipped."""
+        records = read_inputs([str(p) for p in paths], progress=progress)
+        return Ingestor(self.layout, cluster=cluster, redact=redact).run(records)
+
+    def ingest_events(
+        self, events: Iterable[dict[str, Any]], *, cluster: str = "default", redact: bool = True
+    ) -> IngestSummary:
+        """Ingest Event dicts already in memory (tests, the webhook receiver)."""
+        records = (Record("<api>", n, value=event) for n, event in enumerate(events, start=1))
+        return Ingestor(self.layout, cluster=cluster, redact=redact).run(records)
+
+    # -- read side --------------------------------------------------------------------------------------
+    def require(self) -> None:
+        if not self.layout.is_archive():
+            raise ArchiveError(
+                f"{self.root} is not a kanalytics archive (no events/ or _manifests/ inside)",
+                hint="ingest into it first: kanalytics ingest FILE --archive DIR",
+            )
+
+    def connect(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        clusters: Sequence[str] | None = None,
+    ) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection whose `events` view covers only the partitions of [start, end)."""
+        self.require()
+        return reader.connect(self.layout, start, end, clusters)
+
+    def sql(
+        self,
+        query: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        clusters: Sequence[str] | None = None,
+        **params: Any,
+    ) -> pl.DataFrame:
+        """Run SQL against the `events` view; `$name` placeholders are bound from `params`."""
+        import duckdb
+        import polars as pl
+
+        con = self.connect(start, end, clusters)
+        try:
+            table = reader.fetch_arrow(con, query, params)
+            return pl.from_arrow(table)  # type: ignore[return-value]
+        except duckdb.Error as exc:
+            raise QueryError(f"query failed: {exc}") from None
+        finally:
+            con.close()
+
+    def export(
+        self,
+        out: IO[bytes],
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        clusters: Sequence[str] | None = None,
+    ) -> int:
+        """Write the archived Events back as JSON Lines; returns how many."""
+        self.require()
+        return reader.export_events(self.layout, out, start, end, clusters)
+
+    def info(self) -> ArchiveInfo:
+        import pyarrow.parquet as pq
+
+        self.require()
+        info = ArchiveInfo(root=str(self.root))
+        partitions = self.layout.partitions()
+        info.partitions = len(partitions)
+        info.clusters = sorted({p.cluster for p in partitions})
+        if partitions:
+            dates = sorted(p.date for p in partitions)
+            info.first_date, info.last_date = dates[0].isoformat(), dates[-1].isoformat()
+        for partition in partitions:
+            for path in self.layout.partition_files(partition):
+                info.files += 1
+                info.bytes += path.stat().st_size
+                info.events += pq.ParquetFile(path).metadata.num_rows
+        chain = list(manifests.iter_manifests(self.layout))
+        info.manifests = len(chain)
+        info.last_manifest_sha256 = chain[-1].sha256 if chain else None
+        info.quarantined = sum(f.rows for m in chain for f in m.files_added if f.kind == "quarantine") - sum(
+            f.rows for m in chain for f in m.files_removed if f.kind == "quarantine"
+        )
+        return info
+
+
+def open_archive(path: str | Path) -> Archive:
+    """Open (or prepare to create) the archive at `path`."""
+    return Archive(path)

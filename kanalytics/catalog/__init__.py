@@ -1,0 +1,1 @@
+"""The query catalog: SQL files with validated headers, the runner that evaluates them, and findings."""

@@ -1,0 +1,71 @@
+"""The `kanalytics` command: a thin Typer layer over the library, with the one error boundary.
+
+Each command module registers its commands on `app`; heavy libraries (duckdb, polars, pyarrow) are imported
+inside the commands so that `--help` stays instant.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from kanalytics.errors import KanalyticsError
+
+app = typer.Typer(
+    name="kanalytics",
+    help="Archive, query, verify and report on Kubernetes audit logs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+
+def _version(value: bool) -> None:
+    if value:
+        from kanalytics import __version__
+
+        typer.echo(f"kanalytics {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Archive, query, verify and report on Kubernetes audit logs."""
+
+
+# Command modules register themselves on import; keep this list the only place that wires them.
+from kanalytics.cli import archive_cmds  # noqa: E402,F401
+# kanalytics-cli-registrations (one import line per command module, below this marker)
+
+
+def main() -> None:
+    """Entry point: run the app and turn library errors into one line on stderr and a non-zero exit."""
+    debug = os.environ.get("KANALYTICS_DEBUG") == "1"
+    try:
+        app()  # standalone mode: usage errors print themselves with the usage line and exit 2
+    except KanalyticsError as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as exc:  # the boundary: anything unexpected is a bug, reported without locals
+        if debug:
+            raise
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {exc}\n"
+            "  hint: this is a bug in kanalytics; re-run with KANALYTICS_DEBUG=1 for the traceback",
+            err=True,
+        )
+        sys.exit(70)

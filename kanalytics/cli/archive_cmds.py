@@ -1,0 +1,189 @@
+"""Archive commands: ingest, export, sql, info."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kanalytics.cli import app
+from kanalytics.cli.options import (
+    ArchiveOption,
+    ClusterFilterOption,
+    FormatOption,
+    FromOption,
+    JsonOption,
+    ToOption,
+)
+from kanalytics.cli.output import check_format, print_frame, print_json
+from kanalytics.errors import UsageError
+
+
+def parse_instant(value: str | None, option: str) -> datetime | None:
+    """`YYYY-MM-DD` (UTC midnight) or an ISO 8601 timestamp (UTC when it has no offset)."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise UsageError(
+            f"{option}: cannot read {value!r} as a date or timestamp",
+            hint="use YYYY-MM-DD or 2026-10-01T12:00:00Z",
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Audit log files or folders (.jsonl, .json, .gz, .zst), or '-' for stdin."),
+    ],
+    archive: ArchiveOption,
+    cluster: Annotated[
+        str, typer.Option("--cluster", help="Cluster name these events come from (partition key).")
+    ] = "default",
+    no_redact: Annotated[
+        bool,
+        typer.Option(
+            "--no-redact",
+            help="Keep Secret values and TokenReview tokens as they are in the input. Off by default: "
+            "the archive would then hold copies of your cluster's secrets.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest audit logs into the archive: dedupe, redact secrets, quarantine bad input.
+
+    Exit code 0 when everything was archived or deduplicated, 3 when some input was quarantined
+    (see _quarantine/ in the archive), 1 on errors.
+    """
+    from kanalytics.archive.api import open_archive
+    from kanalytics.sources.files import expand_paths
+
+    arch = open_archive(archive)
+    files = expand_paths(paths)
+    total = sum(Path(p).stat().st_size for p in files if p != "-")
+    show_progress = sys.stderr.isatty() and total > 50 * 1024 * 1024 and not as_json
+    if show_progress:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("ingesting", total=total)
+            summary = arch.ingest(
+                files, cluster=cluster, redact=not no_redact, progress=lambda n: bar.advance(task, n)
+            )
+    else:
+        summary = arch.ingest(files, cluster=cluster, redact=not no_redact)
+    if as_json:
+        print_json(summary.to_json())
+    else:
+        typer.echo(
+            f"read {summary.read}: archived {summary.archived}, duplicates {summary.duplicates}, "
+            f"quarantined {summary.quarantined} ({summary.seconds:.1f} s)"
+        )
+        if summary.files_written:
+            typer.echo(
+                f"wrote {summary.files_written} file(s) in {len(summary.partitions)} partition(s), "
+                f"manifest {summary.manifest_seq}"
+            )
+        if summary.redacted:
+            typer.echo(f"redacted secret values in {summary.redacted} event(s)")
+        if summary.collisions:
+            typer.echo(
+                f"warning: {summary.collisions} event(s) reuse an auditID+stage with different content; "
+                "kept both (see the trail-integrity detections)"
+            )
+        if summary.quarantined:
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary.quarantine_reasons.items()))
+            typer.echo(
+                f"quarantined {summary.quarantined} record(s) in {summary.quarantine_file} ({reasons})",
+                err=True,
+            )
+    if summary.quarantined:
+        raise typer.Exit(3)
+
+
+@app.command()
+def export(
+    archive: ArchiveOption,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Output JSON Lines file ('-' for stdout; .gz/.zst compress).")
+    ],
+    cluster: ClusterFilterOption = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+) -> None:
+    """Export archived events back to audit Events (JSON Lines), as they were ingested."""
+    from kanalytics.archive.api import open_archive
+    from kanalytics.archive.reader import open_output
+
+    arch = open_archive(archive)
+    start, end = parse_instant(from_, "--from"), parse_instant(to, "--to")
+    if str(out) == "-":
+        count = arch.export(sys.stdout.buffer, start=start, end=end, clusters=cluster)
+    else:
+        with open_output(out) as handle:
+            count = arch.export(handle, start=start, end=end, clusters=cluster)
+    typer.echo(f"exported {count} event(s)" + ("" if str(out) == "-" else f" to {out}"), err=True)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL over the view `events` (DuckDB dialect).")],
+    archive: ArchiveOption,
+    fmt: FormatOption = "table",
+    cluster: ClusterFilterOption = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+) -> None:
+    """Run SQL over the archive's `events` view. --from/--to prune partitions before the query runs."""
+    from kanalytics.archive.api import open_archive
+
+    check_format(fmt)
+    frame = open_archive(archive).sql(
+        query, start=parse_instant(from_, "--from"), end=parse_instant(to, "--to"), clusters=cluster
+    )
+    print_frame(frame, fmt)
+
+
+@app.command()
+def info(archive: ArchiveOption, as_json: JsonOption = False) -> None:
+    """Summarise the archive: clusters, dates, partitions, files, events, bytes, manifests."""
+    from kanalytics.archive.api import open_archive
+
+    summary = open_archive(archive).info()
+    if as_json:
+        print_json(summary.to_json())
+        return
+    rows = [
+        ("archive", summary.root),
+        ("clusters", ", ".join(summary.clusters) or "-"),
+        ("dates", f"{summary.first_date} .. {summary.last_date}" if summary.first_date else "-"),
+        ("partitions", str(summary.partitions)),
+        ("files", str(summary.files)),
+        ("events", f"{summary.events:,}"),
+        ("bytes", f"{summary.bytes:,}"),
+        ("quarantined", str(summary.quarantined)),
+        ("manifests", str(summary.manifests)),
+        ("last manifest", summary.last_manifest_sha256 or "-"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        typer.echo(f"{key:<{width}}  {value}")

@@ -1,0 +1,143 @@
+"""Load and validate `kanalytics.toml`: organisation, time zone, allow-lists, retention and signing settings.
+
+Every section is optional; a missing file means defaults. Unknown keys are errors, so a typo in a suppression
+or a retention policy is reported instead of silently ignored.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kanalytics.errors import ConfigError
+
+CONFIG_ENV = "KANALYTICS_CONFIG"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AllowEntry(_Strict):
+    """One allow-listed value and why it is trusted; the reason is shown in the report's suppressions."""
+
+    value: str
+    reason: str
+
+
+class NetworkEntry(_Strict):
+    cidr: str
+    reason: str
+
+    @field_validator("cidr")
+    @classmethod
+    def _valid_cidr(cls, value: str) -> str:
+        ipaddress.ip_network(value, strict=False)
+        return value
+
+
+class Allowlists(_Strict):
+    """Identities, networks and images that detections treat as expected."""
+
+    admin_users: list[AllowEntry] = Field(default_factory=list)
+    break_glass_users: list[AllowEntry] = Field(default_factory=list)
+    automation_users: list[AllowEntry] = Field(default_factory=list)
+    trusted_networks: list[NetworkEntry] = Field(default_factory=list)
+    trusted_registries: list[AllowEntry] = Field(default_factory=list)
+    # Falco-style per-rule allow-lists: query id -> values of the list that query consults.
+    query_lists: dict[str, list[AllowEntry]] = Field(default_factory=dict)
+
+
+class ClusterRetention(_Strict):
+    cluster: str
+    keep_days: int = Field(ge=1)
+
+
+class RetentionPolicy(_Strict):
+    """Keep N days (per cluster if set); no policy means nothing is ever deleted."""
+
+    keep_days: int | None = Field(default=None, ge=1)
+    floor_days: int | None = Field(default=None, ge=1)
+    per_cluster: list[ClusterRetention] = Field(default_factory=list)
+
+
+class Signing(_Strict):
+    private_key_path: str | None = None
+    public_key_path: str | None = None
+
+
+class ReportSettings(_Strict):
+    organisation: str = "Example Organisation"
+    frameworks: list[str] = Field(
+        default_factory=lambda: [
+            "pci-dss-4.0",
+            "soc2",
+            "iso-27001-2022",
+            "nist-800-53-r5",
+            "cis-k8s",
+            "hipaa",
+        ]
+    )
+    pdf_rows_per_finding: int = Field(default=20, ge=1)
+
+
+class Settings(_Strict):
+    timezone: str = "UTC"
+    report: ReportSettings = Field(default_factory=ReportSettings)
+    allowlists: Allowlists = Field(default_factory=Allowlists)
+    retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
+    signing: Signing = Field(default_factory=Signing)
+    query_paths: list[str] = Field(default_factory=list)
+    source: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Read settings from `path`, else `$KANALYTICS_CONFIG`, else `./kanalytics.toml` if present, else defaults."""
+    candidate: Path | None
+    if path is not None:
+        candidate = Path(path)
+        if not candidate.is_file():
+            raise ConfigError(f"configuration file not found: {candidate}")
+    elif os.environ.get(CONFIG_ENV):
+        candidate = Path(os.environ[CONFIG_ENV])
+        if not candidate.is_file():
+            raise ConfigError(f"{CONFIG_ENV} points at a missing file: {candidate}")
+    else:
+        candidate = Path("kanalytics.toml") if Path("kanalytics.toml").is_file() else None
+    if candidate is None:
+        return Settings()
+    try:
+        raw: dict[str, Any] = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{candidate}: cannot read configuration: {exc}") from exc
+    return parse_settings(raw, origin=str(candidate))
+
+
+def parse_settings(raw: dict[str, Any], origin: str = "<config>") -> Settings:
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise ConfigError(f"{origin}: invalid configuration: {problems}") from None
+    return settings.model_copy(update={"source": origin})

@@ -1,0 +1,54 @@
+"""Shared test helpers: where the third-party samples are, and a factory for valid audit Events."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data" / "k8s-audit"
+
+_counter = itertools.count()
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data/k8s-audit, or skip the test with the reason when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"third-party samples not available at {path} (they live in ../shared, outside the repo)")
+    return path
+
+
+def make_event(ts: datetime | None = None, **overrides: Any) -> dict[str, Any]:
+    """A valid audit.k8s.io/v1 Event; keyword arguments replace top-level keys."""
+    n = next(_counter)
+    ts = ts or datetime(2026, 10, 1, 12, 0, tzinfo=UTC) + timedelta(seconds=n)
+    event: dict[str, Any] = {
+        "kind": "Event",
+        "apiVersion": "audit.k8s.io/v1",
+        "level": "Metadata",
+        "auditID": str(uuid.UUID(int=n + 1)),
+        "stage": "ResponseComplete",
+        "requestURI": "/api/v1/namespaces/default/pods",
+        "verb": "list",
+        "user": {"username": "alice@example.com", "groups": ["system:authenticated"]},
+        "sourceIPs": ["10.0.0.5"],
+        "userAgent": "kubectl/v1.30.1 (linux/amd64) kubernetes/abc",
+        "objectRef": {"resource": "pods", "namespace": "default", "apiVersion": "v1"},
+        "responseStatus": {"metadata": {}, "code": 200},
+        "requestReceivedTimestamp": ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "stageTimestamp": (ts + timedelta(milliseconds=3)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "annotations": {"authorization.k8s.io/decision": "allow", "authorization.k8s.io/reason": ""},
+    }
+    event.update(overrides)
+    return event
+
+
+@pytest.fixture
+def event_factory() -> Any:
+    return make_event
