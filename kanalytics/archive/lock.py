@@ -12,7 +12,8 @@ from kanalytics.errors import ArchiveLockedError
 
 
 @contextmanager
-def writer_lock(layout: Layout) -> Iterator[None]:
+def writer_lock(layout: Layout) -> Iterator[int]:
+    """Hold the archive's writer lock; yields the lock's file descriptor (workers must close their copy)."""
     layout.state.mkdir(parents=True, exist_ok=True)
     fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -26,6 +27,6 @@ def writer_lock(layout: Layout) -> Iterator[None]:
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
+        yield fd
     finally:
         os.close(fd)  # closing the descriptor releases the lock

@@ -26,9 +26,19 @@ from kanalytics.sources import native
 BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024
+BLOCK_BYTES = 4 * 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _SKIP_SUFFIXES = (".md", ".tsv", ".yaml", ".yml", ".txt", ".sha256", ".sig")
+
+
+@dataclass(slots=True)
+class Block:
+    """Whole lines of a JSON Lines input; `first_line` is the number of the first one."""
+
+    origin: str
+    first_line: int
+    data: bytes
 
 
 @dataclass(slots=True)
@@ -72,7 +82,9 @@ def _rotation_key(path: Path) -> tuple[str, int, str]:
     return (str(path.parent / name), 0, name)
 
 
-def read_inputs(paths: Iterable[str], progress: Callable[[int], None] | None = None) -> Iterator[Record]:
+def read_inputs(
+    paths: Iterable[str], progress: Callable[[int], None] | None = None
+) -> Iterator[Record | Block]:
     for item in expand_paths(paths):
         if item == "-":
             yield from _read_stream(sys.stdin.buffer, "<stdin>", progress)
@@ -80,7 +92,7 @@ def read_inputs(paths: Iterable[str], progress: Callable[[int], None] | None = N
             yield from read_file(Path(item), progress)
 
 
-def read_file(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[Record]:
+def read_file(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[Record | Block]:
     try:
         handle = open(path, "rb")  # noqa: SIM115 (closed below; the generator owns it)
     except OSError as exc:
@@ -116,48 +128,90 @@ class _Counting(io.RawIOBase):
         return len(data)
 
 
-def _read_stream(raw: IO[bytes], origin: str, progress: Callable[[int], None] | None) -> Iterator[Record]:
+def _read_stream(
+    raw: IO[bytes], origin: str, progress: Callable[[int], None] | None
+) -> Iterator[Record | Block]:
     source: IO[bytes] = raw
     if progress is not None:
         source = io.BufferedReader(_Counting(raw, progress), buffer_size=1 << 20)
     elif not isinstance(raw, io.BufferedReader):
         source = cast(IO[bytes], io.BufferedReader(cast(Any, raw)))
     stream = _decompressed(source)
+    carry = b""
+    line_no = 1  # number of the first line in `carry`
     first = True
-    pending_document: list[bytes] | None = None
-    line_no = 0
     try:
         while True:
-            line = stream.readline(MAX_LINE_BYTES + 1)
-            if not line:
-                break
-            line_no += 1
-            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-                yield _oversize(stream, line, origin, line_no)
-                first = False
-                continue
-            if first and line.startswith(BOM):
-                line = line[len(BOM) :]
-            if pending_document is not None:
-                pending_document.append(line)
-                continue
-            stripped = line.strip()
-            if not stripped:
-                continue
+            chunk = stream.read(BLOCK_BYTES)
             if first:
                 first = False
-                if stripped[:1] in (b"{", b"[") and not _parses(stripped):
-                    pending_document = [line]  # pretty-printed JSON: gather the whole document
-                    continue
-            yield from _records(stripped, origin, line_no)
+                if _is_document(carry + chunk):
+                    yield from _document(carry + chunk + _read_rest(stream, len(chunk)), origin)
+                    return
+            if not chunk:
+                break
+            data = carry + chunk
+            cut = data.rfind(b"\n")
+            if cut == -1:
+                carry = data
+                if len(carry) > MAX_LINE_BYTES:
+                    yield _oversize(stream, carry, origin, line_no)
+                    line_no += 1
+                    carry = b""
+                continue
+            block, carry = data[: cut + 1], data[cut + 1 :]
+            yield from _split_oversize(block, origin, line_no)
+            line_no += block.count(b"\n")
     except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
+        if carry:
+            yield Block(origin, line_no, carry)
         yield Record(
             origin, line_no + 1, error=f"input ends early (truncated or corrupt compressed stream): {exc}"
         )
-        if pending_document is None:
-            return
-    if pending_document is not None:
-        yield from _document(pending_document, origin)
+        return
+    if carry:
+        yield from _split_oversize(carry, origin, line_no)
+
+
+def _split_oversize(block: bytes, origin: str, first_line: int) -> Iterator[Record | Block]:
+    """A block as is, unless one of its lines is over the limit: that line becomes a quarantine Record."""
+    if len(block) <= MAX_LINE_BYTES:
+        yield Block(origin, first_line, block)
+        return
+    # Rare path: re-frame line by line so only the oversize lines are set apart.
+    pending: list[bytes] = []
+    pending_start = first_line
+    for offset, line in enumerate(block.split(b"\n")):
+        number = first_line + offset
+        if len(line) > MAX_LINE_BYTES:
+            if pending:
+                yield Block(origin, pending_start, b"\n".join(pending))
+                pending = []
+            yield Record(
+                origin, number, error=f"line longer than {MAX_LINE_BYTES} bytes ({len(line)} bytes)", raw=line
+            )
+            pending_start = number + 1
+        else:
+            if not pending:
+                pending_start = number
+            pending.append(line)
+    if pending:
+        yield Block(origin, pending_start, b"\n".join(pending))
+
+
+def _is_document(head: bytes) -> bool:
+    """True when the input is one pretty-printed JSON document rather than JSON Lines."""
+    head = head.removeprefix(BOM)
+    for line in head.split(b"\n", 64)[:64]:
+        stripped = line.strip()
+        if stripped:
+            return stripped[:1] in (b"{", b"[") and not _parses(stripped)
+    return False
+
+
+def _read_rest(stream: IO[bytes], already: int) -> bytes:
+    rest = stream.read(MAX_DOCUMENT_BYTES + 1 - already)
+    return rest
 
 
 def _parses(data: bytes) -> bool:
@@ -166,16 +220,6 @@ def _parses(data: bytes) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _records(data: bytes, origin: str, line_no: int) -> Iterator[Record]:
-    try:
-        document = jsontext.loads(data)
-    except ValueError as exc:
-        reason = "not UTF-8 text" if _not_utf8(data) else f"not valid JSON: {exc}"
-        yield Record(origin, line_no, error=reason, raw=data)
-        return
-    yield from _unwrapped(document, origin, line_no, data)
 
 
 def _unwrapped(document: Any, origin: str, line_no: int, data: bytes) -> Iterator[Record]:
@@ -190,8 +234,8 @@ def _unwrapped(document: Any, origin: str, line_no: int, data: bytes) -> Iterato
         yield Record(origin, line_no, value=event, raw=data if single else None)
 
 
-def _document(lines: list[bytes], origin: str) -> Iterator[Record]:
-    data = b"".join(lines)
+def _document(data: bytes, origin: str) -> Iterator[Record | Block]:
+    data = data.removeprefix(BOM)
     if len(data) > MAX_DOCUMENT_BYTES:
         yield Record(
             origin, 1, error=f"JSON document larger than {MAX_DOCUMENT_BYTES} bytes", raw=data[: 1 << 20]
@@ -201,14 +245,12 @@ def _document(lines: list[bytes], origin: str) -> Iterator[Record]:
         document = jsontext.loads(data)
     except ValueError:
         # Not one document after all: judge it line by line, so each bad line is quarantined on its own.
-        for number, line in enumerate(lines, start=1):
-            if line.strip():
-                yield from _records(line.strip(), origin, number)
+        yield from _split_oversize(data, origin, 1)
         return
     yield from _unwrapped(document, origin, 1, data)
 
 
-def _not_utf8(data: bytes) -> bool:
+def not_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:

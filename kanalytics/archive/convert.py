@@ -1,0 +1,107 @@
+"""Conversion: raw input (blocks of lines, or parsed Records) into Arrow batches of archive rows.
+
+This is the CPU-heavy half of ingest (parse, redact, map, hash) and it is pure: it runs in worker
+processes, one block at a time, and returns rows plus quarantine entries for the writer to take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from kanalytics.archive import jsontext
+from kanalytics.archive.redact import redact_event
+from kanalytics.archive.rows import NotAnEvent, event_hash, event_to_row
+from kanalytics.archive.schema import ARROW_SCHEMA, COLUMN_NAMES
+from kanalytics.sources.files import BOM, Block, Record, not_utf8
+from kanalytics.sources.native import unwrap
+
+DAY_COLUMN = "_day"  # UTC days since the epoch of request_ts: the partition date, computed once here
+_DAY_MICROS = 86_400_000_000
+BATCH_SCHEMA = ARROW_SCHEMA.append(pa.field(DAY_COLUMN, pa.int32()))
+
+
+@dataclass
+class Converted:
+    """Rows and problems from one block; `read` counts input records (events or bad lines)."""
+
+    batch: pa.RecordBatch | None
+    quarantine: list[tuple[str, int, str, bytes | None]] = field(default_factory=list)
+    read: int = 0
+    redacted: int = 0
+
+
+class _Builder:
+    def __init__(self, redact: bool) -> None:
+        self.redact = redact
+        self.columns: dict[str, list[Any]] = {name: [] for name in COLUMN_NAMES}
+        self.days: list[int] = []
+        self.out = Converted(batch=None)
+
+    def event(self, event: Any, origin: str, line: int, raw: bytes | None) -> None:
+        self.out.read += 1
+        try:
+            if self.redact and isinstance(event, dict) and redact_event(event):
+                self.out.redacted += 1
+            row = event_to_row(event)
+        except NotAnEvent as exc:
+            self.out.quarantine.append((origin, line, str(exc), raw or jsontext.dumps_bytes(event)))
+            return
+        row["event_hash"] = event_hash(event)
+        for name, values in self.columns.items():
+            values.append(row[name])
+        self.days.append(row["request_ts"] // _DAY_MICROS)
+
+    def problem(self, origin: str, line: int, reason: str, raw: bytes | None) -> None:
+        self.out.read += 1
+        self.out.quarantine.append((origin, line, reason, raw))
+
+    def line(self, data: bytes, origin: str, line: int) -> None:
+        try:
+            document = jsontext.loads(data)
+        except ValueError as exc:
+            self.problem(origin, line, "not UTF-8 text" if not_utf8(data) else f"not valid JSON: {exc}", data)
+            return
+        events = unwrap(document)
+        if events is None:
+            self.problem(origin, line, "not an audit event: not a JSON object, EventList or array", data)
+            return
+        for event in events:
+            self.event(event, origin, line, data if len(events) == 1 else None)
+
+    def finish(self) -> Converted:
+        if self.days:
+            arrays = [
+                pa.array(self.columns[name], type=ARROW_SCHEMA.field(name).type) for name in COLUMN_NAMES
+            ]
+            arrays.append(pa.array(self.days, type=pa.int32()))
+            self.out.batch = pa.RecordBatch.from_arrays(arrays, schema=BATCH_SCHEMA)
+        return self.out
+
+
+def convert_block(block: Block, redact: bool = True) -> Converted:
+    """Convert one block of JSON Lines (runs in a worker process)."""
+    builder = _Builder(redact)
+    number = block.first_line - 1
+    for raw in block.data.split(b"\n"):
+        number += 1
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM) :]
+        line = raw.strip()
+        if line:
+            builder.line(line, block.origin, number)
+    return builder.finish()
+
+
+def convert_records(records: Iterable[Record], redact: bool = True) -> Converted:
+    """Convert Records that were already framed (whole documents, API input, problems found while reading)."""
+    builder = _Builder(redact)
+    for record in records:
+        if record.error is not None:
+            builder.problem(record.origin, record.line, record.error, record.raw)
+        else:
+            builder.event(record.value, record.origin, record.line, record.raw)
+    return builder.finish()
