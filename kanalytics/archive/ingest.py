@@ -9,6 +9,7 @@ the partitions it touches, never with the whole archive.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -388,10 +389,8 @@ class Ingestor:
 def _worker_init(lock_fd: int) -> None:
     """In a forked worker: drop the inherited lock descriptor, and die with the parent if it is killed."""
     if lock_fd >= 0:
-        try:
+        with contextlib.suppress(OSError):  # already closed: nothing to release
             os.close(lock_fd)
-        except OSError:
-            pass
     if sys.platform.startswith("linux"):
         import ctypes
         import signal
