@@ -1,0 +1,147 @@
+"""Ingest benchmark: kanalytics ingest against plain DuckDB read_json -> COPY parquet, and against gzip -6.
+
+Generates N realistic events with `kanalytics.synth` (1M Metadata-heavy events by default), then prints, from
+one run: ingest events/s; the time ratio to DuckDB `read_json` -> `COPY ... (FORMAT parquet)` of the same file;
+archive bytes against `gzip -6` of the same JSONL; peak RSS of the ingest process (and its workers); and the
+archive size under the alternative row order, to justify the one we chose. Medians over --repeat runs.
+
+    .venv/bin/python benchmarks/ingest.py --events 1000000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+_INGEST = """
+import json, resource, sys, time
+import kanalytics
+t = time.perf_counter()
+summary = kanalytics.open_archive(sys.argv[1]).ingest([sys.argv[2]], cluster="bench")
+seconds = time.perf_counter() - t
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"seconds": seconds, "archived": summary.archived, "rss_kb": own, "worker_rss_kb": workers}))
+"""
+
+
+def duckdb_baseline(source: Path, out: Path) -> float:
+    import duckdb
+
+    con = duckdb.connect()
+    started = time.perf_counter()
+    con.execute(
+        f"COPY (SELECT * FROM read_json('{source}')) TO '{out}' (FORMAT parquet)"
+    )
+    return time.perf_counter() - started
+
+
+def gzip_size(source: Path) -> int:
+    buffer = io.BytesIO()
+    with open(source, "rb") as raw, gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=6) as packed:
+        shutil.copyfileobj(raw, packed, 1 << 22)
+    return buffer.tell()
+
+
+def alternative_order_size(archive: Path) -> tuple[int, int]:
+    """(bytes as written, bytes if rows were ordered by user/resource/verb/time instead of time)."""
+    import pyarrow.parquet as pq
+
+    from kanalytics.archive.ingest import parquet_writer
+    from kanalytics.archive.schema import ARROW_SCHEMA
+
+    files = sorted((archive / "events").rglob("*.parquet"))
+    actual = sum(f.stat().st_size for f in files)
+    alternative = 0
+    order = [
+        ("user_name", "ascending"),
+        ("resource", "ascending"),
+        ("verb", "ascending"),
+        ("request_ts", "ascending"),
+    ]
+    for path in files:
+        table = pq.read_table(path, schema=ARROW_SCHEMA).sort_by(order)
+        sink = io.BytesIO()
+        writer = parquet_writer(sink)
+        writer.write_table(table, row_group_size=128 * 1024)
+        writer.close()
+        alternative += sink.tell()
+        del table
+    return actual, alternative
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--days", type=int, default=31)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+
+    from kanalytics.synth import generate
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="kanalytics-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    source = work / "events.jsonl"
+    started = time.perf_counter()
+    generate(source, start=date(2026, 10, 1), days=args.days, events=args.events, seed=1, cluster="bench")
+    print(
+        f"generated {args.events:,} events ({source.stat().st_size / 1e6:,.0f} MB) in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    size = source.stat().st_size
+
+    ingest_runs, duck_runs, rss = [], [], []
+    for attempt in range(args.repeat):
+        archive = work / f"archive-{attempt}"
+        shutil.rmtree(archive, ignore_errors=True)
+        out = subprocess.run(
+            [sys.executable, "-c", _INGEST, str(archive), str(source)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        ingest_runs.append(result["seconds"])
+        rss.append(max(result["rss_kb"], result["worker_rss_kb"]) / 1024)
+        duck_runs.append(duckdb_baseline(source, work / "duckdb.parquet"))
+        print(
+            f"run {attempt + 1}: kanalytics {result['seconds']:.1f} s, duckdb {duck_runs[-1]:.1f} s, "
+            f"peak RSS {rss[-1]:.0f} MB"
+        )
+    ingest_s, duck_s = statistics.median(ingest_runs), statistics.median(duck_runs)
+    archive = work / "archive-0"
+    actual, alternative = alternative_order_size(archive)
+    packed = gzip_size(source)
+    duck_bytes = (work / "duckdb.parquet").stat().st_size
+    print()
+    print(f"events                      {args.events:,} ({size / args.events:,.0f} bytes/event)")
+    print(f"ingest                      {ingest_s:.1f} s median = {args.events / ingest_s:,.0f} events/s")
+    print(f"duckdb read_json -> COPY    {duck_s:.1f} s median")
+    print(f"time ratio (target <= 1.0)  {ingest_s / duck_s:.2f}x")
+    print(f"gzip -6 of the JSONL        {packed / 1e6:,.1f} MB")
+    print(
+        f"archive                     {actual / 1e6:,.1f} MB = {actual / packed:.2f}x gzip (target <= 0.45)"
+    )
+    print(f"duckdb's own parquet        {duck_bytes / 1e6:,.1f} MB = {duck_bytes / packed:.2f}x gzip")
+    print(
+        f"row order: time (chosen)    {actual / 1e6:,.1f} MB; user/resource/verb/time {alternative / 1e6:,.1f} MB"
+    )
+    print(f"peak RSS (max process)      {max(rss):,.0f} MB (target <= 1024)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
