@@ -108,6 +108,77 @@ class Archive:
         finally:
             con.close()
 
+    def events(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        user: str | None = None,
+        verb: str | None = None,
+        resource: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        source_ip: str | None = None,
+        clusters: Sequence[str] | None = None,
+        limit: int = 10_000,
+    ) -> pl.DataFrame:
+        """Events matching every given filter, oldest first (at most `limit` rows)."""
+        filters = {
+            "user_name": user,
+            "verb": verb,
+            "resource": resource,
+            "namespace": namespace,
+            "object_name": name,
+        }
+        clauses, params = _time_clauses(start, end)
+        for column, value in filters.items():
+            if value is not None:
+                clauses.append(f"{column} = ${column}")
+                params[column] = value
+        if source_ip is not None:
+            clauses.append("list_contains(source_ips, $source_ip)")
+            params["source_ip"] = source_ip
+        params["limit"] = limit
+        where = " AND ".join(clauses) or "true"
+        query = f"SELECT * EXCLUDE (event_hash) FROM events WHERE {where} ORDER BY request_ts, audit_id, stage LIMIT $limit"  # noqa: S608 (fixed fragments; values are bound)
+        return self.sql(query, start=start, end=end, clusters=clusters, **params)
+
+    def timeline(
+        self,
+        *,
+        user: str | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        clusters: Sequence[str] | None = None,
+        limit: int = 10_000,
+    ) -> pl.DataFrame:
+        """What one identity did, or what happened to one object, as a readable time line."""
+        if user is None and name is None:
+            raise QueryError(
+                "timeline needs a user or an object name", hint="timeline(user='alice') or name='web-1'"
+            )
+        clauses, params = _time_clauses(start, end)
+        if user is not None:
+            clauses.append("(user_name = $user OR impersonated_user = $user)")
+            params["user"] = user
+        if name is not None:
+            clauses.append("object_name = $name")
+            params["name"] = name
+        if namespace is not None:
+            clauses.append("namespace = $namespace")
+            params["namespace"] = namespace
+        params["limit"] = limit
+        # Fixed fragments only; every value is a bound parameter.
+        query = (
+            "SELECT request_ts AS ts, cluster, user_name, impersonated_user, verb, resource, subresource, namespace, "  # noqa: S608
+            "object_name, response_code, authz_decision, source_ips[1] AS source_ip, user_agent, request_uri, audit_id "
+            f"FROM events WHERE {' AND '.join(clauses)} AND stage IN ('ResponseComplete', 'ResponseStarted', 'Panic') "
+            "ORDER BY request_ts, audit_id LIMIT $limit"
+        )
+        return self.sql(query, start=start, end=end, clusters=clusters, **params)
+
     def export(
         self,
         out: IO[bytes],
@@ -143,6 +214,18 @@ class Archive:
             f.rows for m in chain for f in m.files_removed if f.kind == "quarantine"
         )
         return info
+
+
+def _time_clauses(start: datetime | None, end: datetime | None) -> tuple[list[str], dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if start is not None:
+        clauses.append("request_ts >= $start")
+        params["start"] = start
+    if end is not None:
+        clauses.append("request_ts < $end")
+        params["end"] = end
+    return clauses, params
 
 
 def open_archive(path: str | Path) -> Archive:
