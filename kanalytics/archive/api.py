@@ -220,11 +220,11 @@ def _time_clauses(start: datetime | None, end: datetime | None) -> tuple[list[st
     clauses: list[str] = []
     params: dict[str, Any] = {}
     if start is not None:
-        clauses.append("request_ts >= $start")
-        params["start"] = start
+        clauses.append("request_ts >= $from_ts")
+        params["from_ts"] = start
     if end is not None:
-        clauses.append("request_ts < $end")
-        params["end"] = end
+        clauses.append("request_ts < $to_ts")
+        params["to_ts"] = end
     return clauses, params
 
 
