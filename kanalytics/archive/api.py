@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     import duckdb
     import polars as pl
 
+    from kanalytics.catalog.model import Finding, QueryResult
+
 
 @dataclass
 class ArchiveInfo:
@@ -178,6 +180,19 @@ class Archive:
             "ORDER BY request_ts, audit_id LIMIT $limit"
         )
         return self.sql(query, start=start, end=end, clusters=clusters, **params)
+
+    def run(self, query_id: str, start: datetime, end: datetime, **kw: Any) -> QueryResult:
+        """Run one catalog query over [start, end) (kw: clusters, settings, catalog); see catalog.runner."""
+        from kanalytics.catalog import api
+
+        return api.run(self, query_id, start, end, **kw)
+
+    def findings(self, start: datetime, end: datetime, **kw: Any) -> list[Finding]:
+        """Every detection and anomaly finding of [start, end), most severe first
+        (kw: clusters, settings, catalog, min_severity)."""
+        from kanalytics.catalog import api
+
+        return api.findings(self, start, end, **kw)
 
     def export(
         self,

@@ -66,6 +66,9 @@ class QueryHeader(BaseModel):
     description: str
     # For anomalies: how long the baseline window before the period is (days).
     baseline_days: int | None = None
+    # Free-form labels for selecting groups of queries, e.g. "falco-activity": the Falco rules that the
+    # `consider_activity_events` macro switches off (a Falco override a run can mirror by skipping them).
+    tags: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

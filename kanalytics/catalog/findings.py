@@ -1,0 +1,108 @@
+"""Turn detection and anomaly rows into `Finding`s: the common shape, JSON-safe evidence, stable order."""
+
+from __future__ import annotations
+
+import base64
+import math
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from kanalytics.catalog.model import FINDING_COLUMNS, SEVERITY_ORDER, Finding, QueryResult
+
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
+# Columns that map to named Finding fields rather than to `evidence`.
+_NAMED = (*FINDING_COLUMNS, "cluster", "score", "baseline")
+ANOMALY_COLUMNS = ("score", "baseline")
+
+
+def missing_columns(kind: str, column_names: list[str]) -> list[str]:
+    """The finding-shape columns a detection or anomaly result lacks (metrics have no required shape)."""
+    if kind == "metric":
+        return []
+    required = FINDING_COLUMNS + (ANOMALY_COLUMNS if kind == "anomaly" else ())
+    return [c for c in required if c not in column_names]
+
+
+def json_safe(value: Any) -> Any:
+    """A value json.dumps can write without a `default=`: what exports and the webhook send."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [json_safe(v) for v in value]
+    return str(value)
+
+
+def to_findings(result: QueryResult) -> list[Finding]:
+    """One Finding per row of an ok detection/anomaly result; nothing for metrics or failed queries."""
+    header = result.query.header
+    if header.kind == "metric" or result.status != "ok" or result.table is None:
+        return []
+    found = []
+    for row in result.table.to_pylist():
+        score = row.get("score")
+        found.append(
+            Finding(
+                query_id=header.id,
+                title=header.title,
+                kind=header.kind,
+                severity=header.severity,
+                area=header.area,
+                ts=row.get("ts"),
+                audit_id=_text(row.get("audit_id")),
+                user_name=_text(row.get("user_name")),
+                source_ip=_text(row.get("source_ip")),
+                verb=_text(row.get("verb")),
+                resource=_text(row.get("resource")),
+                namespace=_text(row.get("namespace")),
+                object_name=_text(row.get("object_name")),
+                summary=_text(row.get("summary")) or header.title,
+                cluster=_text(row.get("cluster")),
+                score=float(score) if isinstance(score, int | float | Decimal) else None,
+                baseline=_text(row.get("baseline")),
+                evidence={k: json_safe(v) for k, v in row.items() if k not in _NAMED},
+            )
+        )
+    return found
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Most severe first, then oldest first; ties broken by query and audit id so output is stable."""
+
+    def key(f: Finding) -> tuple[int, int, str, str, str]:
+        ts = f.ts.isoformat() if isinstance(f.ts, datetime) else ""
+        return (-SEVERITY_ORDER.get(f.severity, 0), 0 if f.ts else 1, ts, f.query_id, f.audit_id or "")
+
+    return sorted(findings, key=key)
+
+
+def findings_to_json(findings: list[Finding]) -> list[dict[str, Any]]:
+    return [json_safe(f.to_json()) for f in findings]
+
+
+def to_polars(table: pa.Table) -> pl.DataFrame:
+    """A result table as polars (notebooks, the CLI's printers)."""
+    import polars as pl
+
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)  # a Table always converts to a DataFrame
+    return frame
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,347 @@
+"""Evaluate catalog queries over a period: one connection, bound parameters, findings and suppressions.
+
+How suppressions are recorded: every allow-list table exists twice in the connection, filled from Settings in
+the `main` schema and empty in the schema `kanalytics_no_allowlists`. A query whose SQL mentions an `allow_`
+table, run while some of those tables hold entries, is run a second time with the empty schema first on the
+search path. The rows only that second run returns are the suppressed ones; each is attributed to the entry it
+matches (user_name for user lists, source_ip for networks, any value for registries and per-query lists).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from kanalytics.catalog.findings import json_safe, missing_columns, sort_findings, to_findings
+from kanalytics.catalog.loader import Catalog, load_catalog
+from kanalytics.catalog.model import LEVEL_ORDER, CatalogRun, Query, QueryResult, Suppression
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+    from kanalytics.archive.api import Archive
+    from kanalytics.config import Settings
+
+DEFAULT_BASELINE_DAYS = 30
+EMPTY_SCHEMA = "kanalytics_no_allowlists"
+# Allow-list table -> its columns (all VARCHAR). The names are fixed here; values are only ever bound.
+ALLOW_TABLES: dict[str, tuple[str, ...]] = {
+    "allow_admin_users": ("value", "reason"),
+    "allow_break_glass_users": ("value", "reason"),
+    "allow_automation_users": ("value", "reason"),
+    "allow_trusted_networks": ("cidr", "reason"),
+    "allow_trusted_registries": ("value", "reason"),
+    "allow_query_list": ("query_id", "value", "reason"),
+}
+_ALLOW_REF = re.compile(r"\b(allow_[a-z_]+)\b")
+_USER_LISTS = ("allow_admin_users", "allow_break_glass_users", "allow_automation_users")
+
+
+def run_query(
+    archive: Archive,
+    query_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    clusters: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    catalog: Catalog | None = None,
+    baseline_start: datetime | None = None,
+) -> QueryResult:
+    """Run one query over [start, end); a failure is a result with status "error", not an exception.
+
+    `baseline_start` overrides the query's own `baseline_days` (test cases pin it).
+    """
+    catalog = catalog or load_catalog(settings=settings)
+    query = catalog.get(query_id)
+    run = _run(archive, [query], start, end, clusters, settings, catalog.version, baseline_start)
+    return run.results[query.id]
+
+
+def run_catalog(
+    archive: Archive,
+    start: datetime,
+    end: datetime,
+    *,
+    clusters: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    catalog: Catalog | None = None,
+    kinds: Iterable[str] | None = None,
+    query_ids: Iterable[str] | None = None,
+    baseline_start: datetime | None = None,
+) -> CatalogRun:
+    """Run every query (optionally only some kinds or ids) over [start, end) in one connection."""
+    catalog = catalog or load_catalog(settings=settings)
+    wanted_kinds = set(kinds) if kinds is not None else None
+    queries = [catalog.get(q) for q in query_ids] if query_ids is not None else list(catalog.queries.values())
+    queries = sorted(
+        (q for q in queries if wanted_kinds is None or q.header.kind in wanted_kinds), key=lambda q: q.id
+    )
+    return _run(archive, queries, start, end, clusters, settings, catalog.version, baseline_start)
+
+
+def _run(
+    archive: Archive,
+    queries: list[Query],
+    start: datetime,
+    end: datetime,
+    clusters: Sequence[str] | None,
+    settings: Settings | None,
+    catalog_version: str,
+    fixed_baseline: datetime | None = None,
+) -> CatalogRun:
+    from kanalytics.config import Settings
+
+    settings = settings or Settings()
+    start, end = _utc(start), _utc(end)
+    if fixed_baseline is not None:
+        baseline_start = _utc(fixed_baseline)
+    else:
+        longest = max([DEFAULT_BASELINE_DAYS, *(_baseline_days(q) for q in queries)])
+        baseline_start = start - timedelta(days=longest)
+    con = archive.connect(min(baseline_start, start), end, clusters)
+    try:
+        session = Session(con, start, end, settings, baseline_start=fixed_baseline)
+        results = {q.id: session.run(q) for q in queries}
+    finally:
+        con.close()
+    findings = sort_findings([f for r in results.values() for f in to_findings(r)])
+    return CatalogRun(
+        start=start,
+        end=end,
+        baseline_start=baseline_start,
+        clusters=list(clusters) if clusters else None,
+        results=results,
+        findings=findings,
+        levels_seen=session.levels_seen,
+        catalog_version=catalog_version,
+    )
+
+
+@dataclass
+class _Entry:
+    list_name: str
+    value: str
+    reason: str
+    query_id: str | None = None
+
+
+class Session:
+    """Queries evaluated against one DuckDB connection whose `events` view already covers the period."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        start: datetime,
+        end: datetime,
+        settings: Settings,
+        *,
+        baseline_start: datetime | None = None,
+    ) -> None:
+        self.con = con
+        self.start, self.end = _utc(start), _utc(end)
+        self.baseline_start = _utc(baseline_start) if baseline_start is not None else None
+        self.entries = allowlist_entries(settings)
+        create_allow_tables(con, self.entries)
+        self.levels_seen = self._levels_seen()
+
+    def _levels_seen(self) -> list[str]:
+        rows = self.con.sql(
+            "SELECT DISTINCT level FROM events "
+            "WHERE request_ts >= $period_start AND request_ts < $period_end",
+            params={"period_start": self.start, "period_end": self.end},
+        ).fetchall()
+        return sorted((r[0] for r in rows if r[0] in LEVEL_ORDER), key=LEVEL_ORDER.__getitem__)
+
+    def run(self, query: Query) -> QueryResult:
+        began = time.perf_counter()
+        result = self._evaluate(query)
+        result.seconds = time.perf_counter() - began
+        return result
+
+    def _evaluate(self, query: Query) -> QueryResult:
+        import duckdb
+
+        reason = self.not_evaluable_reason(query)
+        if reason:
+            return QueryResult(query=query, status="not-evaluable", reason=reason)
+        try:
+            params = self.params_for(query)
+            table = self._fetch(query.sql, params)
+        except duckdb.Error as exc:
+            return QueryResult(query=query, status="error", reason=f"query {query.id} failed: {exc}")
+        missing = missing_columns(query.header.kind, table.column_names)
+        if missing:
+            return QueryResult(
+                query=query,
+                status="error",
+                table=table,
+                reason=f"query {query.id} ({query.header.kind}) does not return the finding column(s) "
+                f"{', '.join(missing)}; see FINDING_COLUMNS in kanalytics/catalog/model.py",
+            )
+        result = QueryResult(query=query, status="ok", table=table)
+        used = self._used_allow_tables(query)
+        if used and query.header.kind != "metric":
+            try:
+                unfiltered = self._fetch(query.sql, params, without_allowlists=True)
+            except duckdb.Error as exc:
+                return QueryResult(query=query, status="error", reason=f"query {query.id} failed: {exc}")
+            result.suppressed = self._suppressions(query, table, unfiltered, used)
+        return result
+
+    def not_evaluable_reason(self, query: Query) -> str:
+        needed = query.header.needs_level
+        if not self.levels_seen or LEVEL_ORDER[needed] <= LEVEL_ORDER[self.levels_seen[-1]]:
+            return ""
+        what = "request bodies" if needed == "Request" else f"{needed} bodies"
+        return f"needs {what} (audit level {needed}); the period has only {', '.join(self.levels_seen)}"
+
+    def params_for(self, query: Query) -> dict[str, Any]:
+        import duckdb
+
+        baseline = self.baseline_start or self.start - timedelta(days=_baseline_days(query))
+        available = {"period_start": self.start, "period_end": self.end, "baseline_start": baseline}
+        # DuckDB refuses parameters a statement does not use, so bind exactly the ones it names.
+        names = duckdb.extract_statements(query.sql)[0].named_parameters
+        unknown = sorted(set(names) - set(available))
+        if unknown:
+            listed = ", ".join(f"${n}" for n in unknown)
+            raise duckdb.BinderException(
+                f"unknown parameter(s) {listed}; available: $period_start, $period_end, $baseline_start"
+            )
+        return {n: available[n] for n in names}
+
+    def _fetch(self, sql: str, params: dict[str, Any], *, without_allowlists: bool = False) -> pa.Table:
+        if not without_allowlists:
+            return self.con.sql(sql, params=params or None).to_arrow_table()
+        self.con.execute(f"SET search_path = '{EMPTY_SCHEMA},main'")
+        try:
+            return self.con.sql(sql, params=params or None).to_arrow_table()
+        finally:
+            self.con.execute("SET search_path = 'main'")
+
+    def _used_allow_tables(self, query: Query) -> list[str]:
+        names = [n for n in dict.fromkeys(_ALLOW_REF.findall(query.sql)) if n in ALLOW_TABLES]
+        return [n for n in names if any(self._applies(e, n, query) for e in self.entries)]
+
+    @staticmethod
+    def _applies(entry: _Entry, list_name: str, query: Query) -> bool:
+        return entry.list_name == list_name and (entry.query_id is None or entry.query_id == query.id)
+
+    def _suppressions(
+        self, query: Query, kept: pa.Table, unfiltered: pa.Table, used: list[str]
+    ) -> list[Suppression]:
+        extra = Counter(_row_key(r) for r in unfiltered.to_pylist()) - Counter(
+            _row_key(r) for r in kept.to_pylist()
+        )
+        if not extra:
+            return []
+        rows = {_row_key(r): r for r in unfiltered.to_pylist()}
+        candidates = [e for e in self.entries if any(self._applies(e, n, query) for n in used)]
+        counts: Counter[tuple[str, str, str]] = Counter()
+        for key, count in extra.items():
+            entry = _attribute(rows[key], candidates)
+            if entry is None:
+                counts[
+                    (" / ".join(used), "(unattributed)", "removed by an allow-list; no single entry matched")
+                ] += count
+            else:
+                counts[(entry.list_name, entry.value, entry.reason)] += count
+        return [
+            Suppression(query_id=query.id, list_name=name, value=value, reason=reason, count=count)
+            for (name, value, reason), count in sorted(counts.items())
+        ]
+
+
+def allowlist_entries(settings: Settings) -> list[_Entry]:
+    allow = settings.allowlists
+    entries = [
+        _Entry(name, e.value, e.reason)
+        for name, values in (
+            ("allow_admin_users", allow.admin_users),
+            ("allow_break_glass_users", allow.break_glass_users),
+            ("allow_automation_users", allow.automation_users),
+            ("allow_trusted_registries", allow.trusted_registries),
+        )
+        for e in values
+    ]
+    entries += [_Entry("allow_trusted_networks", n.cidr, n.reason) for n in allow.trusted_networks]
+    entries += [
+        _Entry("allow_query_list", e.value, e.reason, query_id=qid)
+        for qid, values in sorted(allow.query_lists.items())
+        for e in values
+    ]
+    return entries
+
+
+def create_allow_tables(con: duckdb.DuckDBPyConnection, entries: list[_Entry]) -> None:
+    """The allow-list tables, filled in `main` and empty in EMPTY_SCHEMA; values bound, never formatted."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {EMPTY_SCHEMA}")
+    for name, columns in ALLOW_TABLES.items():
+        ddl = ", ".join(f"{c} VARCHAR" for c in columns)
+        for schema in ("main", EMPTY_SCHEMA):
+            con.execute(f"CREATE OR REPLACE TABLE {schema}.{name} ({ddl})")
+        rows = [
+            ((e.query_id, e.value, e.reason) if name == "allow_query_list" else (e.value, e.reason))
+            for e in entries
+            if e.list_name == name
+        ]
+        if rows:
+            placeholders = ", ".join("?" for _ in columns)
+            con.executemany(f"INSERT INTO main.{name} VALUES ({placeholders})", rows)  # noqa: S608 -- fixed names
+
+
+def _attribute(row: dict[str, Any], entries: list[_Entry]) -> _Entry | None:
+    """The allow-list entry that explains why `row` was suppressed, judged from the row's own values."""
+    strings = set(_strings(row))
+    source_ip = row.get("source_ip")
+    for entry in entries:
+        if entry.list_name in _USER_LISTS and row.get("user_name") == entry.value:
+            return entry
+        if entry.list_name == "allow_trusted_networks" and isinstance(source_ip, str):
+            try:
+                if ipaddress.ip_address(source_ip) in ipaddress.ip_network(entry.value, strict=False):
+                    return entry
+            except ValueError:
+                continue
+        if entry.list_name == "allow_trusted_registries" and any(s.startswith(entry.value) for s in strings):
+            return entry
+        if entry.list_name == "allow_query_list" and entry.value in strings:
+            return entry
+    return None
+
+
+def _strings(value: Any) -> Iterable[str]:
+    """Every string in a row, plus image repositories (`repo:tag@digest` -> `repo`) as Falco compares them."""
+    if isinstance(value, str):
+        yield value
+        repository = value.split(":")[0].split("@")[0]  # Falco's ka.req.pod.containers.image.repository
+        if repository != value:
+            yield repository
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _row_key(row: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(json_safe(row), sort_keys=True)
+
+
+def _baseline_days(query: Query) -> int:
+    return query.header.baseline_days or DEFAULT_BASELINE_DAYS
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,34 @@
+/* ---
+id: falco-clusterrole-with-wildcard-created
+title: Role or cluster role with wildcards created
+kind: detection
+severity: medium
+needs_level: Request
+area: rbac
+controls:
+- pci-dss-4.0:10.2.1.5
+- nist-800-53-r5:AU-6
+- soc2:CC6.3
+- iso-27001-2022:A.8.16
+references:
+- falco:ClusterRole With Wildcard Created
+mitre:
+- T1098
+description: A role or cluster role created with "*" among the resources or the verbs of any rule.
+--- */
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} created {} {} with wildcard rules', coalesce(user_name, '(no user)'), resource, coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)')) AS summary,
+    cluster
+FROM events
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete' AND resource IN ('roles', 'clusterroles') AND verb = 'create' AND (list_contains(json_extract_string(request_object, '$.rules[*].resources[*]'), '*')
+    OR list_contains(json_extract_string(request_object, '$.rules[*].verbs[*]'), '*'))
+ORDER BY ts, audit_id

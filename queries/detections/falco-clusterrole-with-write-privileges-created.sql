@@ -1,0 +1,33 @@
+/* ---
+id: falco-clusterrole-with-write-privileges-created
+title: Role or cluster role with write verbs created
+kind: detection
+severity: low
+needs_level: Request
+area: rbac
+controls:
+- pci-dss-4.0:10.2.1.5
+- nist-800-53-r5:AU-6
+- soc2:CC6.3
+- iso-27001-2022:A.8.16
+references:
+- falco:ClusterRole With Write Privileges Created
+mitre:
+- T1098
+description: A role or cluster role created whose rules include create, update, patch, delete or deletecollection.
+--- */
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} created {} {} with write verbs', coalesce(user_name, '(no user)'), resource, coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)')) AS summary,
+    cluster
+FROM events
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete' AND resource IN ('roles', 'clusterroles') AND verb = 'create' AND list_has_any(json_extract_string(request_object, '$.rules[*].verbs[*]'), ['create', 'update', 'patch', 'delete', 'deletecollection'])
+ORDER BY ts, audit_id

@@ -1,0 +1,32 @@
+/* ---
+id: falco-create-nodeport-service
+title: NodePort service created
+kind: detection
+severity: medium
+needs_level: Request
+area: network
+controls:
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+references:
+- falco:Create NodePort Service
+mitre:
+- T1133
+description: A service created with spec.type NodePort, which opens a port on every node.
+--- */
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} created NodePort service {} in {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)')) AS summary,
+    cluster
+FROM events
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete' AND resource = 'services' AND verb = 'create' AND request_object->>'$.spec.type' = 'NodePort'
+ORDER BY ts, audit_id

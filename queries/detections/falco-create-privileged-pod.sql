@@ -1,0 +1,65 @@
+/* ---
+id: falco-create-privileged-pod
+title: Privileged pod created
+kind: detection
+severity: medium
+needs_level: Request
+area: privileged-workloads
+controls:
+- pci-dss-4.0:10.2.1.7
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+references:
+- falco:Create Privileged Pod
+mitre:
+- T1610
+- T1611
+description: A pod created with a privileged container, init container or ephemeral container, unless every container
+  image repository is in Falco's k8s_audit_privileged_images list (extend it with allowlists.query_lists).
+--- */
+WITH lists AS (
+    SELECT
+        [
+            'falcosecurity/falco', 'docker.io/falcosecurity/falco', 'public.ecr.aws/falcosecurity/falco',
+            'docker.io/calico/node', 'calico/node', 'docker.io/cloudnativelabs/kube-router',
+            'docker.io/docker/ucp-agent', 'docker.io/mesosphere/mesos-slave', 'docker.io/rook/toolbox',
+            'docker.io/sysdig/sysdig', 'gcr.io/google_containers/kube-proxy',
+            'gcr.io/google-containers/startup-script', 'gcr.io/projectcalico-org/node', 'gke.gcr.io/kube-proxy',
+            'gke.gcr.io/gke-metadata-server', 'gke.gcr.io/netd-amd64', 'gke.gcr.io/watcher-daemonset',
+            'gcr.io/google-containers/prometheus-to-sd', 'registry.k8s.io/ip-masq-agent-amd64',
+            'registry.k8s.io/kube-proxy', 'registry.k8s.io/prometheus-to-sd', 'quay.io/calico/node',
+            'sysdig/sysdig', 'registry.k8s.io/dns/k8s-dns-node-cache',
+            'mcr.microsoft.com/oss/kubernetes/kube-proxy'
+        ] AS builtin_images,
+        coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-create-privileged-pod'), []::VARCHAR[]) AS user_images
+),
+candidates AS (
+    SELECT
+        *,
+        coalesce(json_extract_string(request_object, '$.spec.containers[*].image'), []::VARCHAR[]) AS images,
+        -- Falco's image.repository: the image up to the first ':' and then the first '@'.
+        list_transform(images, lambda i: split_part(split_part(i, ':', 1), '@', 1)) AS repositories
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete' AND resource = 'pods' AND subresource IS NULL AND verb = 'create' AND (list_contains(json_extract_string(request_object, '$.spec.containers[*].securityContext.privileged'), 'true')
+            OR list_contains(json_extract_string(request_object, '$.spec.initContainers[*].securityContext.privileged'), 'true')
+            OR list_contains(json_extract_string(request_object, '$.spec.ephemeralContainers[*].securityContext.privileged'), 'true'))
+)
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} created privileged pod {} in {} ({})', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)'), array_to_string(images, ', ')) AS summary,
+    cluster,
+    images,
+    repositories
+FROM candidates, lists
+-- Falco: `not ka.req.pod.containers.image.repository in (list)`: quiet only when EVERY container is trusted.
+WHERE NOT (len(repositories) > 0 AND list_has_all(list_concat(lists.builtin_images, lists.user_images), repositories))
+ORDER BY ts, audit_id

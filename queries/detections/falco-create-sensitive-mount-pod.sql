@@ -1,0 +1,61 @@
+/* ---
+id: falco-create-sensitive-mount-pod
+title: Pod created with a sensitive host path mounted
+kind: detection
+severity: medium
+needs_level: Request
+area: privileged-workloads
+controls:
+- pci-dss-4.0:10.2.1.7
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+references:
+- falco:Create Sensitive Mount Pod
+mitre:
+- T1611
+description: A pod created with a hostPath volume whose path is exactly one of Falco's sensitive paths (/proc, the
+  container runtime sockets, /, /etc, /root, kubelet and Kubernetes config folders), unless every image is trusted.
+--- */
+WITH lists AS (
+    SELECT
+        [
+            'falcosecurity/falco', 'docker.io/falcosecurity/falco', 'public.ecr.aws/falcosecurity/falco',
+            'docker.io/sysdig/sysdig', 'sysdig/sysdig', 'gcr.io/google_containers/hyperkube',
+            'gcr.io/google_containers/kube-proxy', 'docker.io/calico/node', 'docker.io/rook/toolbox',
+            'docker.io/cloudnativelabs/kube-router', 'docker.io/consul', 'docker.io/datadog/docker-dd-agent',
+            'docker.io/datadog/agent', 'docker.io/docker/ucp-agent', 'docker.io/gliderlabs/logspout',
+            'docker.io/netdata/netdata', 'docker.io/google/cadvisor', 'docker.io/prom/node-exporter',
+            'amazon/amazon-ecs-agent', 'prom/node-exporter', 'amazon/cloudwatch-agent'
+        ] AS builtin_images,
+        coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-create-sensitive-mount-pod'), []::VARCHAR[]) AS user_images
+),
+candidates AS (
+    SELECT
+        *,
+        coalesce(json_extract_string(request_object, '$.spec.containers[*].image'), []::VARCHAR[]) AS images,
+        -- Falco's image.repository: the image up to the first ':' and then the first '@'.
+        list_transform(images, lambda i: split_part(split_part(i, ':', 1), '@', 1)) AS repositories
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete' AND resource = 'pods' AND subresource IS NULL AND verb = 'create' AND list_has_any(json_extract_string(request_object, '$.spec.volumes[*].hostPath.path'),
+            ['/proc', '/var/run/docker.sock', '/', '/etc', '/root', '/var/run/crio/crio.sock', '/run/containerd/containerd.sock',
+             '/home/admin', '/var/lib/kubelet', '/var/lib/kubelet/pki', '/etc/kubernetes', '/etc/kubernetes/manifests'])
+)
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} created pod {} in {} mounting host path(s) {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)'), array_to_string(json_extract_string(request_object, '$.spec.volumes[*].hostPath.path'), ', ')) AS summary,
+    cluster,
+    images,
+    repositories
+FROM candidates, lists
+-- Falco: `not ka.req.pod.containers.image.repository in (list)`: quiet only when EVERY container is trusted.
+WHERE NOT (len(repositories) > 0 AND list_has_all(list_concat(lists.builtin_images, lists.user_images), repositories))
+ORDER BY ts, audit_id

@@ -1,0 +1,54 @@
+/* ---
+id: falco-disallowed-k8s-user
+title: Request by a user outside Falco's allowed users
+kind: detection
+severity: medium
+needs_level: Metadata
+area: activity
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- iso-27001-2022:A.8.16
+references:
+- falco:Disallowed K8s User
+mitre:
+- T1078
+description: 'A completed request by a user that is not a system: identity and is in neither of Falco''s allowed-user
+  lists (allowed_k8s_users, eks_allowed_k8s_users); extend the list per cluster with allowlists.query_lists. Most
+  real clusters need that list: every human and CI identity fires this rule.'
+--- */
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} ({}) is not an allowed Kubernetes user: {} {}', coalesce(user_name, '(no user)'), coalesce(source_ips[1], '?'), verb, coalesce(resource, request_uri)) AS summary,
+    cluster
+FROM events
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete'
+  AND (user_name IS NULL OR NOT starts_with(user_name, 'system:'))
+  AND (
+    user_name IS NULL
+    OR NOT list_contains(
+      list_concat(
+        [
+          'minikube', 'minikube-user', 'kubelet', 'kops', 'admin', 'kube', 'kube-proxy',
+          'kube-apiserver-healthcheck', 'kubernetes-admin', 'vpa-recommender', 'vpa-updater',
+          'cluster-autoscaler', 'system:addon-manager', 'cloud-controller-manager',
+          'system:kube-controller-manager', 'eks:node-manager', 'eks:certificate-controller',
+          'eks:fargate-scheduler', 'eks:k8s-metrics', 'eks:authenticator', 'eks:cluster-event-watcher',
+          'eks:nodewatcher', 'eks:pod-identity-mutating-webhook', 'eks:cloud-controller-manager',
+          'eks:vpc-resource-controller', 'eks:addon-manager'
+      ],
+        coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-disallowed-k8s-user'), []::VARCHAR[])
+      ),
+      user_name
+    )
+  )
+ORDER BY ts, audit_id

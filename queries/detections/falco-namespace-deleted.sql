@@ -1,0 +1,33 @@
+/* ---
+id: falco-namespace-deleted
+title: Namespace deleted
+kind: detection
+severity: info
+needs_level: Metadata
+area: activity
+controls:
+- pci-dss-4.0:10.2.1.7
+- nist-800-53-r5:AU-12
+- iso-27001-2022:A.8.15
+references:
+- falco:K8s Namespace Deleted
+tags:
+- falco-activity
+description: 'A successful delete of a Namespace by a user that is not a system: identity: one of Falco''s activity
+  rules, which record changes rather than judge them.'
+--- */
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} deleted Namespace {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)')) AS summary,
+    cluster
+FROM events
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete' AND resource = 'namespaces' AND verb = 'delete' AND CAST(response_code AS VARCHAR) LIKE '2%' AND (user_name IS NULL OR NOT starts_with(user_name, 'system:'))
+ORDER BY ts, audit_id

@@ -1,0 +1,61 @@
+/* ---
+id: falco-pod-created-in-kube-namespace
+title: Pod created in kube-system or kube-public
+kind: detection
+severity: medium
+needs_level: Request
+area: privileged-workloads
+controls:
+- pci-dss-4.0:10.2.1.7
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+references:
+- falco:Pod Created in Kube Namespace
+mitre:
+- T1610
+description: A pod created in kube-system or kube-public unless every image repository is in Falco's allowed_kube_namespace_image_list
+  or every one is in the user list (allowlists.query_lists). Without a request body Falco fires on every such pod
+  create, so this needs Request level.
+--- */
+WITH lists AS (
+    SELECT
+        [
+            'gcr.io/google-containers/prometheus-to-sd', 'gcr.io/projectcalico-org/node',
+            'gke.gcr.io/addon-resizer', 'gke.gcr.io/heapster', 'gke.gcr.io/gke-metadata-server',
+            'registry.k8s.io/ip-masq-agent-amd64', 'registry.k8s.io/kube-apiserver', 'gke.gcr.io/kube-proxy',
+            'gke.gcr.io/netd-amd64', 'gke.gcr.io/watcher-daemonset', 'registry.k8s.io/addon-resizer',
+            'registry.k8s.io/prometheus-to-sd', 'registry.k8s.io/k8s-dns-dnsmasq-nanny-amd64',
+            'registry.k8s.io/k8s-dns-kube-dns-amd64', 'registry.k8s.io/k8s-dns-sidecar-amd64',
+            'registry.k8s.io/metrics-server-amd64', 'kope/kube-apiserver-healthcheck'
+        ] AS builtin_images,
+        coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-pod-created-in-kube-namespace'), []::VARCHAR[]) AS user_images
+),
+candidates AS (
+    SELECT
+        *,
+        coalesce(json_extract_string(request_object, '$.spec.containers[*].image'), []::VARCHAR[]) AS images,
+        -- Falco's image.repository: the image up to the first ':' and then the first '@'.
+        list_transform(images, lambda i: split_part(split_part(i, ':', 1), '@', 1)) AS repositories
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete' AND resource = 'pods' AND subresource IS NULL AND verb = 'create' AND namespace IN ('kube-system', 'kube-public')
+)
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} created pod {} in {} ({})', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)'), array_to_string(images, ', ')) AS summary,
+    cluster,
+    images,
+    repositories
+FROM candidates, lists
+-- Falco judges each allow-list on its own: every image in the built-in list, or every one in the user list.
+WHERE NOT (len(repositories) > 0
+     AND (list_has_all(lists.builtin_images, repositories) OR list_has_all(lists.user_images, repositories)))
+ORDER BY ts, audit_id

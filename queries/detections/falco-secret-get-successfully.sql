@@ -1,0 +1,36 @@
+/* ---
+id: falco-secret-get-successfully
+title: Secret read
+kind: detection
+severity: info
+needs_level: Metadata
+area: secrets
+controls:
+- pci-dss-4.0:10.2.1.1
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- hipaa:164.312(b)
+references:
+- falco:K8s Secret Get Successfully
+mitre:
+- T1552.007
+tags:
+- falco-activity
+description: Any successful get of a secret, with no user or namespace filter. Falco rates it ERROR; it fires on
+  every controller and kubelet read, so kanalytics reports it at info and leaves judgement to the secret queries.
+--- */
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} read secret {} in {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)')) AS summary,
+    cluster
+FROM events
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete' AND resource = 'secrets' AND verb = 'get' AND CAST(response_code AS VARCHAR) LIKE '2%'
+ORDER BY ts, audit_id

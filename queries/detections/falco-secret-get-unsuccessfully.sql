@@ -1,0 +1,36 @@
+/* ---
+id: falco-secret-get-unsuccessfully
+title: Secret read refused or failed
+kind: detection
+severity: medium
+needs_level: Metadata
+area: failed-access
+controls:
+- pci-dss-4.0:10.2.1.4
+- nist-800-53-r5:AU-6
+- hipaa:164.308(a)(5)(ii)(C)
+references:
+- falco:K8s Secret Get Unsuccessfully Tried
+mitre:
+- T1552.007
+tags:
+- falco-activity
+description: 'A get of a secret whose response code is not 2xx (or is absent): denied or failed attempts to read
+  a secret.'
+--- */
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} failed to read secret {} in {} (HTTP {})', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)'), coalesce(CAST(response_code AS VARCHAR), 'none')) AS summary,
+    cluster,
+    response_code
+FROM events
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete' AND resource = 'secrets' AND verb = 'get' AND (response_code IS NULL OR CAST(response_code AS VARCHAR) NOT LIKE '2%')
+ORDER BY ts, audit_id

@@ -1,0 +1,49 @@
+/* ---
+id: falco-serviceaccount-created-in-kube-namespace
+title: Service account created in kube-system or kube-public
+kind: detection
+severity: medium
+needs_level: Metadata
+area: rbac
+controls:
+- pci-dss-4.0:10.2.1.5
+- nist-800-53-r5:AU-6
+- soc2:CC6.3
+- iso-27001-2022:A.8.16
+references:
+- falco:Service Account Created in Kube Namespace
+mitre:
+- T1136
+description: A successful service account create in kube-system or kube-public whose name is not a known controller
+  account (Falco's known_sa_list, extendable with allowlists.query_lists).
+--- */
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} created service account {} in {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)')) AS summary,
+    cluster
+FROM events
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete' AND resource = 'serviceaccounts' AND verb = 'create' AND namespace IN ('kube-system', 'kube-public') AND CAST(response_code AS VARCHAR) LIKE '2%'
+  AND (object_name IS NULL OR NOT list_contains(
+    list_concat(
+      [
+        'coredns', 'coredns-autoscaler', 'cronjob-controller', 'daemon-set-controller',
+        'deployment-controller', 'disruption-controller', 'endpoint-controller', 'endpointslice-controller',
+        'endpointslicemirroring-controller', 'generic-garbage-collector', 'horizontal-pod-autoscaler',
+        'job-controller', 'namespace-controller', 'node-controller', 'persistent-volume-binder',
+        'pod-garbage-collector', 'pv-protection-controller', 'pvc-protection-controller',
+        'replicaset-controller', 'resourcequota-controller', 'root-ca-cert-publisher',
+        'service-account-controller', 'statefulset-controller'
+    ],
+      coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-serviceaccount-created-in-kube-namespace'), []::VARCHAR[])
+    ),
+    object_name
+  ))
+ORDER BY ts, audit_id

@@ -1,0 +1,34 @@
+/* ---
+id: falco-serviceaccount-deleted
+title: ServiceAccount deleted
+kind: detection
+severity: info
+needs_level: Metadata
+area: rbac
+controls:
+- pci-dss-4.0:10.2.1.5
+- nist-800-53-r5:AU-6
+- soc2:CC6.3
+- iso-27001-2022:A.8.16
+references:
+- falco:K8s Serviceaccount Deleted
+tags:
+- falco-activity
+description: 'A successful delete of a ServiceAccount: one of Falco''s activity rules, which record changes rather
+  than judge them.'
+--- */
+SELECT
+    request_ts AS ts,
+    audit_id,
+    user_name,
+    source_ips[1] AS source_ip,
+    verb,
+    resource,
+    namespace,
+    object_name,
+    format('{} deleted ServiceAccount {} in {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)')) AS summary,
+    cluster
+FROM events
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete' AND resource = 'serviceaccounts' AND verb = 'delete' AND CAST(response_code AS VARCHAR) LIKE '2%'
+ORDER BY ts, audit_id

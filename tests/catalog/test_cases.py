@@ -1,0 +1,96 @@
+"""Every query's sample events: `fire.jsonl` must produce rows, `quiet.jsonl` none (tests/cases/<id>/)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kanalytics import open_archive
+from kanalytics.catalog.loader import Catalog, load_catalog
+from kanalytics.catalog.runner import run_query
+from kanalytics.config import parse_settings
+
+CASES = Path(__file__).resolve().parents[1] / "cases"
+
+
+def case_params() -> list[Any]:
+    params = []
+    for folder in sorted(p for p in CASES.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+        for variant in ("fire", "quiet"):
+            if (folder / f"{variant}.jsonl").is_file():
+                params.append(pytest.param(folder.name, variant, id=f"{folder.name}-{variant}"))
+    return params
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _ts(event: dict[str, Any]) -> datetime:
+    text = event.get("requestReceivedTimestamp") or event.get("stageTimestamp") or event["timestamp"]
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _instant(value: Any) -> datetime:
+    parsed = (
+        value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    )
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
+
+
+def case_period(events: list[dict[str, Any]], spec: dict[str, Any]) -> tuple[datetime, datetime, datetime]:
+    """(period_start, period_end, baseline_start) per the contract's defaults, overridden by case.yaml."""
+    stamps = [_ts(e) for e in events]
+    first = min(stamps).replace(hour=0, minute=0, second=0, microsecond=0)
+    last = max(stamps).replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    start = _instant(spec["period_start"]) if "period_start" in spec else first
+    end = _instant(spec["period_end"]) if "period_end" in spec else last
+    baseline = _instant(spec["baseline_start"]) if "baseline_start" in spec else start - timedelta(days=30)
+    return start, end, baseline
+
+
+def load_case(folder: Path) -> dict[str, Any]:
+    spec_path = folder / "case.yaml"
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8")) if spec_path.is_file() else None
+    return spec or {}
+
+
+@pytest.mark.parametrize(("query_id", "variant"), case_params())
+def test_case(query_id: str, variant: str, catalog: Catalog, tmp_path: Path) -> None:
+    assert query_id in catalog.queries, f"tests/cases/{query_id}/ has no query file with that id"
+    folder = CASES / query_id
+    spec = load_case(folder)
+    events_path = folder / f"{variant}.jsonl"
+    events = read_events(events_path)
+    assert events, f"{events_path} holds no events"
+    start, end, baseline = case_period(events, spec)
+    settings = parse_settings(spec.get("settings") or {}, origin=str(folder / "case.yaml"))
+    archive = open_archive(tmp_path / "archive")
+    archive.ingest([events_path], cluster=spec.get("cluster", "test"))
+
+    result = run_query(
+        archive, query_id, start, end, settings=settings, catalog=catalog, baseline_start=baseline
+    )
+
+    assert result.status == "ok", f"{query_id} ({variant}): {result.status}: {result.reason}"
+    if variant == "fire":
+        expected = spec.get("fire_rows")
+        if expected is None:
+            assert result.rows >= 1, f"{query_id}: fire.jsonl produced no rows"
+        else:
+            assert result.rows == expected, (
+                f"{query_id}: fire.jsonl produced {result.rows} rows, expected {expected}"
+            )
+    else:
+        rows = result.table.to_pylist() if result.table is not None else []
+        assert result.rows == 0, f"{query_id}: quiet.jsonl produced {result.rows} rows: {rows[:3]}"
