@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from kanalytics.archive import jsontext
 from kanalytics.archive.redact import redact_event
-from kanalytics.archive.rows import NotAnEvent, event_hash, event_to_row
+from kanalytics.archive.rows import NotAnEvent, event_hash, event_to_values
 from kanalytics.archive.schema import ARROW_SCHEMA, COLUMN_NAMES
 from kanalytics.sources.files import BOM, Block, Record, not_utf8
 from kanalytics.sources.native import unwrap
@@ -22,6 +22,8 @@ from kanalytics.sources.native import unwrap
 DAY_COLUMN = "_day"  # UTC days since the epoch of request_ts: the partition date, computed once here
 _DAY_MICROS = 86_400_000_000
 BATCH_SCHEMA = ARROW_SCHEMA.append(pa.field(DAY_COLUMN, pa.int32()))
+_HASH = COLUMN_NAMES.index("event_hash")
+_REQUEST_TS = COLUMN_NAMES.index("request_ts")
 
 
 @dataclass
@@ -37,8 +39,7 @@ class Converted:
 class _Builder:
     def __init__(self, redact: bool) -> None:
         self.redact = redact
-        self.columns: dict[str, list[Any]] = {name: [] for name in COLUMN_NAMES}
-        self.days: list[int] = []
+        self.rows: list[list[Any]] = []
         self.out = Converted(batch=None)
 
     def event(self, event: Any, origin: str, line: int, raw: bytes | None) -> None:
@@ -46,14 +47,13 @@ class _Builder:
         try:
             if self.redact and isinstance(event, dict) and redact_event(event):
                 self.out.redacted += 1
-            row = event_to_row(event)
+            row = event_to_values(event)
         except NotAnEvent as exc:
             self.out.quarantine.append((origin, line, str(exc), raw or jsontext.dumps_bytes(event)))
             return
-        row["event_hash"] = event_hash(event)
-        for name, values in self.columns.items():
-            values.append(row[name])
-        self.days.append(row["request_ts"] // _DAY_MICROS)
+        row[_HASH] = event_hash(event)
+        row.append(row[_REQUEST_TS] // _DAY_MICROS)
+        self.rows.append(row)
 
     def problem(self, origin: str, line: int, reason: str, raw: bytes | None) -> None:
         self.out.read += 1
@@ -73,11 +73,9 @@ class _Builder:
             self.event(event, origin, line, data if len(events) == 1 else None)
 
     def finish(self) -> Converted:
-        if self.days:
-            arrays = [
-                pa.array(self.columns[name], type=ARROW_SCHEMA.field(name).type) for name in COLUMN_NAMES
-            ]
-            arrays.append(pa.array(self.days, type=pa.int32()))
+        if self.rows:
+            columns = zip(*self.rows, strict=True)  # transpose in C: rows were built in column order
+            arrays = [pa.array(values, type=f.type) for values, f in zip(columns, BATCH_SCHEMA, strict=True)]
             self.out.batch = pa.RecordBatch.from_arrays(arrays, schema=BATCH_SCHEMA)
         return self.out
 

@@ -10,13 +10,15 @@ rebuilds an Event equal to the input as a JSON object. `extra` holds up to four 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kanalytics.archive import jsontext
 from kanalytics.archive.schema import COLUMN_NAMES
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_DATE = date(1970, 1, 1)
 
 # top-level string fields -> column
 _SCALARS = (
@@ -57,14 +59,30 @@ _KNOWN = (
     | {"sourceIPs"}
 )
 REQUIRED = ("auditID", "stage", "verb", "requestURI", "user")
+_MISSING = object()
 
 
 class NotAnEvent(ValueError):
     """The object is not an audit Event this archive can hold; the message is the quarantine reason."""
 
 
+_RFC3339_MICRO = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d):(\d\d):(\d\d)\.(\d{6})Z")
+_DAY_MICROS: dict[str, int] = {}
+
+
 def parse_timestamp(value: str) -> tuple[int, bool]:
     """RFC 3339 -> (microseconds since the epoch, exact). `exact` is False when digits below 1 µs were cut."""
+    match = _RFC3339_MICRO.fullmatch(value)
+    if match is not None:  # the API server's own format: no datetime objects needed
+        day = match[1]
+        base = _DAY_MICROS.get(day)
+        if base is None:
+            base = (date.fromisoformat(day) - _EPOCH_DATE).days * 86_400_000_000
+            if len(_DAY_MICROS) < 100_000:
+                _DAY_MICROS[day] = base
+        seconds = int(match[2]) * 3600 + int(match[3]) * 60 + int(match[4])
+        if int(match[2]) < 24 and int(match[3]) < 60 and int(match[4]) < 60:
+            return base + seconds * 1_000_000 + int(match[5]), True
     text = value.strip()
     exact = True
     dot = text.find(".")
@@ -92,125 +110,159 @@ def event_hash(event: dict[str, Any]) -> bytes:
     return hashlib.blake2b(jsontext.dumps_bytes(event, sort_keys=True), digest_size=16).digest()
 
 
+_POS = {name: index for index, name in enumerate(COLUMN_NAMES)}
+_SCALAR_POS = tuple((key, _POS[column]) for key, column in _SCALARS)
+_NESTED_POS = {
+    key: tuple((sub, _POS[column], is_list) for sub, column, is_list in spec) for key, spec in _NESTED.items()
+}
+_JSON_POS = tuple((key, _POS[column]) for key, column in _JSON)
+_TS_POS = tuple((key, _POS[column]) for key, column in _TIMESTAMPS)
+_P = _POS  # short alias for the fixed positions used below
+_WIDTH = len(COLUMN_NAMES)
+
+
+def _str_list(value: Any) -> bool:
+    if type(value) is not list:
+        return False
+    for item in value:  # noqa: SIM110 (a plain loop is measurably faster than all() over a generator here)
+        if type(item) is not str:
+            return False
+    return True
+
+
 def event_to_row(event: Any) -> dict[str, Any]:
     """Map one (already redacted) Event to a row dict of the archive schema; raise NotAnEvent if it is not one."""
-    if not isinstance(event, dict):
+    return dict(zip(COLUMN_NAMES, event_to_values(event), strict=True))
+
+
+def event_to_values(event: Any) -> list[Any]:
+    """`event_to_row` as a list in column order (the hot path of ingest; `event_hash` is left None)."""
+    if type(event) is not dict:
         raise NotAnEvent(f"not an audit event: a JSON {type(event).__name__}, not an object")
     kind = event.get("kind", "Event")
     if kind != "Event":
         raise NotAnEvent(f"not an audit event: kind is {kind!r}, expected 'Event'")
-    missing = [key for key in REQUIRED if key not in event]
-    if missing:
-        raise NotAnEvent(f"not an audit event: missing required field(s) {', '.join(missing)}")
+    for key in REQUIRED:
+        if key not in event:
+            missing = [k for k in REQUIRED if k not in event]
+            raise NotAnEvent(f"not an audit event: missing required field(s) {', '.join(missing)}")
 
-    row: dict[str, Any] = dict.fromkeys(COLUMN_NAMES)
-    fields: dict[str, Any] = {}
+    row: list[Any] = [None] * _WIDTH
     raw: dict[str, Any] = {}
     nested: dict[str, Any] = {}
     absent: list[str] = []
+    get = event.get
 
-    for key, column in _SCALARS:
-        if key in event:
-            value = event[key]
-            if isinstance(value, str):
-                row[column] = value
-            else:
-                raw[key] = value
-    if not isinstance(row["audit_id"], str) or not row["audit_id"]:
+    for key, pos in _SCALAR_POS:
+        value = get(key, _MISSING)
+        if value is _MISSING:
+            continue
+        if type(value) is str:
+            row[pos] = value
+        else:
+            raw[key] = value
+    audit_id = row[_P["audit_id"]]
+    if not audit_id:
         raise NotAnEvent("not an audit event: auditID must be a non-empty string")
-    if not isinstance(row["stage"], str):
+    if row[_P["stage"]] is None:
         raise NotAnEvent("not an audit event: stage must be a string")
 
-    for key, spec in _NESTED.items():
-        if key not in event:
+    for key, spec in _NESTED_POS.items():
+        value = get(key, _MISSING)
+        if value is _MISSING:
             continue
-        value = event[key]
-        if not isinstance(value, dict):
+        if type(value) is not dict:
             raw[key] = value
             continue
         leftover = dict(value)
-        for sub, column, is_list in spec:
-            if sub in leftover:
-                item = leftover[sub]
-                if is_list:
-                    if isinstance(item, list) and all(isinstance(x, str) for x in item):
-                        row[column] = item
-                        del leftover[sub]
-                elif isinstance(item, str):
-                    row[column] = item
-                    del leftover[sub]
+        captured = False
+        for sub, pos, is_list in spec:
+            item = leftover.get(sub, _MISSING)
+            if item is _MISSING:
+                continue
+            if (is_list and _str_list(item)) or (not is_list and type(item) is str):
+                row[pos] = item
+                del leftover[sub]
+                captured = True
         if key == "user" and "extra" in leftover:
-            row["user_extra"] = jsontext.dumps(leftover.pop("extra"))
-        if leftover or all(row[column] is None for _, column, _ in spec):
+            row[_P["user_extra"]] = jsontext.dumps(leftover.pop("extra"))
+            captured = True
+        if leftover or not captured:
             nested[key] = leftover
 
-    ips = event.get("sourceIPs")
-    if "sourceIPs" in event:
-        if isinstance(ips, list) and all(isinstance(x, str) for x in ips):
-            row["source_ips"] = ips
+    ips = get("sourceIPs", _MISSING)
+    if ips is not _MISSING:
+        if _str_list(ips):
+            row[_P["source_ips"]] = ips
         else:
             raw["sourceIPs"] = ips
 
-    for key, column in _JSON:
-        if key in event:
-            row[column] = jsontext.dumps(event[key])
-    status = event.get("responseStatus")
-    if isinstance(status, dict):
+    for key, pos in _JSON_POS:
+        value = get(key, _MISSING)
+        if value is not _MISSING:
+            row[pos] = jsontext.dumps(value)
+    status = get("responseStatus")
+    if type(status) is dict:
         code = status.get("code")
-        if isinstance(code, int) and not isinstance(code, bool) and -(2**31) <= code < 2**31:
-            row["response_code"] = code
-        if isinstance(status.get("reason"), str):
-            row["response_reason"] = status["reason"]
-    annotations = event.get("annotations")
-    if isinstance(annotations, dict):
+        if type(code) is int and -(2**31) <= code < 2**31:
+            row[_P["response_code"]] = code
+        reason = status.get("reason")
+        if type(reason) is str:
+            row[_P["response_reason"]] = reason
+    annotations = get("annotations")
+    if type(annotations) is dict:
         decision = annotations.get("authorization.k8s.io/decision")
         reason = annotations.get("authorization.k8s.io/reason")
-        row["authz_decision"] = decision if isinstance(decision, str) else None
-        row["authz_reason"] = reason if isinstance(reason, str) else None
+        row[_P["authz_decision"]] = decision if type(decision) is str else None
+        row[_P["authz_reason"]] = reason if type(reason) is str else None
 
-    for key, column in _TIMESTAMPS:
-        if key not in event:
+    for key, pos in _TS_POS:
+        value = get(key, _MISSING)
+        if value is _MISSING:
             continue
-        value = event[key]
-        try:
-            micros, exact = parse_timestamp(value) if isinstance(value, str) else (None, False)
-        except ValueError:
-            micros, exact = None, False
-        row[column] = micros
+        micros: int | None = None
+        exact = False
+        if type(value) is str:
+            try:
+                micros, exact = parse_timestamp(value)
+            except ValueError:
+                micros = None
+        row[pos] = micros
         if not exact:
             raw[key] = value
-    legacy = event.get("timestamp")
-    if row["request_ts"] is None or row["stage_ts"] is None:
+    request_pos, stage_pos = _P["request_ts"], _P["stage_ts"]
+    if row[request_pos] is None or row[stage_pos] is None:
         # Legacy (v1beta1-era) events carry only `timestamp`; derive both instants from it.
+        legacy = get("timestamp")
         legacy_micros = None
-        if isinstance(legacy, str):
+        if type(legacy) is str:
             try:
                 legacy_micros, _ = parse_timestamp(legacy)
             except ValueError:
                 legacy_micros = None
-        for key, column in _TIMESTAMPS:
-            if row[column] is None and legacy_micros is not None:
-                row[column] = legacy_micros
+        for key, pos in _TS_POS:
+            if row[pos] is None and legacy_micros is not None:
+                row[pos] = legacy_micros
                 if key not in raw:
                     absent.append(key)
-    if row["request_ts"] is None:
+    if row[request_pos] is None:
         raise NotAnEvent(
             "not an audit event: no usable requestReceivedTimestamp (nor legacy `timestamp`) to place it in time"
         )
 
-    for key, value in event.items():
-        if key not in _KNOWN:
-            fields[key] = value
     extra: dict[str, Any] = {}
-    if fields:
-        extra["fields"] = fields
+    if not _KNOWN.issuperset(event):
+        fields = {key: value for key, value in event.items() if key not in _KNOWN}
+        if fields:
+            extra["fields"] = fields
     if raw:
         extra["raw"] = raw
     if nested:
         extra["nested"] = nested
     if absent:
         extra["absent"] = absent
-    row["extra"] = jsontext.dumps(extra) if extra else None
+    if extra:
+        row[_P["extra"]] = jsontext.dumps(extra)
     return row
 
 

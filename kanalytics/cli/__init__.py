@@ -43,6 +43,7 @@ def _root(
 # Command modules register themselves on import; keep this list the only place that wires them.
 from kanalytics.cli import archive_cmds  # noqa: E402,F401
 # kanalytics-cli-registrations (one import line per command module, below this marker)
+from kanalytics.cli import retention_cmds  # noqa: E402,F401
 from kanalytics.cli import synth_cmd  # noqa: E402,F401
 from kanalytics.cli import catalog_cmds  # noqa: E402,F401
 

@@ -1,0 +1,330 @@
+"""Integrity and lifecycle commands: verify, keygen, checkpoint, retention plan/apply, hold add/list/release, compact."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from kanalytics.cli import app
+from kanalytics.cli.options import ArchiveOption, ConfigOption, JsonOption
+from kanalytics.cli.output import print_json
+from kanalytics.errors import ArchiveError, IntegrityError, RetentionError, UsageError
+
+if TYPE_CHECKING:
+    from kanalytics.archive.layout import Layout
+    from kanalytics.config import Settings
+
+retention_app = typer.Typer(help="Retention: plan and apply the configured policy.", no_args_is_help=True)
+hold_app = typer.Typer(help="Legal holds: periods that no retention run may delete.", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+app.add_typer(hold_app, name="hold")
+
+DayOption = Annotated[str | None, typer.Option(help="Date YYYY-MM-DD.", show_default=False)]
+
+
+def _day(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option}: cannot read {value!r} as a date", hint="use YYYY-MM-DD") from None
+
+
+def _required_day(value: str, option: str) -> date:
+    parsed = _day(value, option)
+    assert parsed is not None  # typer makes the option required
+    return parsed
+
+
+def _settings(config: Path | None) -> Settings:
+    from kanalytics.archive import signing
+    from kanalytics.config import load_settings
+
+    settings = load_settings(config)
+    signing.configure(settings.signing.private_key_path)  # every manifest this command writes gets signed
+    return settings
+
+
+def _layout(archive: Path, *, must_exist: bool = True) -> Layout:
+    from kanalytics.archive.layout import Layout
+
+    layout = Layout(archive)
+    if must_exist and not layout.is_archive():
+        raise ArchiveError(f"{archive} is not a kanalytics archive (no events/ or _manifests/ inside)")
+    return layout
+
+
+@app.command()
+def verify(
+    archive: ArchiveOption,
+    config: ConfigOption = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="First partition date to hash (YYYY-MM-DD).")
+    ] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Last partition date to hash (inclusive).")] = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            envvar="KANALYTICS_VERIFY_KEY",
+            help="Ed25519 public key every manifest must be signed by (default: [signing] public_key_path).",
+            show_default=False,
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            help="SEQ:SHA256 from `kanalytics checkpoint`, kept outside the archive.", show_default=False
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list what is valid.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the manifest chain, signatures and file hashes; exit 0 only when everything holds.
+
+    The chain is always checked whole; --from/--to limit which data files are hashed.
+    """
+    from kanalytics.archive import signing
+    from kanalytics.archive.verify import verify_archive
+
+    settings = _settings(config)
+    key_path = public_key or settings.signing.public_key_path
+    key = signing.load_public_key(key_path) if key_path else None
+    note = None
+    if checkpoint is not None and Path(checkpoint).is_file():  # a saved (possibly signed) checkpoint note
+        note = Path(checkpoint).read_text(encoding="utf-8")
+        if key is not None and (problem := signing.check_checkpoint_note(note, key)):
+            raise IntegrityError(f"{checkpoint}: {problem}")
+    report = verify_archive(
+        _layout(archive),
+        public_key=key,
+        start=_day(start, "--from"),
+        end=_day(end, "--to"),
+        checkpoint=signing.parse_checkpoint(note or checkpoint) if checkpoint else None,
+    )
+    if as_json:
+        print_json(report.to_json())
+    else:
+        for line in report.lines(verbose):
+            typer.echo(line)
+    if not report.ok:
+        raise IntegrityError(f"verification failed: {len(report.problems)} problem(s)")
+
+
+@app.command()
+def keygen(
+    out: Annotated[Path, typer.Option("--out", help="Folder for kanalytics-signing.key (0600) and .pub.")],
+) -> None:
+    """Create an Ed25519 key pair for signing manifests. Keep the private key outside the archive."""
+    from kanalytics.archive import signing
+
+    private_path, public_path = signing.generate_keypair(out)
+    fp = signing.fingerprint(signing.load_public_key(public_path))
+    typer.echo(f"private key: {private_path} (mode 0600; never copy it into the archive)")
+    typer.echo(f"public key:  {public_path} (fingerprint {fp}; give it to whoever verifies)")
+    typer.echo(f"sign with:   [signing] private_key_path = {str(private_path)!r}  or  KANALYTICS_SIGNING_KEY")
+
+
+@app.command()
+def checkpoint(archive: ArchiveOption, config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Print SEQ:SHA256 of the newest manifest (signed when a key is configured): keep it outside the archive.
+
+    `kanalytics verify --checkpoint SEQ:SHA256` later proves the archive was not rolled back or rewritten.
+    """
+    from kanalytics.archive import signing
+    from kanalytics.archive.manifest import last_manifest
+
+    _settings(config)
+    last = last_manifest(_layout(archive))
+    if last is None:
+        raise ArchiveError(f"{archive} has no manifests yet: nothing to checkpoint")
+    key = signing.current_signer()
+    note = signing.sign_checkpoint(key, str(archive.resolve()), last.seq, last.sha256) if key else None
+    if as_json:
+        print_json(
+            {"seq": last.seq, "sha256": last.sha256, "checkpoint": f"{last.seq}:{last.sha256}", "note": note}
+        )
+    else:
+        typer.echo(f"{last.seq}:{last.sha256}")
+        if note:
+            typer.echo(note, nl=False)
+
+
+@retention_app.command("plan")
+def retention_plan(
+    archive: ArchiveOption,
+    config: ConfigOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Plan as if today were this date (what-if; apply uses today)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List every partition the policy would delete, with its age, size, events and the rule; deletes nothing."""
+    from kanalytics.archive.retention import plan_retention
+
+    plan = plan_retention(_layout(archive), _settings(config), today=_day(as_of, "--as-of"))
+    if as_json:
+        print_json(plan.to_json())
+    else:
+        for line in plan.lines():
+            typer.echo(line)
+
+
+@retention_app.command("apply")
+def retention_apply(
+    archive: ArchiveOption,
+    config: ConfigOption = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Delete without asking (for cron); the plan is still printed.")
+    ] = False,
+    batch: Annotated[
+        int, typer.Option(help="Partitions per deletion manifest (each batch commits alone).")
+    ] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Delete exactly what a fresh plan lists, recording each batch in the manifest chain."""
+    from kanalytics.archive.retention import apply_retention, plan_retention
+
+    layout, settings = _layout(archive), _settings(config)
+    plan = plan_retention(layout, settings)
+    if not as_json:
+        for line in plan.lines():
+            typer.echo(line)
+    if not plan.deletions:
+        if as_json:
+            print_json({"plan": plan.to_json(), "deleted_partitions": 0})
+        return
+    if not yes:
+        if not sys.stdin.isatty():
+            raise RetentionError(
+                "refusing to delete without confirmation: no terminal to ask on",
+                hint="review `kanalytics retention plan`, then re-run with --yes",
+            )
+        typer.confirm(f"Delete {len(plan.deletions)} partitions listed above?", abort=True)
+    result = apply_retention(layout, settings, approved=plan.key(), batch_size=batch)
+    if as_json:
+        print_json(result.to_json())
+    else:
+        typer.echo(
+            f"deleted {result.deleted_partitions} partitions ({result.deleted_files} files, "
+            f"{result.deleted_events} events); manifests {', '.join(map(str, result.manifests))}"
+        )
+
+
+@hold_app.command("add")
+def hold_add(
+    archive: ArchiveOption,
+    cluster: Annotated[str, typer.Option(help="Cluster the hold applies to.")],
+    start: Annotated[str, typer.Option("--from", help="First day held (YYYY-MM-DD, configured time zone).")],
+    end: Annotated[str, typer.Option("--to", help="Last day held (inclusive).")],
+    reason: Annotated[str, typer.Option(help="Why (case number, request).")],
+    owner: Annotated[str, typer.Option(help="Who answers for the hold (person or team).")],
+    namespace: Annotated[
+        str | None,
+        typer.Option(help="Namespace concerned; the whole cluster-day is held.", show_default=False),
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Place a legal hold: retention never deletes the period while the hold is active."""
+    from kanalytics.archive.holds import add_hold
+
+    settings = _settings(config)
+    hold = add_hold(
+        _layout(archive, must_exist=False),
+        cluster=cluster,
+        namespace=namespace,
+        start=_required_day(start, "--from"),
+        end=_required_day(end, "--to"),
+        reason=reason,
+        owner=owner,
+        timezone=settings.timezone,
+    )
+    _print_holds([hold.to_json()], as_json, prefix="placed ")
+
+
+@hold_app.command("list")
+def hold_list(
+    archive: ArchiveOption,
+    include_released: Annotated[bool, typer.Option("--all", help="Also show released holds.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List legal holds (active by default)."""
+    from kanalytics.archive.holds import list_holds
+
+    holds = [h.to_json() for h in list_holds(_layout(archive)) if include_released or h.active]
+    _print_holds(holds, as_json)
+
+
+@hold_app.command("release")
+def hold_release(
+    archive: ArchiveOption,
+    hold_id: Annotated[str, typer.Argument(help="Hold id, e.g. H3.")],
+    reason: Annotated[str, typer.Option(help="Why the hold ends.")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Release a legal hold; it stays in the record, marked released."""
+    from kanalytics.archive.holds import release_hold
+
+    _settings(config)
+    hold = release_hold(_layout(archive), hold_id, reason=reason)
+    _print_holds([hold.to_json()], as_json, prefix="released ")
+
+
+def _print_holds(holds: list[dict[str, Any]], as_json: bool, prefix: str = "") -> None:
+    if as_json:
+        print_json(holds)
+        return
+    if not holds:
+        typer.echo("no legal holds")
+    for h in holds:
+        scope = f" namespace={h['namespace']}" if h["namespace"] else ""
+        state = f"released {h['released_at']} ({h['released_reason']})" if h["released"] else "active"
+        typer.echo(
+            f"{prefix}{h['id']} cluster={h['cluster']}{scope} {h['start']}..{h['end']} ({h['timezone']}) "
+            f"owner={h['owner']} reason={h['reason']!r} placed {h['created_at']}: {state}"
+        )
+
+
+@app.command()
+def compact(
+    archive: ArchiveOption,
+    older_than: Annotated[
+        str, typer.Option(help="Only days that ended at least this long ago (2d, 36h).")
+    ] = "2d",
+    level: Annotated[
+        int | None,
+        typer.Option(help="zstd level for the new files (default: ingest's; higher for cold data)."),
+    ] = None,
+    cluster: Annotated[list[str] | None, typer.Option(help="Only these clusters (repeatable).")] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Merge each day's small files into few large sorted ones; rows and query results stay the same."""
+    from kanalytics.archive.compact import compact_archive, parse_age
+
+    _settings(config)
+    result = compact_archive(
+        _layout(archive), older_than=parse_age(older_than), level=level, clusters=cluster
+    )
+    if as_json:
+        print_json(result.to_json())
+        return
+    for item in result.compacted:
+        held = f" (under legal hold {', '.join(item.held_by)}: rows unchanged)" if item.held_by else ""
+        typer.echo(
+            f"{item.partition}: {item.files_before} → {item.files_after} files, {item.rows} rows{held}"
+        )
+    for skipped in result.skipped:
+        typer.echo(f"skipped {skipped['partition']}: {skipped['reason']}", err=True)
+    typer.echo(result.summary())
+
+
+__all__ = ["hold_app", "retention_app"]
