@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from kanalytics.archive import jsontext
 from kanalytics.archive.layout import Layout, Partition
+from kanalytics.archive.manifest import last_manifest
 from kanalytics.archive.rows import row_to_event
 from kanalytics.archive.schema import ARROW_SCHEMA
 
@@ -47,10 +48,21 @@ def event_files(
     end: datetime | None = None,
     clusters: Sequence[str] | None = None,
 ) -> list[Path]:
+    removed = _pending_removals(layout)
     files: list[Path] = []
     for partition in select_partitions(layout, start, end, clusters):
-        files.extend(layout.partition_files(partition))
+        files.extend(f for f in layout.partition_files(partition) if f not in removed)
     return files
+
+
+def _pending_removals(layout: Layout) -> set[Path]:
+    """Files the last change removed but that may still be on disk.
+
+    A compaction or retention run killed after its manifest was written leaves them until the next writer's
+    recovery deletes them; readers must not count their rows twice meanwhile.
+    """
+    last = last_manifest(layout)
+    return {layout.path(f.path) for f in last.files_removed} if last else set()
 
 
 def empty_events() -> pa.Table:
@@ -100,8 +112,9 @@ def iter_events(
     """(cluster, Event) pairs in time order per partition; memory bounded by one partition."""
     lo = _micros(start) if start else None
     hi = _micros(end) if end else None
+    removed = _pending_removals(layout)
     for partition in select_partitions(layout, start, end, clusters):
-        files = layout.partition_files(partition)
+        files = [f for f in layout.partition_files(partition) if f not in removed]
         if not files:
             continue
         table = pa.concat_tables(pq.read_table(f, schema=ARROW_SCHEMA) for f in files)

@@ -13,6 +13,7 @@ from kanalytics.cli import app
 from kanalytics.cli.options import (
     ArchiveOption,
     ClusterFilterOption,
+    ConfigOption,
     FormatOption,
     FromOption,
     JsonOption,
@@ -55,15 +56,22 @@ def ingest(
         ),
     ] = False,
     as_json: JsonOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """Ingest audit logs into the archive: dedupe, redact secrets, quarantine bad input.
+
+    The new manifest is signed when a signing key is configured ([signing] private_key_path, or
+    $KANALYTICS_SIGNING_KEY).
 
     Exit code 0 when everything was archived or deduplicated, 3 when some input was quarantined
     (see _quarantine/ in the archive), 1 on errors.
     """
+    from kanalytics.archive import signing
     from kanalytics.archive.api import open_archive
+    from kanalytics.config import load_settings
     from kanalytics.sources.files import expand_paths
 
+    signing.configure(load_settings(config).signing.private_key_path)
     arch = open_archive(archive)
     files = expand_paths(paths)
     total = sum(Path(p).stat().st_size for p in files if p != "-")
