@@ -59,3 +59,18 @@ def test_one_writer_at_a_time(tmp_path: Path) -> None:
             raise AssertionError("a second writer was allowed in")
         # readers are never blocked
         assert archive.sql("SELECT count(*) AS n FROM events")["n"][0] == 1
+
+
+def test_readers_skip_files_removed_by_an_interrupted_change(tmp_path: Path) -> None:
+    from kanalytics.archive.manifest import append_manifest, iter_manifests
+
+    archive = kanalytics.open_archive(tmp_path / "a")
+    archive.ingest_events([make_event() for _ in range(3)])
+    archive.ingest_events([make_event() for _ in range(4)])
+    first_file = next(iter(iter_manifests(archive.layout))).files_added[0]
+    # A change that committed the removal of the first file, then was killed before deleting it:
+    append_manifest(archive.layout, "compact", removed=[first_file])
+    assert (tmp_path / "a" / first_file.path).exists()
+    assert archive.sql("SELECT count(*) AS n FROM events")["n"][0] == 4
+    archive.ingest_events([])  # the next writer's recovery finishes the deletion
+    assert not (tmp_path / "a" / first_file.path).exists()
