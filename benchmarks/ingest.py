@@ -40,9 +40,7 @@ def duckdb_baseline(source: Path, out: Path) -> float:
 
     con = duckdb.connect()
     started = time.perf_counter()
-    con.execute(
-        f"COPY (SELECT * FROM read_json('{source}')) TO '{out}' (FORMAT parquet)"
-    )
+    con.execute(f"COPY (SELECT * FROM read_json('{source}')) TO '{out}' (FORMAT parquet)")
     return time.perf_counter() - started
 
 

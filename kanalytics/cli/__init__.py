@@ -23,6 +23,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
+
 def _version(value: bool) -> None:
     if value:
         from kanalytics import __version__
@@ -41,11 +42,13 @@ def _root(
 
 
 # Command modules register themselves on import; keep this list the only place that wires them.
-from kanalytics.cli import archive_cmds  # noqa: E402,F401
-# kanalytics-cli-registrations (one import line per command module, below this marker)
-from kanalytics.cli import retention_cmds  # noqa: E402,F401
-from kanalytics.cli import synth_cmd  # noqa: E402,F401
-from kanalytics.cli import catalog_cmds  # noqa: E402,F401
+from kanalytics.cli import (  # noqa: E402,F401
+    archive_cmds,
+    catalog_cmds,
+    report_cmds,
+    retention_cmds,
+    synth_cmd,
+)
 
 
 def main() -> None:

@@ -1,0 +1,193 @@
+"""`generate_report`: run the catalog over a period and write the report files. The CLI's `report` calls this."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kanalytics.errors import UsageError
+
+if TYPE_CHECKING:
+    from kanalytics.archive.api import Archive
+    from kanalytics.catalog.loader import Catalog
+    from kanalytics.catalog.model import CatalogRun
+    from kanalytics.config import Settings
+
+FORMATS = ("html", "pdf", "csv", "json")
+# Metrics the previous-period comparison needs (detections and anomalies always run).
+_COMPARISON_METRICS = ("identity-summary",)
+
+
+@dataclass
+class ReportOutputs:
+    """What one report run wrote, keyed by format (plus "run" for run.json), and how long it took."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    findings: int = 0
+    seconds: float = 0.0
+    run_info: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_formats(value: str | Sequence[str]) -> list[str]:
+    items = value.split(",") if isinstance(value, str) else list(value)
+    wanted = [f.strip().lower() for f in items if f.strip()]
+    unknown = sorted(set(wanted) - set(FORMATS))
+    if unknown or not wanted:
+        raise UsageError(f"unknown report format(s): {', '.join(unknown) or '(none)'}",
+                         hint=f"choose from {','.join(FORMATS)}")  # fmt: skip
+    return [f for f in FORMATS if f in wanted]
+
+
+def resolve_period(
+    settings: Settings, month: str | None, from_: str | None, to: str | None, now: datetime | None = None
+) -> tuple[datetime, datetime]:
+    from kanalytics.catalog.period import parse_period, previous_month
+
+    if month is None and from_ is None and to is None:
+        return previous_month(now, settings.zone)
+    return parse_period(from_, to, month, settings.zone)
+
+
+def generate_report(
+    archive: Archive,
+    start: datetime,
+    end: datetime,
+    out: Path,
+    *,
+    settings: Settings,
+    clusters: Sequence[str] | None = None,
+    formats: Sequence[str] = FORMATS,
+    generated_at: datetime | None = None,
+    catalog: Catalog | None = None,
+) -> ReportOutputs:
+    """Evaluate the catalog over [start, end) (and the period before, for trends) and write the outputs."""
+    import time
+
+    from kanalytics.archive.retention import retention_status
+    from kanalytics.catalog.loader import load_catalog
+    from kanalytics.catalog.runner import run_catalog
+    from kanalytics.report import exports, render
+    from kanalytics.report.assemble import assemble
+
+    began = time.perf_counter()
+    archive.require()
+    catalog = catalog or load_catalog(settings=settings)
+    run = run_catalog(archive, start, end, clusters=clusters, settings=settings, catalog=catalog)
+    previous = _previous_run(archive, start, end, clusters, settings, catalog)
+    status = retention_status(archive, settings)
+    generated_at = generated_at or datetime.now(UTC)
+    info = _run_info(archive, run, settings, clusters, formats, generated_at, status.last_manifest_seq,
+                     status.last_manifest_sha256)  # fmt: skip
+    context = assemble(run, previous, catalog, settings, status, info, archive=str(archive.root))
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+    if "html" in formats:
+        files["html"] = out / "report.html"
+        files["html"].write_text(render.render_html(context, medium="screen"), encoding="utf-8")
+    if "pdf" in formats:
+        files["pdf"] = out / "report.pdf"
+        render.render_pdf(context, files["pdf"], row_cap=settings.report.pdf_rows_per_finding)
+    if "csv" in formats:
+        files["csv"] = out / "findings.csv"
+        exports.write_findings_csv(run.findings, files["csv"])
+    if "json" in formats:
+        files["json"] = out / "findings.json"
+        exports.write_findings_json(run.findings, files["json"])
+    files["run"] = out / "run.json"
+    exports.write_run_json(info, {k: v for k, v in files.items() if k != "run"}, files["run"])
+    return ReportOutputs(files, len(run.findings), time.perf_counter() - began, info)
+
+
+def _previous_run(
+    archive: Archive,
+    start: datetime,
+    end: datetime,
+    clusters: Sequence[str] | None,
+    settings: Settings,
+    catalog: Catalog,
+) -> CatalogRun | None:
+    """The same checks over the period of equal length just before, or None when the archive has no data then."""
+    from kanalytics.catalog.runner import run_catalog
+
+    prev_start, prev_end = _previous_period(start, end, settings)
+    if not _has_data(archive, prev_start, prev_end, clusters):
+        return None
+    ids = [q.id for q in catalog.queries.values() if q.header.kind != "metric"] + [
+        m for m in _COMPARISON_METRICS if m in catalog.queries
+    ]
+    return run_catalog(archive, prev_start, prev_end, clusters=clusters, settings=settings, catalog=catalog,
+                       query_ids=ids)  # fmt: skip
+
+
+def _previous_period(start: datetime, end: datetime, settings: Settings) -> tuple[datetime, datetime]:
+    """The previous calendar month when the period is one month in the configured zone, else the same length."""
+    from kanalytics.catalog.period import month_bounds
+
+    local = start.astimezone(settings.zone)
+    month_start, month_end = month_bounds(local.strftime("%Y-%m"), settings.zone)
+    if (month_start, month_end) == (start, end):
+        first = local.date().replace(day=1)
+        prev = (first.replace(year=first.year - 1, month=12) if first.month == 1
+                else first.replace(month=first.month - 1))  # fmt: skip
+        return month_bounds(prev.strftime("%Y-%m"), settings.zone)
+    return start - (end - start), start
+
+
+def _has_data(archive: Archive, start: datetime, end: datetime, clusters: Sequence[str] | None) -> bool:
+    from kanalytics.archive.reader import event_files
+
+    return bool(event_files(archive.layout, start, end, clusters))
+
+
+def _run_info(
+    archive: Archive,
+    run: CatalogRun,
+    settings: Settings,
+    clusters: Sequence[str] | None,
+    formats: Sequence[str],
+    generated_at: datetime,
+    manifest_seq: int | None,
+    manifest_sha256: str | None,
+) -> dict[str, Any]:
+    import kanalytics
+
+    settings_json = json.dumps(settings.model_dump(mode="json", exclude={"source"}), sort_keys=True)
+    return {
+        "command": "kanalytics report",
+        "archive": str(archive.root),
+        "period_start": run.start.isoformat(),
+        "period_end": run.end.isoformat(),
+        "timezone": settings.timezone,
+        "clusters": list(clusters) if clusters else None,
+        "formats": list(formats),
+        "config": settings.source,
+        "settings_sha256": hashlib.sha256(settings_json.encode()).hexdigest(),
+        "kanalytics_version": kanalytics.__version__,
+        "catalog_version": run.catalog_version,
+        "manifest_seq": manifest_seq,
+        "manifest_sha256": manifest_sha256,
+        "generated_at": generated_at.astimezone(UTC).isoformat(),
+        "queries": {qid: r.query.version for qid, r in sorted(run.results.items())},
+        "reproduce": _reproduce_command(archive, run, settings, clusters, formats),
+    }
+
+
+def _reproduce_command(
+    archive: Archive,
+    run: CatalogRun,
+    settings: Settings,
+    clusters: Sequence[str] | None,
+    formats: Sequence[str],
+) -> str:
+    parts = ["kanalytics", "report", "--archive", str(archive.root), "--from", run.start.isoformat(),
+             "--to", run.end.isoformat(), "--format", ",".join(formats)]  # fmt: skip
+    for cluster in clusters or ():
+        parts += ["--cluster", cluster]
+    if settings.source:
+        parts += ["--config", settings.source]
+    return " ".join(parts)

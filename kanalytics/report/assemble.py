@@ -1,0 +1,123 @@
+"""Put the report sections together into one `ReportContext` (the cover, retention and appendix parts here)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from kanalytics.report import areas, build
+from kanalytics.report.context import Cover, ReportContext, Retention
+
+if TYPE_CHECKING:
+    from kanalytics.archive.retention import RetentionStatus
+    from kanalytics.catalog.loader import Catalog
+    from kanalytics.catalog.model import CatalogRun
+    from kanalytics.config import Settings
+
+
+def assemble(
+    run: CatalogRun,
+    previous: CatalogRun | None,
+    catalog: Catalog,
+    settings: Settings,
+    status: RetentionStatus,
+    info: dict[str, Any],
+    *,
+    archive: str,
+) -> ReportContext:
+    zone = settings.zone
+    start, end = run.start.astimezone(zone), run.end.astimezone(zone)
+    clusters = run.clusters or sorted({str(r["cluster"]) for r in build.rows_of(run, "events-per-day")})
+    period_label = _period_label(start, end)
+    cover = Cover(
+        organisation=settings.report.organisation,
+        title=f"Kubernetes audit log review: {_title_period(start, end)}",
+        clusters=clusters,
+        period_label=period_label,
+        period_start=start.isoformat(),
+        period_end=end.isoformat(),
+        period_start_utc=run.start.isoformat(),
+        period_end_utc=run.end.isoformat(),
+        timezone=settings.timezone,
+        generated_at=str(info["generated_at"]),
+        kanalytics_version=str(info["kanalytics_version"]),
+        catalog_version=run.catalog_version,
+        manifest_seq=status.last_manifest_seq,
+        manifest_sha256=status.last_manifest_sha256,
+        archive=archive,
+    )
+    previous_label = (
+        _period_label(previous.start.astimezone(zone), previous.end.astimezone(zone))
+        if previous is not None
+        else "the previous period (no data in the archive)"
+    )
+    coverage = build.coverage(run, status.verification or "not checked", status.verification_ok)
+    groups = build.finding_groups(run)
+    summary = build.summary(run, previous, previous_label)
+    summary.highlights = build.highlights(groups, coverage)
+    charts = build.main_charts(run)
+    notes = []
+    if summary.empty:
+        notes.append(
+            "No audit events were recorded for this period and scope. Every check below is therefore "
+            "without evidence; an empty report is not a clean report."
+        )
+    elif coverage.days_without_events:
+        notes.append(f"Audit data is missing for {len(coverage.days_without_events)} cluster-day(s) of this "
+                     "period; see Coverage.")  # fmt: skip
+    methodology = sorted((build.query_status(r) for r in run.results.values()), key=lambda q: (q.kind, q.id))
+    return ReportContext(
+        cover=cover,
+        summary=summary,
+        coverage=coverage,
+        charts=charts,
+        findings=groups,
+        finding_total=len(run.findings),
+        controls=build.control_tables(run, catalog, list(settings.report.frameworks)),
+        areas=areas.build_areas(run, charts),
+        suppressions=build.suppressions(run),
+        retention=_retention(status),
+        methodology=methodology,
+        overrides=list(catalog.overrides),
+        parameters=_parameters(info),
+        row_cap=build.HTML_ROWS_PER_FINDING,
+        notes=notes,
+    )
+
+
+def _period_label(start: datetime, end: datetime) -> str:
+    last = end - timedelta(microseconds=1)
+    if start.time() == end.time() == datetime.min.time():
+        return f"{start:%-d %B %Y} – {last:%-d %B %Y}"
+    return f"{start:%-d %B %Y %H:%M} – {end:%-d %B %Y %H:%M} (end exclusive)"
+
+
+def _title_period(start: datetime, end: datetime) -> str:
+    last = end - timedelta(microseconds=1)
+    whole_month = (
+        start.day == 1 and start.time() == datetime.min.time() and (last + timedelta(days=1)).day == 1
+    )
+    if whole_month and (start.year, start.month) == (last.year, last.month):
+        return f"{start:%B %Y}"
+    return _period_label(start, end)
+
+
+def _retention(status: RetentionStatus) -> Retention:
+    return Retention(
+        available=True,
+        oldest_date=status.oldest_date or "—",
+        newest_date=status.newest_date or "—",
+        policy=status.policy or "No retention policy configured: nothing is deleted automatically.",
+        floor_days=str(status.floor_days) if status.floor_days else "—",
+        holds=list(status.holds),
+        deletions=list(status.deletions),
+        verification=status.verification or "not checked",
+    )
+
+
+def _parameters(info: dict[str, Any]) -> dict[str, str]:
+    keys = ("archive", "period_start", "period_end", "timezone", "clusters", "formats", "config",
+            "settings_sha256", "manifest_seq", "manifest_sha256", "catalog_version", "kanalytics_version",
+            "reproduce")  # fmt: skip
+    return {k: "—" if info.get(k) is None else (", ".join(info[k]) if isinstance(info[k], list) else str(info[k]))
+            for k in keys}  # fmt: skip

@@ -1,0 +1,249 @@
+"""Build the `ReportContext` from a catalog run: summary, coverage, findings, controls and methodology.
+
+Only small, aggregated tables reach Python (metric results and the findings list); events stay in DuckDB.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from kanalytics.catalog.model import SEVERITY_ORDER, CatalogRun, Finding, QueryResult
+from kanalytics.report import charts
+from kanalytics.report.context import (
+    ControlRow,
+    Coverage,
+    Delta,
+    ExecutiveSummary,
+    FindingGroup,
+    FindingRow,
+    FrameworkTable,
+    Highlight,
+    QueryStatus,
+    SuppressionRow,
+)
+from kanalytics.report.tables import fmt_ts, fmt_value, to_table
+
+if TYPE_CHECKING:
+    from kanalytics.catalog.loader import Catalog
+    from kanalytics.report.context import Chart
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+HTML_ROWS_PER_FINDING = 200
+
+
+@dataclass
+class Totals:
+    """The headline figures of one period, from the metric results (None when the metric did not run)."""
+
+    events: int
+    identities: int
+    denied: int
+    findings: int
+    by_severity: dict[str, int]
+
+
+def rows_of(run: CatalogRun | None, query_id: str) -> list[dict[str, Any]]:
+    """The rows of an ok metric result, else []. Metric tables are small by construction."""
+    result = run.results.get(query_id) if run else None
+    if result is None or result.status != "ok" or result.table is None:
+        return []
+    rows: list[dict[str, Any]] = result.table.to_pylist()
+    return rows
+
+
+def totals(run: CatalogRun) -> Totals:
+    identity = rows_of(run, "identity-summary")
+    severity = Counter(f.severity for f in run.findings)
+    return Totals(
+        events=sum(int(r["events"]) for r in identity),
+        identities=sum(int(r["identities"]) for r in identity),
+        denied=sum(int(r["denied"]) for r in identity),
+        findings=len(run.findings),
+        by_severity={s: severity.get(s, 0) for s in SEVERITIES},
+    )
+
+
+def query_status(result: QueryResult) -> QueryStatus:
+    h = result.query.header
+    return QueryStatus(
+        id=h.id, title=h.title, kind=h.kind, area=h.area, severity=h.severity, needs_level=h.needs_level,
+        status=result.status, reason=result.reason, rows=result.rows, version=result.query.version,
+        seconds=round(result.seconds, 3), controls=list(h.controls), description=h.description.strip(),
+    )  # fmt: skip
+
+
+def summary(run: CatalogRun, previous: CatalogRun | None, previous_label: str) -> ExecutiveSummary:
+    now = totals(run)
+    before = totals(previous) if previous is not None else None
+    if before is not None and before.events == 0:
+        before = None  # no data then: show "no comparison", never a drop from zero
+
+    def delta(label: str, attr: str) -> Delta:
+        return Delta(label, getattr(now, attr), getattr(before, attr) if before else None)
+
+    identity_rows = rows_of(run, "identity-summary")
+    return ExecutiveSummary(
+        events=delta("Audit events", "events"),
+        identities=delta("Identities", "identities"),
+        denied=delta("Denied requests (401/403)", "denied"),
+        findings=delta("Findings", "findings"),
+        by_severity=[
+            Delta(s, now.by_severity[s], before.by_severity[s] if before else None) for s in SEVERITIES
+        ],
+        identity_types=to_table(identity_rows),
+        highlights=[],
+        previous_label=previous_label,
+        empty=now.events == 0,
+    )
+
+
+def finding_groups(run: CatalogRun, cap: int = HTML_ROWS_PER_FINDING) -> list[FindingGroup]:
+    by_query: dict[str, list[Finding]] = {}
+    for finding in run.findings:  # already sorted most severe and oldest first
+        by_query.setdefault(finding.query_id, []).append(finding)
+    groups = []
+    for query_id, found in by_query.items():
+        h = run.results[query_id].query.header
+        groups.append(
+            FindingGroup(
+                query_id=query_id, title=h.title, severity=h.severity, kind=h.kind, area=h.area,
+                description=h.description.strip(), count=len(found), rows=[_row(f) for f in found[:cap]],
+                controls=list(h.controls), mitre=list(h.mitre), references=list(h.references),
+            )
+        )  # fmt: skip
+    groups.sort(key=lambda g: (-SEVERITY_ORDER.get(g.severity, 0), -g.count, g.query_id))
+    return groups
+
+
+def _row(f: Finding) -> FindingRow:
+    target = "/".join(p for p in (f.resource, f.namespace, f.object_name) if p)
+    extra = {k: v for k, v in f.evidence.items() if v not in (None, "", [])}
+    if f.score is not None:
+        extra = {"score": round(f.score, 2), "baseline": f.baseline, **extra}
+    return FindingRow(
+        ts=fmt_ts(f.ts) if isinstance(f.ts, datetime) else "—",
+        cluster=f.cluster or "—",
+        user_name=f.user_name or "—",
+        source_ip=f.source_ip or "—",
+        verb=f.verb or "—",
+        target=target or "—",
+        summary=f.summary,
+        audit_id=f.audit_id or "—",
+        extra=_clip("; ".join(f"{k}={fmt_value(v)}" for k, v in extra.items()), 240),
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    """Evidence shown in the report is clipped; findings.csv/json keep every character."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def highlights(groups: list[FindingGroup], coverage: Coverage) -> list[Highlight]:
+    """The three things to look at first: the most severe finding groups, then gaps in the evidence."""
+    items = [
+        Highlight(
+            g.severity, g.title, f"{g.count:,} finding(s); first: {g.rows[0].summary}", f"q-{g.query_id}"
+        )
+        for g in groups
+        if g.severity in ("critical", "high", "medium") and g.rows
+    ]
+    if coverage.days_without_events or coverage.gap_hour_count:
+        detail = (
+            f"{len(coverage.days_without_events)} cluster-day(s) without events and "
+            f"{coverage.gap_hour_count} hour(s) with no or far fewer events than usual"
+        )
+        items.append(Highlight("coverage", "Gaps in the audit trail", detail, "coverage"))
+    if coverage.not_evaluable:
+        detail = f"{len(coverage.not_evaluable)} queries could not run: " + ", ".join(
+            q.id for q in coverage.not_evaluable[:4]
+        )
+        items.append(Highlight("coverage", "Checks not evaluable at this audit level", detail, "coverage"))
+    items += [Highlight(g.severity, g.title, f"{g.count:,} finding(s)", f"q-{g.query_id}") for g in groups
+              if g.severity not in ("critical", "high", "medium")]  # fmt: skip
+    return items[:3]
+
+
+def coverage(run: CatalogRun, integrity: str, integrity_ok: bool | None) -> Coverage:
+    per_day = rows_of(run, "events-per-day")
+    empty_days = [f"{fmt_value(r['day'])} ({r['cluster']})" for r in per_day if int(r["events"]) == 0]
+    gaps = rows_of(run, "hourly-coverage-gaps")
+    statuses = [query_status(r) for r in run.results.values()]
+    days_total = len({r["day"] for r in per_day})
+    total = sum(int(r["events"]) for r in per_day)
+    if not per_day or total == 0:
+        statement = "No audit events were recorded in this period: nothing below can be read as a pass."
+    elif empty_days or gaps:
+        statement = (
+            f"The audit trail is incomplete: {len(empty_days)} cluster-day(s) without events and {len(gaps)} "
+            "hour(s) with no or far fewer events than usual. Findings cannot cover those times."
+        )
+    else:
+        statement = "Every hour of the period has audit events at the usual volume."
+    return Coverage(
+        days_total=days_total,
+        days_without_events=empty_days,
+        gap_hours=to_table(gaps, limit=60),
+        gap_hour_count=len(gaps),
+        levels=to_table(rows_of(run, "audit-levels-seen")),
+        levels_seen=list(run.levels_seen),
+        not_evaluable=sorted((s for s in statuses if s.status == "not-evaluable"), key=lambda s: s.id),
+        errors=sorted((s for s in statuses if s.status == "error"), key=lambda s: s.id),
+        integrity=integrity,
+        integrity_ok=integrity_ok,
+        statement=statement,
+    )
+
+
+def control_tables(run: CatalogRun, catalog: Catalog, frameworks: list[str]) -> list[FrameworkTable]:
+    index = catalog.control_index()
+    found = Counter(f.query_id for f in run.findings)
+    tables = []
+    for fid in frameworks:
+        framework = catalog.frameworks.get(fid)
+        if framework is None:
+            continue
+        rows = []
+        for control in framework.controls:
+            ids = [q for q in index.get(control.id, []) if q in run.results]
+            results = [run.results[q] for q in ids]
+            hits = sum(found.get(q, 0) for q in ids)
+            if control.automation == "manual" or not results:
+                status = "manual"
+            elif hits:
+                status = "findings"
+            elif any(r.status == "ok" for r in results):
+                status = "evidenced"
+            else:
+                status = "not evaluable"
+            rows.append(ControlRow(control.control, control.title, control.automation, status, hits, ids,
+                                   control.note))  # fmt: skip
+        counts = Counter(r.status for r in rows)
+        tables.append(FrameworkTable(framework.id, framework.title, rows, dict(counts)))
+    return tables
+
+
+def suppressions(run: CatalogRun) -> list[SuppressionRow]:
+    rows = [
+        SuppressionRow(s.query_id, s.list_name, s.value, s.reason, s.count)
+        for r in run.results.values()
+        for s in r.suppressed
+    ]
+    return sorted(rows, key=lambda s: (-s.count, s.query_id, s.value))
+
+
+def main_charts(run: CatalogRun) -> dict[str, Chart]:
+    out: dict[str, Chart] = {}
+    if volume := rows_of(run, "daily-volume-by-identity-type"):
+        out["volume"] = charts.daily_volume(volume)
+    if (per_day := rows_of(run, "events-per-day")) and any(int(r["events"]) for r in per_day):
+        out["coverage"] = charts.coverage_per_day(per_day)
+    if (heat := rows_of(run, "activity-heatmap")) and sum(int(r["events"]) for r in heat):
+        human = sum(int(r["human_events"]) for r in heat)
+        column, who = ("human_events", "people") if human else ("events", "all identities")
+        out["heatmap"] = charts.heatmap(heat, column, who)
+    if top := rows_of(run, "top-identities"):
+        out["identities"] = charts.top_identities(top)
+    return out

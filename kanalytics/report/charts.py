@@ -1,0 +1,213 @@
+"""Report charts: matplotlib (Agg) to deterministic SVG, embedded as data: URIs.
+
+Text is drawn as paths (`svg.fonttype: path`) so the PDF looks the same everywhere; matplotlib's SVG writer
+escapes the labels it keeps in comments, and the data: URI keeps the SVG out of the HTML's markup entirely.
+Patterns (hatches) and direct labels carry the meaning as well as colour, so charts survive grey printing.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from kanalytics.report.context import Chart
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+IDENTITY_TYPES = ("human", "service account", "node", "control plane", "anonymous", "unknown")
+_COLOURS = {
+    "human": "#1f4e79",
+    "service account": "#5b9bd5",
+    "node": "#a5a5a5",
+    "control plane": "#d6dce4",
+    "anonymous": "#c00000",
+    "unknown": "#7f6000",
+}
+_HATCHES = {"human": "", "service account": "//", "node": "..", "control plane": "", "anonymous": "xx"}
+_RC: dict[str, Any] = {
+    "svg.fonttype": "path",
+    "svg.hashsalt": "kanalytics",
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 9,
+    "hatch.linewidth": 0.6,
+}
+
+
+def _style() -> Any:
+    import matplotlib
+
+    return matplotlib.rc_context(_RC)  # type: ignore[arg-type]
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=96, layout="constrained")
+
+
+def _to_chart(fig: Figure, title: str, alt: str) -> Chart:
+
+    buffer = io.StringIO()
+    with _style():
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    encoded = base64.b64encode(buffer.getvalue().encode("utf-8")).decode("ascii")
+    return Chart(title=title, data_uri=f"data:image/svg+xml;base64,{encoded}", alt=alt)
+
+
+def _day_axis(ax: Any, days: Sequence[date]) -> None:
+    step = max(1, len(days) // 10)
+    ticks = list(range(0, len(days), step))
+    ax.set_xticks(ticks, [days[i].strftime("%d %b") for i in ticks])
+    ax.tick_params(axis="x", labelsize=7)
+
+
+def daily_volume(rows: list[dict[str, Any]]) -> Chart:
+    """Stacked bars: events per UTC day by identity type."""
+
+    days = sorted({r["day"] for r in rows})
+    index = {d: i for i, d in enumerate(days)}
+    types = [t for t in IDENTITY_TYPES if any(r["identity_type"] == t for r in rows)]
+    with _style():
+        fig = _figure(7.2, 2.6)
+        ax = fig.add_subplot()
+        bottom = [0] * len(days)
+        for kind in types:
+            values = [0] * len(days)
+            for r in rows:
+                if r["identity_type"] == kind:
+                    values[index[r["day"]]] = r["events"]
+            ax.bar(
+                range(len(days)), values, bottom=bottom, label=kind, color=_COLOURS[kind],
+                hatch=_HATCHES.get(kind, ""), edgecolor="#333333", linewidth=0.3,
+            )  # fmt: skip
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        _day_axis(ax, days)
+        ax.set_ylabel("events (UTC days)")
+        ax.legend(ncols=len(types) or 1, loc="upper center", bbox_to_anchor=(0.5, 1.18), frameon=False)
+    total = sum(r["events"] for r in rows)
+    return _to_chart(
+        fig, "Daily volume by identity type", f"{total:,} events on {len(days)} days with events"
+    )
+
+
+def denied_over_time(rows: list[dict[str, Any]]) -> Chart:
+    """Bars per UTC day: 403 forbidden (solid) and 401 unauthenticated (hatched)."""
+
+    days = [r["day"] for r in rows]
+    with _style():
+        fig = _figure(7.2, 2.2)
+        ax = fig.add_subplot()
+        x = range(len(days))
+        forbidden = [r["forbidden"] for r in rows]
+        unauth = [r["unauthenticated"] for r in rows]
+        ax.bar(x, forbidden, color="#c55a11", label="403 forbidden", edgecolor="#333333", linewidth=0.3)
+        ax.bar(
+            x, unauth, bottom=forbidden, color="#ffffff", hatch="////", edgecolor="#333333", linewidth=0.3,
+            label="401 unauthenticated",
+        )  # fmt: skip
+        _day_axis(ax, days)
+        ax.set_ylabel("requests")
+        ax.legend(ncols=2, loc="upper center", bbox_to_anchor=(0.5, 1.2), frameon=False)
+    alt = f"{sum(forbidden):,} forbidden and {sum(unauth):,} unauthenticated requests"
+    return _to_chart(fig, "Denied requests per day", alt)
+
+
+def heatmap(rows: list[dict[str, Any]], column: str, who: str) -> Chart:
+    """Weekday × hour grid (UTC) with the counts written in the cells, so no colour reading is needed."""
+
+    grid = [[0] * 24 for _ in range(7)]
+    for r in rows:
+        grid[int(r["weekday"]) - 1][int(r["hour"])] = int(r[column])
+    peak = max((v for line in grid for v in line), default=0)
+    with _style():
+        fig = _figure(7.2, 2.6)
+        ax = fig.add_subplot()
+        ax.imshow(grid, aspect="auto", cmap="Greys", vmin=0, vmax=max(peak, 1))
+        ax.set_yticks(range(7), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+        ax.set_xticks(range(24), [f"{h:02d}" for h in range(24)])
+        ax.set_xlabel("hour of day (UTC)")
+        for y in range(7):
+            for x in range(24):
+                value = grid[y][x]
+                if value:
+                    label = f"{value / 1000:.0f}k" if value >= 10_000 else str(value)
+                    colour = "white" if value > peak * 0.55 else "black"
+                    ax.text(x, y, label, ha="center", va="center", fontsize=5, color=colour)
+        for side in ("top", "right", "left", "bottom"):
+            ax.spines[side].set_visible(False)
+    return _to_chart(fig, f"Activity by weekday and hour: {who}", f"peak {peak:,} events in one hour slot")
+
+
+def top_identities(rows: list[dict[str, Any]], limit: int = 15) -> Chart:
+    """Horizontal bars of the busiest identities; user names are log values and stay plain text labels."""
+
+    top = sorted(rows, key=lambda r: (-int(r["events"]), str(r["user_name"])))[:limit]
+    top.reverse()
+    with _style():
+        fig = _figure(7.2, 0.22 * max(len(top), 3) + 0.8)
+        ax = fig.add_subplot()
+        labels = [_short(str(r["user_name"])) for r in top]
+        kinds = [str(r["identity_type"]) for r in top]
+        bars = ax.barh(
+            range(len(top)), [int(r["events"]) for r in top],
+            color=[_COLOURS.get(k, "#999999") for k in kinds],
+            hatch=None, edgecolor="#333333", linewidth=0.3,
+        )  # fmt: skip
+        for bar, kind in zip(bars, kinds, strict=True):
+            bar.set_hatch(_HATCHES.get(kind, ""))
+        ax.set_yticks(range(len(top)), labels)
+        ax.bar_label(
+            bars,
+            labels=[f"{int(r['events']):,} · {k}" for r, k in zip(top, kinds, strict=True)],
+            padding=3,
+            fontsize=6,
+        )
+        ax.set_xlabel("events")
+        ax.margins(x=0.25)
+    return _to_chart(fig, "Top identities by events", f"{len(top)} busiest identities")
+
+
+def coverage_per_day(rows: list[dict[str, Any]]) -> Chart:
+    """Events per cluster and UTC day as lines, with days without events marked by an X on the axis."""
+
+    clusters = sorted({str(r["cluster"]) for r in rows})
+    days = sorted({r["day"] for r in rows})
+    index = {d: i for i, d in enumerate(days)}
+    markers = ["o", "s", "^", "D", "v", "P"]
+    with _style():
+        fig = _figure(7.2, 2.2)
+        ax = fig.add_subplot()
+        for n, cluster in enumerate(clusters):
+            values = [0] * len(days)
+            for r in rows:
+                if r["cluster"] == cluster:
+                    values[index[r["day"]]] = int(r["events"])
+            ax.plot(
+                range(len(days)),
+                values,
+                marker=markers[n % len(markers)],
+                markersize=2.5,
+                linewidth=1,
+                color="#1f4e79" if n == 0 else None,
+                label=_short(cluster),
+            )
+            empty = [i for i, v in enumerate(values) if v == 0]
+            ax.scatter(empty, [0] * len(empty), marker="x", color="#c00000", s=18, zorder=3)
+        _day_axis(ax, days)
+        ax.set_ylabel("events")
+        ax.set_ylim(bottom=0)
+        if len(clusters) > 1:
+            ax.legend(frameon=False, fontsize=6)
+    empty_days = sum(1 for r in rows if int(r["events"]) == 0)
+    return _to_chart(fig, "Events per day and cluster", f"{empty_days} cluster-days without events")
+
+
+def _short(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

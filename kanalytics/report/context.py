@@ -1,0 +1,268 @@
+"""The typed context the report templates receive: every field a template may read, documented here.
+
+Templates run with `StrictUndefined`, so a name that is not defined below fails the render instead of printing
+nothing. All strings are raw values (log values included); the templates autoescape them. Numbers are kept as
+numbers and formatted by the template filters, so the CSV/JSON exports and the report never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: `text` as displayed, `numeric` for right alignment, `title` for a hover tooltip."""
+
+    text: str
+    numeric: bool = False
+    title: str = ""
+
+
+@dataclass
+class Table:
+    """A small table shown as it is: the result of a metric query, already formatted and capped.
+
+    `columns` are headings; `rows` hold formatted cells; `total_rows` is how many rows the source had, so the
+    template can say "showing 50 of 312" instead of truncating silently.
+    """
+
+    columns: list[str]
+    rows: list[list[Cell]]
+    total_rows: int
+    caption: str = ""
+
+    @property
+    def hidden_rows(self) -> int:
+        return self.total_rows - len(self.rows)
+
+
+@dataclass
+class Cover:
+    """The first page: what the report covers and what it was computed from (DESIGN.md "Reports")."""
+
+    organisation: str
+    title: str  # e.g. "Kubernetes audit log review: October 2026"
+    clusters: list[str]  # clusters in scope (all clusters of the archive when none were chosen)
+    period_label: str  # e.g. "1 October 2026 – 31 October 2026"
+    period_start: str  # ISO instant in the configured time zone
+    period_end: str  # ISO instant (exclusive)
+    period_start_utc: str
+    period_end_utc: str
+    timezone: str  # IANA name
+    generated_at: str  # ISO instant (UTC)
+    kanalytics_version: str
+    catalog_version: str
+    manifest_seq: int | None  # the archive checkpoint the report was computed from
+    manifest_sha256: str | None
+    archive: str  # archive root as given
+
+
+@dataclass
+class Delta:
+    """A figure of this period with the previous period's value; `previous` is None when it had no data."""
+
+    label: str
+    current: int
+    previous: int | None
+
+    @property
+    def change(self) -> int | None:
+        return None if self.previous is None else self.current - self.previous
+
+    @property
+    def arrow(self) -> str:
+        """▲ up, ▼ down, ● unchanged, – no comparison (never a fake zero: Prowler #7989)."""
+        change = self.change
+        if change is None:
+            return "–"
+        return "▲" if change > 0 else "▼" if change < 0 else "●"
+
+    @property
+    def percent(self) -> str:
+        if self.previous is None:
+            return "no data for the previous period"
+        if self.previous == 0:
+            return "new" if self.current else "unchanged"
+        return f"{(self.current - self.previous) / self.previous:+.0%}"
+
+
+@dataclass
+class Highlight:
+    """One of the "look at these first" items of the executive summary."""
+
+    severity: str  # a severity name, or "coverage" for a gap in the data
+    title: str
+    detail: str
+    anchor: str  # id of the report section holding the evidence
+
+
+@dataclass
+class ExecutiveSummary:
+    events: Delta
+    identities: Delta
+    denied: Delta
+    findings: Delta
+    by_severity: list[Delta]  # findings per severity, most severe first
+    identity_types: Table  # events / identities per identity type
+    highlights: list[Highlight]  # at most three
+    previous_label: str  # the comparison period in words
+    empty: bool  # no events at all in the period
+
+
+@dataclass
+class QueryStatus:
+    """How one catalog query fared: ok, not evaluable (with why) or error; `rows` = findings or rows."""
+
+    id: str
+    title: str
+    kind: str
+    area: str
+    severity: str
+    needs_level: str
+    status: str  # "ok" | "not-evaluable" | "error"
+    reason: str
+    rows: int
+    version: str
+    seconds: float
+    controls: list[str]
+    description: str
+
+
+@dataclass
+class Coverage:
+    days_total: int  # days in the period
+    days_without_events: list[str]  # "2026-10-14 (prod)" per cluster and day
+    gap_hours: Table  # hours with no events or far fewer than usual
+    gap_hour_count: int
+    levels: Table  # audit levels and stages seen
+    levels_seen: list[str]
+    not_evaluable: list[QueryStatus]  # never shown as pass
+    errors: list[QueryStatus]
+    integrity: str  # chain verification summary from the retention status
+    integrity_ok: bool | None
+    statement: str  # one plain sentence: complete, partial or empty
+
+
+@dataclass
+class FindingRow:
+    """One finding's evidence as displayed (UTC timestamp, all log values raw: the template escapes)."""
+
+    ts: str
+    cluster: str
+    user_name: str
+    source_ip: str
+    verb: str
+    target: str  # resource namespace/name
+    summary: str
+    audit_id: str
+    extra: str  # score/baseline for anomalies and further evidence columns, "k=v; ..."
+
+
+@dataclass
+class FindingGroup:
+    """All findings of one query, most severe groups first; rows are capped (see `shown`/`hidden`)."""
+
+    query_id: str
+    title: str
+    severity: str
+    kind: str
+    area: str
+    description: str
+    count: int
+    rows: list[FindingRow]  # the first rows, up to the HTML cap
+    controls: list[str]
+    mitre: list[str]
+    references: list[str]
+
+    def shown(self, cap: int) -> list[FindingRow]:
+        return self.rows[:cap]
+
+    def hidden(self, cap: int) -> int:
+        return self.count - len(self.shown(cap))
+
+
+@dataclass
+class ControlRow:
+    control: str  # the framework's own id
+    title: str
+    automation: str  # automated | partial | manual
+    status: str  # "findings" | "evidenced" | "not evaluable" | "manual"
+    findings: int
+    queries: list[str]  # query ids behind the control (computed from the headers)
+    note: str
+
+
+@dataclass
+class FrameworkTable:
+    id: str
+    title: str
+    rows: list[ControlRow]
+    counts: dict[str, int]  # status -> number of controls
+
+
+@dataclass
+class AreaSection:
+    """One review area of audit-log practice: its metric tables, charts and the detections behind it."""
+
+    id: str  # the model.Area name, also the HTML anchor
+    title: str
+    intro: str
+    charts: list[Chart]
+    tables: list[tuple[str, Table]]  # (metric title, table)
+    queries: list[QueryStatus]  # detections and anomalies of the area with their outcome
+    findings: int
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart rendered by matplotlib to SVG, embedded as a data: URI (no |safe anywhere)."""
+
+    title: str
+    data_uri: str
+    alt: str  # a text summary for screen readers and the PDF text layer
+
+
+@dataclass
+class SuppressionRow:
+    query_id: str
+    list_name: str
+    value: str
+    reason: str
+    count: int
+
+
+@dataclass
+class Retention:
+    available: bool
+    oldest_date: str
+    newest_date: str
+    policy: str
+    floor_days: str
+    holds: list[dict[str, Any]]
+    deletions: list[dict[str, Any]]
+    verification: str
+
+
+@dataclass
+class ReportContext:
+    """Everything `base.html.j2` renders. `medium` is "screen" for HTML and "print" for the PDF."""
+
+    cover: Cover
+    summary: ExecutiveSummary
+    coverage: Coverage
+    charts: dict[str, Chart]  # "volume", "denied", "heatmap", "identities", "coverage"
+    findings: list[FindingGroup]
+    finding_total: int
+    controls: list[FrameworkTable]
+    areas: list[AreaSection]
+    suppressions: list[SuppressionRow]
+    retention: Retention
+    methodology: list[QueryStatus]  # every query that ran, with its version
+    overrides: list[str]  # user query files that replaced built-in ones
+    parameters: dict[str, str]  # run parameters as shown in the appendix (also in run.json)
+    medium: str = "screen"
+    row_cap: int = 200  # evidence rows per finding shown in this medium
+    css: str = ""  # report.css, inlined
+    notes: list[str] = field(default_factory=list)  # plain warnings shown at the top (e.g. empty period)

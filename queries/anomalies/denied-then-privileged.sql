@@ -1,0 +1,74 @@
+/* ---
+id: denied-then-privileged
+title: Denied probing followed by a successful privileged action
+kind: anomaly
+severity: high
+needs_level: Metadata
+area: anomalies
+controls: [pci-dss-4.0:10.2.1.4, pci-dss-4.0:10.2.1.5, nist-800-53-r5:AU-6, nist-800-53-r5:AU-6(3), soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.308(a)(5)(ii)(C)]
+references: ["elastic:Kubernetes Sensitive RBAC Change Followed by Workload Modification", "catalog:rbac-then-workload", "catalog:authz-denied-burst"]
+mitre: [T1613, T1098.006, T1078]
+baseline_days: 30
+description: >-
+  A multi-step correlation: an identity was denied at least 5 requests within one hour, and within the following 6
+  hours the same identity succeeded at a privileged action: writing RBAC objects, exec/attach/port-forward into a
+  pod, minting a service-account token, creating or approving a certificate request, changing admission webhooks, or
+  listing Secrets. Probing first and then succeeding is the shape of an attacker who found (or granted themselves)
+  the missing permission. The score is the number of denials; the baseline column says how often the same identity
+  was denied in the baseline window, to tell a chronically misconfigured client from a new one.
+--- */
+WITH ev AS (
+    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, subresource, namespace,
+           object_name, response_code, authz_decision
+    FROM events
+    WHERE request_ts >= $baseline_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete'
+      AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
+      AND user_name NOT LIKE 'system:node:%' AND user_name NOT LIKE 'system:kube-%'
+      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
+      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
+      AND user_name NOT LIKE 'eks:%'
+),
+denials AS (
+    SELECT user_name, request_ts,
+           count(*) OVER (PARTITION BY user_name ORDER BY request_ts RANGE BETWEEN INTERVAL 1 HOUR PRECEDING AND CURRENT ROW) AS in_hour
+    FROM ev
+    WHERE (response_code = 403 OR authz_decision = 'forbid') AND request_ts >= $period_start - INTERVAL 7 HOUR
+),
+bursts AS (
+    SELECT user_name, request_ts AS burst_ts, in_hour FROM denials WHERE in_hour >= 5
+),
+priv AS (
+    SELECT * FROM ev
+    WHERE request_ts >= $period_start AND response_code < 400
+      AND ((resource IN ('roles', 'clusterroles', 'rolebindings', 'clusterrolebindings')
+            AND verb IN ('create', 'update', 'patch', 'delete', 'bind', 'escalate'))
+           OR (resource = 'pods' AND subresource IN ('exec', 'attach', 'portforward'))
+           OR (resource = 'serviceaccounts' AND subresource = 'token')
+           OR resource = 'certificatesigningrequests' AND verb IN ('create', 'update', 'patch')
+           OR (resource IN ('mutatingwebhookconfigurations', 'validatingwebhookconfigurations')
+               AND verb IN ('create', 'update', 'patch', 'delete'))
+           OR (resource = 'secrets' AND verb IN ('list', 'watch')))
+),
+pairs AS (
+    SELECT p.*, max(b.in_hour) AS denials, min(b.burst_ts) AS first_denial
+    FROM priv p JOIN bursts b
+      ON b.user_name = p.user_name AND b.burst_ts < p.request_ts AND b.burst_ts >= p.request_ts - INTERVAL 6 HOUR
+    GROUP BY ALL
+),
+base AS (
+    SELECT user_name, count(*) AS denied FROM ev
+    WHERE request_ts < $period_start AND (response_code = 403 OR authz_decision = 'forbid')
+    GROUP BY user_name
+)
+SELECT
+    p.request_ts AS ts, p.audit_id, p.user_name, p.source_ip, p.verb, p.resource, p.namespace, p.object_name,
+    format('{} was denied {} requests within an hour (from {} UTC), then succeeded at {} {}{} {}', p.user_name, p.denials,
+           strftime(p.first_denial, '%H:%M'), p.verb, p.resource, coalesce('/' || nullif(p.subresource, ''), ''),
+           coalesce(p.namespace || '/', '') || coalesce(p.object_name, '')) AS summary,
+    p.denials::DOUBLE AS score,
+    format('{} denied request(s) by this identity in the baseline window', coalesce(b.denied, 0)) AS baseline,
+    p.first_denial
+FROM pairs p LEFT JOIN base b USING (user_name)
+QUALIFY row_number() OVER (PARTITION BY p.user_name, p.verb, p.resource, p.subresource ORDER BY p.request_ts) = 1
+ORDER BY ts

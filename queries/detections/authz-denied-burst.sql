@@ -1,0 +1,58 @@
+/* ---
+id: authz-denied-burst
+title: Burst of denied requests across many resources (permission probing)
+kind: detection
+severity: medium
+needs_level: Metadata
+area: failed-access
+controls: [pci-dss-4.0:10.2.1.4, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.308(a)(5)(ii)(C), pci-dss-4.0:10.4.1, pci-dss-4.0:10.4.2, hipaa:164.308(a)(1)(ii)(D)]
+references:
+  - "elastic:Kubernetes Potential Endpoint Permission Enumeration Attempt Detected"
+  - "panther:Kubernetes.API.Multiple403.PublicIP"
+  - "panther:Amazon.EKS.Audit.Multiple403"
+  - "datadog:A Kubernetes user attempted to perform a high number of actions that were denied"
+  - "catalog:authz-denied-burst"
+mitre: [T1613, T1069.003]
+description: >-
+  One authenticated identity received at least 10 authorization denials (403 / decision forbid) touching at least 5
+  different resource types in one burst (denials no more than 10 minutes apart), one finding per burst. A
+  misconfigured application is denied the same call over and over; trying many different resources, often
+  together with "kubectl auth can-i" reviews, is someone mapping what a credential can do. Nodes and control-plane
+  components are ignored; anonymous probing is reported by unauth-scan.
+--- */
+WITH denied AS (
+    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb,
+           coalesce(resource, request_uri) AS target, namespace
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete'
+      AND (response_code = 403 OR authz_decision = 'forbid')
+      AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
+      AND NOT list_contains(coalesce(user_groups, []), 'system:unauthenticated')
+      AND user_name NOT LIKE 'system:node:%'
+      AND user_name NOT LIKE 'system:kube-%'
+      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
+),
+marked AS (
+    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY user_name ORDER BY request_ts)
+                        <= INTERVAL 10 MINUTE THEN 0 ELSE 1 END AS new_burst
+    FROM denied
+),
+bursts AS (
+    SELECT *, sum(new_burst) OVER (PARTITION BY user_name ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
+    FROM marked
+)
+SELECT
+    min(request_ts) AS ts, arg_min(audit_id, request_ts) AS audit_id, user_name,
+    arg_min(source_ip, request_ts) AS source_ip, NULL::VARCHAR AS verb, NULL::VARCHAR AS resource,
+    NULL::VARCHAR AS namespace, NULL::VARCHAR AS object_name,
+    format('{} was denied {} times on {} different resources within {} minutes ({})', user_name, count(*),
+           count(DISTINCT target), greatest(1, ceil(epoch(max(request_ts) - min(request_ts)) / 60)::INTEGER),
+           array_to_string(list_slice(list_sort(list_distinct(list(target))), 1, 8), ', ')) AS summary,
+    count(*) AS denials, count(DISTINCT target) AS distinct_resources, max(request_ts) AS last_ts,
+    list_distinct(list(source_ip)) AS source_ips, list_distinct(list(user_agent)) AS user_agents
+FROM bursts
+GROUP BY user_name, burst
+HAVING count(*) >= 10 AND count(DISTINCT target) >= 5
+   AND NOT EXISTS (SELECT 1 FROM allow_query_list l WHERE l.query_id = 'authz-denied-burst' AND l.value = user_name)
+ORDER BY ts

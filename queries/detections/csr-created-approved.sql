@@ -1,0 +1,36 @@
+/* ---
+id: csr-created-approved
+title: Certificate signing request created or approved by a person or workload
+kind: detection
+severity: high
+needs_level: Metadata
+area: rbac
+controls: ['pci-dss-4.0:10.2.1.5', 'pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC6.2', 'soc2:CC6.3', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)']
+references: ['elastic:Kubernetes Client Certificate Signing Request Created or Approved', 'panther:Kubernetes.ClientCertificate.Created', 'catalog:csr-created-approved']
+mitre: [T1098.006]
+description: >-
+  A CertificateSigningRequest was created, or approved, by a principal other than nodes, bootstrap tokens and
+  the control plane. A signed client certificate is a long-lived credential that cannot be revoked short of
+  rotating the cluster CA, so minting one by hand is a persistence technique.
+--- */
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} {} certificate signing request {}', user_name, CASE WHEN subresource = 'approval' THEN 'approved' ELSE 'created' END, coalesce(object_name, request_object ->> '$.metadata.name', request_object ->> '$.metadata.generateName', '?')) AS summary,
+    user_agent, response_code
+FROM events e
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete'
+  AND response_code BETWEEN 200 AND 299
+  AND resource = 'certificatesigningrequests'
+      AND (verb = 'create' OR (verb IN ('update', 'patch') AND subresource = 'approval'))
+      AND user_name NOT LIKE 'system:bootstrap:%'
+      AND NOT list_contains(user_groups, 'system:bootstrappers')
+      AND user_name NOT LIKE 'system:node:%'
+      AND user_name NOT LIKE 'system:kube-%'
+      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
+      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
+      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                WHERE l.query_id = 'csr-created-approved' AND l.value IN (e.user_name, e.namespace, e.object_name))
+ORDER BY ts

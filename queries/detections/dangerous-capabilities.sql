@@ -1,0 +1,61 @@
+/* ---
+id: dangerous-capabilities
+title: Container adds dangerous Linux capabilities
+kind: detection
+severity: high
+needs_level: Request
+area: privileged-workloads
+controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
+references:
+  - "elastic:Kubernetes Container Created with Excessive Linux Capabilities"
+  - "sigma:Privileged Container Deployed"
+  - "panther:Kubernetes.Pod.Dangerous.Capabilities"
+  - "panther:Kubernetes.OverlyPermissivePod"
+  - "catalog:dangerous-capabilities"
+mitre: [T1611, T1610]
+description: >-
+  A container, init container or ephemeral container of a pod (or pod template) adds a Linux capability that
+  breaks container isolation: SYS_ADMIN, SYS_MODULE, SYS_PTRACE, SYS_RAWIO, SYS_BOOT, BPF, PERFMON,
+  DAC_READ_SEARCH, DAC_OVERRIDE, NET_ADMIN, SYSLOG or ALL. These allow loading kernel modules, reading any file,
+  tracing host processes or reconfiguring the node network. Compares the request body with the setting; pods made by the built-in controllers and
+  kubelet mirror pods are skipped because the workload object that caused them is reported instead.
+  Per-query exceptions (user or namespace) come from allow_query_list.
+--- */
+WITH w AS (
+    SELECT *,
+        coalesce(request_object -> '$.spec.jobTemplate.spec.template.spec',
+                 request_object -> '$.spec.template.spec',
+                 request_object -> '$.spec') AS podspec
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete'
+      AND verb IN ('create', 'update', 'patch')
+      AND resource IN ('pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs')
+      AND coalesce(subresource, '') = ''
+      AND response_code BETWEEN 200 AND 299
+      AND request_object IS NOT NULL
+      AND user_name NOT LIKE 'system:node:%'
+      AND user_name <> 'system:kube-controller-manager'
+      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
+)
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} {} {} {}/{} adding capabilities {}', user_name,
+           CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'patched' END,
+           regexp_replace(resource, 's$', ''), coalesce(namespace, '-'), coalesce(object_name, request_object ->> '$.metadata.name', '?'),
+           array_to_string(caps, ', ')) AS summary,
+    caps AS capabilities, user_agent
+FROM (
+    SELECT *,
+        list_distinct(list_filter(
+            list_transform(json_extract_string(podspec, '$.*[*].securityContext.capabilities.add[*]'),
+                           lambda c: upper(regexp_replace(c, '^CAP_', ''))),
+            lambda c: c IN ('SYS_ADMIN', 'SYS_MODULE', 'SYS_PTRACE', 'SYS_RAWIO', 'SYS_BOOT', 'BPF', 'PERFMON',
+                       'DAC_READ_SEARCH', 'DAC_OVERRIDE', 'NET_ADMIN', 'SYSLOG', 'ALL'))) AS caps
+    FROM w
+) w
+WHERE len(caps) > 0
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                  WHERE l.query_id = 'dangerous-capabilities' AND l.value IN (w.user_name, w.namespace))
+ORDER BY ts

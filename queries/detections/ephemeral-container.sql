@@ -1,0 +1,33 @@
+/* ---
+id: ephemeral-container
+title: Ephemeral debug container added to a running pod
+kind: detection
+severity: medium
+needs_level: Metadata
+area: exec
+controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)']
+references: ['elastic:Kubernetes Ephemeral Container Added to Pod', 'catalog:ephemeral-container']
+mitre: [T1611, T1609]
+description: >-
+  An ephemeral container was added to a running pod (kubectl debug). It runs with the pod's identity and
+  volumes, can target another container's process namespace and is not in the workload's manifest, so it
+  bypasses image and deployment review.
+--- */
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} added an ephemeral (debug) container to pod {}/{}', user_name, namespace, object_name) AS summary,
+    user_agent, response_code
+FROM events e
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete'
+  AND response_code BETWEEN 200 AND 299
+  AND resource = 'pods' AND subresource = 'ephemeralcontainers' AND verb IN ('update', 'patch')
+      AND user_name NOT LIKE 'system:node:%'
+      AND user_name NOT LIKE 'system:kube-%'
+      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
+      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
+      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                WHERE l.query_id = 'ephemeral-container' AND l.value IN (e.user_name, e.namespace, e.object_name))
+ORDER BY ts

@@ -1,0 +1,31 @@
+/* ---
+id: exec-cmd-kubectl-cp
+title: Files copied out of a pod (kubectl cp)
+kind: detection
+severity: medium
+needs_level: Metadata
+area: exec
+controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.1', 'soc2:CC6.1']
+references: ['panther:Kubernetes.Kubectl.CP.Operation', 'catalog:exec-cmd-kubectl-cp']
+mitre: [T1609, T1005]
+description: >-
+  An exec session running "tar cf -", which is what kubectl cp does to copy files out of a container. Copying
+  data out of production pods by hand is possible exfiltration and bypasses the application's own access
+  logging.
+--- */
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} ran "{}" in pod {}/{} (kubectl cp, copy out of the pod)', user_name, url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')), namespace, object_name) AS summary,
+    user_agent, response_code,
+    url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')) AS command
+FROM events e
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage IN ('ResponseStarted', 'ResponseComplete')
+  AND (response_code = 101 OR response_code BETWEEN 200 AND 299)
+  AND resource = 'pods' AND subresource = 'exec' AND verb IN ('create', 'get')
+      AND regexp_matches(url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')), '^tar c[a-z]*f -')
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                WHERE l.query_id = 'exec-cmd-kubectl-cp' AND l.value IN (e.user_name, e.namespace, e.object_name))
+QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
+ORDER BY ts

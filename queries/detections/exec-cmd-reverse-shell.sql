@@ -1,0 +1,31 @@
+/* ---
+id: exec-cmd-reverse-shell
+title: Exec command looks like a reverse shell
+kind: detection
+severity: critical
+needs_level: Metadata
+area: exec
+controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.1', 'soc2:CC6.1']
+references: ['elastic:Kubernetes Pod Exec Potential Reverse Shell', 'catalog:exec-cmd-reverse-shell']
+mitre: [T1609, T1059]
+description: >-
+  An exec session whose command line matches common reverse-shell idioms (/dev/tcp/, nc or ncat with -e or -c,
+  mkfifo pipes, socat exec/pty, bash -i with redirected descriptors, python/perl/php socket one-liners). Such a
+  command hands an outside host an interactive shell in the pod, outside the API server's audit trail.
+--- */
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} ran "{}" in pod {}/{} (reverse shell pattern)', user_name, url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')), namespace, object_name) AS summary,
+    user_agent, response_code,
+    url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')) AS command
+FROM events e
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage IN ('ResponseStarted', 'ResponseComplete')
+  AND (response_code = 101 OR response_code BETWEEN 200 AND 299)
+  AND resource = 'pods' AND subresource = 'exec' AND verb IN ('create', 'get')
+      AND regexp_matches(url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')), '(/dev/tcp/|/dev/udp/|\b(nc|ncat|netcat)\b.*\s-[ec]\b|mkfifo|socat\b.*(exec|pty)|bash -i\s*>&|sh -i\s*>&|socket\.socket|pty\.spawn|fsockopen|TCPSocket)')
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                WHERE l.query_id = 'exec-cmd-reverse-shell' AND l.value IN (e.user_name, e.namespace, e.object_name))
+QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
+ORDER BY ts

@@ -1,0 +1,31 @@
+/* ---
+id: exec-kube-system-pod
+title: Command executed in a kube-system pod
+kind: detection
+severity: high
+needs_level: Metadata
+area: exec
+controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'soc2:CC6.1']
+references: ['guardduty:Execution:Kubernetes/ExecInKubeSystemPod', 'catalog:exec-kube-system-pod']
+mitre: [T1609]
+description: >-
+  A successful exec or attach into a pod in kube-system. Pods there run the cluster's own components with
+  powerful service-account tokens and host access; a shell in one is close to cluster-admin. Exec into other
+  namespaces is reported by the Falco-parity exec rule; this one stands out because of the target.
+--- */
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} opened {} into kube-system pod {}{}', user_name, subresource, object_name, CASE WHEN url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')) <> '' THEN ' running "' || url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')) || '"' ELSE '' END) AS summary,
+    user_agent, response_code,
+    url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')) AS command
+FROM events e
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage IN ('ResponseStarted', 'ResponseComplete')
+  AND (response_code = 101 OR response_code BETWEEN 200 AND 299)
+  AND resource = 'pods' AND subresource IN ('exec', 'attach') AND verb IN ('create', 'get')
+      AND namespace = 'kube-system'
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                WHERE l.query_id = 'exec-kube-system-pod' AND l.value IN (e.user_name, e.namespace, e.object_name))
+QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
+ORDER BY ts

@@ -1,0 +1,50 @@
+/* ---
+id: hostipc-pod
+title: Workload created with the host IPC namespace
+kind: detection
+severity: medium
+needs_level: Request
+area: privileged-workloads
+controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
+references:
+  - "elastic:Kubernetes Pod Created With HostIPC"
+  - "panther:Kubernetes.Pod.Host.IPC"
+  - "panther:Kubernetes.PodUsingIPCNamespace"
+  - "catalog:hostipc-pod"
+mitre: [T1611, T1610]
+description: >-
+  A pod, or a workload whose pod template, sets spec.hostIPC=true. The container shares the node's System V IPC
+  and POSIX shared memory with every host process, so it can read or tamper with other workloads' shared memory;
+  almost no application needs it. Compares the request body with the setting; pods made by the built-in controllers and
+  kubelet mirror pods are skipped because the workload object that caused them is reported instead.
+  Per-query exceptions (user or namespace) come from allow_query_list.
+--- */
+WITH w AS (
+    SELECT *,
+        coalesce(request_object -> '$.spec.jobTemplate.spec.template.spec',
+                 request_object -> '$.spec.template.spec',
+                 request_object -> '$.spec') AS podspec
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete'
+      AND verb IN ('create', 'update', 'patch')
+      AND resource IN ('pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs')
+      AND coalesce(subresource, '') = ''
+      AND response_code BETWEEN 200 AND 299
+      AND request_object IS NOT NULL
+      AND user_name NOT LIKE 'system:node:%'
+      AND user_name <> 'system:kube-controller-manager'
+      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
+)
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} {} {} {}/{} with hostIPC: true (host IPC namespace)', user_name,
+           CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'patched' END,
+           regexp_replace(resource, 's$', ''), coalesce(namespace, '-'), coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
+    user_agent
+FROM w
+WHERE (podspec ->> '$.hostIPC') = 'true'
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                  WHERE l.query_id = 'hostipc-pod' AND l.value IN (w.user_name, w.namespace))
+ORDER BY ts

@@ -1,0 +1,62 @@
+/* ---
+id: hostpath-mount
+title: Workload mounts a sensitive host path
+kind: detection
+severity: high
+needs_level: Request
+area: privileged-workloads
+controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
+references:
+  - "elastic:Kubernetes Pod Created with a Sensitive hostPath Volume"
+  - "sigma:Container With A hostPath Mount Created"
+  - "panther:Kubernetes.Pod.HostPath.Volume"
+  - "panther:GCP K8S Pod Create Or Modify Host Path Volume Mount"
+  - "catalog:hostpath-mount"
+mitre: [T1611, T1610]
+description: >-
+  A pod, or a workload whose pod template, mounts a sensitive node directory as a hostPath volume: the root
+  filesystem, /etc, /proc, /root, /var, the container runtime sockets, kubelet or etcd state, or
+  /etc/kubernetes. Such a mount gives the container the node's credentials and usually root on the node.
+  Harmless paths (/var/log for log shippers, device plugins) are not reported. Compares the request body with the setting; pods made by the built-in controllers and
+  kubelet mirror pods are skipped because the workload object that caused them is reported instead.
+  Per-query exceptions (user or namespace) come from allow_query_list.
+--- */
+WITH w AS (
+    SELECT *,
+        coalesce(request_object -> '$.spec.jobTemplate.spec.template.spec',
+                 request_object -> '$.spec.template.spec',
+                 request_object -> '$.spec') AS podspec
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete'
+      AND verb IN ('create', 'update', 'patch')
+      AND resource IN ('pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs')
+      AND coalesce(subresource, '') = ''
+      AND response_code BETWEEN 200 AND 299
+      AND request_object IS NOT NULL
+      AND user_name NOT LIKE 'system:node:%'
+      AND user_name <> 'system:kube-controller-manager'
+      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
+)
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} {} {} {}/{} mounting host path(s) {}', user_name,
+           CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'patched' END,
+           regexp_replace(resource, 's$', ''), coalesce(namespace, '-'), coalesce(object_name, request_object ->> '$.metadata.name', '?'),
+           array_to_string(sensitive_paths, ', ')) AS summary,
+    sensitive_paths, user_agent
+FROM (
+    SELECT *,
+        list_filter(json_extract_string(podspec, '$.volumes[*].hostPath.path'),
+            lambda p: regexp_full_match(CASE WHEN p = '/' THEN p ELSE rtrim(p, '/') END,
+                '/|/boot|/dev|/etc|/home|/proc|/root|/run|/sys|/usr|/var|/var/run|/var/lib'
+                || '|(/var/run/docker\.sock|/run/docker\.sock|/var/run/containerd|/run/containerd|/var/run/crio'
+                || '|/run/crio|/var/run/cri-dockerd\.sock|/var/lib/kubelet|/var/lib/docker|/var/lib/containerd'
+                || '|/etc/kubernetes|/var/lib/etcd|/etc/shadow|/etc/sudoers|/root/.+|/home/.+)(/.*)?')) AS sensitive_paths
+    FROM w
+) w
+WHERE len(sensitive_paths) > 0
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                  WHERE l.query_id = 'hostpath-mount' AND l.value IN (w.user_name, w.namespace))
+ORDER BY ts

@@ -1,0 +1,50 @@
+/* ---
+id: hostpid-pod
+title: Workload created with the host PID namespace
+kind: detection
+severity: high
+needs_level: Request
+area: privileged-workloads
+controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
+references:
+  - "elastic:Kubernetes Pod Created With HostPID"
+  - "panther:Kubernetes.Pod.Host.PID"
+  - "panther:GCP K8s Pod Using Host PID Namespace"
+  - "catalog:hostpid-pod"
+mitre: [T1611, T1610]
+description: >-
+  A pod, or a workload whose pod template, sets spec.hostPID=true. A container in the node's PID namespace can
+  see and signal every process on the node and, with enough privileges, enter them (nsenter): a classic
+  container-escape step. Compares the request body with the setting; pods made by the built-in controllers and
+  kubelet mirror pods are skipped because the workload object that caused them is reported instead.
+  Per-query exceptions (user or namespace) come from allow_query_list.
+--- */
+WITH w AS (
+    SELECT *,
+        coalesce(request_object -> '$.spec.jobTemplate.spec.template.spec',
+                 request_object -> '$.spec.template.spec',
+                 request_object -> '$.spec') AS podspec
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete'
+      AND verb IN ('create', 'update', 'patch')
+      AND resource IN ('pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs')
+      AND coalesce(subresource, '') = ''
+      AND response_code BETWEEN 200 AND 299
+      AND request_object IS NOT NULL
+      AND user_name NOT LIKE 'system:node:%'
+      AND user_name <> 'system:kube-controller-manager'
+      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
+)
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} {} {} {}/{} with hostPID: true (host process namespace)', user_name,
+           CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'patched' END,
+           regexp_replace(resource, 's$', ''), coalesce(namespace, '-'), coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
+    user_agent
+FROM w
+WHERE (podspec ->> '$.hostPID') = 'true'
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                  WHERE l.query_id = 'hostpid-pod' AND l.value IN (w.user_name, w.namespace))
+ORDER BY ts

@@ -1,0 +1,34 @@
+/* ---
+id: impersonation-privileged
+title: Request impersonating a privileged identity
+kind: detection
+severity: high
+needs_level: Metadata
+area: rbac
+controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.5', 'soc2:CC6.1']
+references: ['elastic:Kubernetes API Request Impersonating Privileged Identity', 'catalog:impersonation-privileged']
+mitre: [T1134]
+description: >-
+  An allowed request made while impersonating a privileged identity: the system:masters or cluster-admin group,
+  system:admin, control-plane components, a node, a kube-system service account or system:anonymous.
+  Impersonation hides the real actor behind the target identity in every later record of the request.
+--- */
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} acted as {} ({} {} {})', user_name, impersonated_user, verb, coalesce(resource, request_uri), coalesce(object_name, '')) AS summary,
+    user_agent, response_code,
+    impersonated_user, impersonated_groups
+FROM events e
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage = 'ResponseComplete'
+  AND response_code BETWEEN 200 AND 299
+  AND impersonated_user IS NOT NULL
+      AND (impersonated_user IN ('system:admin', 'admin', 'cluster-admin', 'system:anonymous',
+                                 'system:kube-controller-manager', 'system:kube-scheduler', 'system:kube-proxy')
+           OR impersonated_user LIKE 'system:node:%'
+           OR impersonated_user LIKE 'system:serviceaccount:kube-system:%'
+           OR list_has_any(coalesce(impersonated_groups, []), ['system:masters', 'cluster-admin', 'system:nodes']))
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                WHERE l.query_id = 'impersonation-privileged' AND l.value IN (e.user_name, e.namespace, e.object_name))
+ORDER BY ts

@@ -1,0 +1,33 @@
+/* ---
+id: integrity-stage-before-request
+title: Event stage timestamp earlier than the request it belongs to
+kind: detection
+severity: medium
+needs_level: Metadata
+area: integrity
+controls: [pci-dss-4.0:10.6.1, pci-dss-4.0:10.6.2, pci-dss-4.0:10.3.4, nist-800-53-r5:AU-8, nist-800-53-r5:AU-12(1), iso-27001-2022:A.8.17, iso-27001-2022:A.5.33]
+references: ["catalog:audit-trail-integrity"]
+mitre: [T1070.006]
+description: >-
+  Rows whose stageTimestamp is earlier than their requestReceivedTimestamp (by more than one second, to allow for
+  rounding). The API server stamps both from the same clock, in order, so a stage that ends before its request began
+  means the clock was stepped backwards during the request or the event was edited after the fact. One finding
+  per cluster and day, with the number of such rows and the largest difference.
+--- */
+WITH bad AS (
+    SELECT *, epoch(request_ts) - epoch(stage_ts) AS behind_s
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage_ts < request_ts - INTERVAL 1 SECOND
+)
+SELECT
+    min(request_ts) AS ts, arg_max(audit_id, behind_s) AS audit_id, arg_max(user_name, behind_s) AS user_name,
+    arg_max(source_ips[1], behind_s) AS source_ip, arg_max(verb, behind_s) AS verb,
+    arg_max(resource, behind_s) AS resource, arg_max(namespace, behind_s) AS namespace,
+    arg_max(object_name, behind_s) AS object_name,
+    format('{} event(s) in cluster {} on {} have a stage timestamp before the request was received (up to {} s earlier)',
+           count(*), cluster, strftime(min(request_ts), '%Y-%m-%d'), round(max(behind_s), 1)) AS summary,
+    cluster, count(*) AS events, round(max(behind_s), 3) AS max_seconds_behind
+FROM bad
+GROUP BY cluster, date_trunc('day', request_ts)
+ORDER BY ts

@@ -1,0 +1,59 @@
+/* ---
+id: secrets-bulk-get
+title: Many different Secrets read in a short burst
+kind: detection
+severity: high
+needs_level: Metadata
+area: secrets
+controls: [pci-dss-4.0:10.2.1.1, pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.312(b)]
+references:
+  - "elastic:Kubernetes Rapid Secret GET Activity Against Multiple Objects"
+  - "panther:Kubernetes.BulkSecretAccess"
+  - "panther:Kubernetes.SecretEnumeration"
+  - "catalog:secrets-bulk-get"
+mitre: [T1552.007]
+description: >-
+  One identity read (get) at least 10 distinct Secrets in one burst: successive reads no more than 5 minutes apart,
+  one finding per burst. Applications read the few Secrets they mount; walking through many names one by one is
+  credential harvesting (or a tool dumping Secrets after a list). Control-plane components are ignored and secret
+  operators (cert-manager, external-secrets, Helm) can be listed in allow_automation_users.
+--- */
+WITH reads AS (
+    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, namespace, object_name
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete'
+      AND resource = 'secrets' AND verb = 'get' AND object_name IS NOT NULL
+      AND response_code BETWEEN 200 AND 299
+      AND user_name NOT LIKE 'system:node:%'
+      AND user_name NOT LIKE 'system:kube-%'
+      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
+      AND user_name NOT IN ('system:apiserver')
+      AND user_name NOT IN (SELECT value FROM allow_automation_users)
+),
+marked AS (
+    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY user_name ORDER BY request_ts)
+                        <= INTERVAL 5 MINUTE THEN 0 ELSE 1 END AS new_burst
+    FROM reads
+),
+bursts AS (
+    SELECT *, sum(new_burst) OVER (PARTITION BY user_name ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
+    FROM marked
+)
+SELECT
+    min(request_ts) AS ts, arg_min(audit_id, request_ts) AS audit_id, user_name,
+    arg_min(source_ip, request_ts) AS source_ip, 'get' AS verb, 'secrets' AS resource,
+    CASE WHEN count(DISTINCT namespace) = 1 THEN min(namespace) ELSE NULL END AS namespace,
+    NULL::VARCHAR AS object_name,
+    format('{} read {} different Secrets in {} namespace(s) within {} minutes', user_name,
+           count(DISTINCT coalesce(namespace, '') || '/' || object_name), count(DISTINCT namespace),
+           greatest(1, ceil(epoch(max(request_ts) - min(request_ts)) / 60)::INTEGER)) AS summary,
+    count(DISTINCT coalesce(namespace, '') || '/' || object_name) AS distinct_secrets,
+    max(request_ts) AS last_ts,
+    list_distinct(list(source_ip)) AS source_ips,
+    list_distinct(list(user_agent)) AS user_agents
+FROM bursts
+GROUP BY user_name, burst
+HAVING count(DISTINCT coalesce(namespace, '') || '/' || object_name) >= 10
+   AND NOT EXISTS (SELECT 1 FROM allow_query_list l WHERE l.query_id = 'secrets-bulk-get' AND l.value = user_name)
+ORDER BY ts

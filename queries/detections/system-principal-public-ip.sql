@@ -1,0 +1,46 @@
+/* ---
+id: system-principal-public-ip
+title: Service account or node credentials used from a public address
+kind: detection
+severity: high
+needs_level: Metadata
+area: network
+controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'soc2:CC6.1', 'pci-dss-4.0:10.2.1.4']
+references: ['panther:Kubernetes.System.Principal.PublicIP', 'panther:Amazon.EKS.Audit.SystemNamespaceFromPublicIP', 'catalog:system-principal-public-ip']
+mitre: [T1078.004, T1528]
+description: >-
+  A service account, node or control-plane identity made a request whose client address is public: not RFC 1918,
+  loopback, link-local or carrier-grade NAT space, and not in allow_trusted_networks (IPv4 CIDRs are matched
+  with integer arithmetic on the dotted quad). These identities live inside the cluster, so a public origin
+  usually means a token or kubeconfig was copied out and is being replayed. One row per identity and address
+  (first request).
+--- */
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} (an in-cluster identity) called the API from public address {} using "{}"', user_name, source_ips[1], user_agent) AS summary,
+    user_agent, response_code,
+    count(*) OVER (PARTITION BY user_name, source_ips[1]) AS requests_from_address
+FROM events e
+WHERE request_ts >= $period_start AND request_ts < $period_end
+  AND stage <> 'RequestReceived'
+  AND (user_name LIKE 'system:serviceaccount:%' OR user_name LIKE 'system:node:%' OR user_name LIKE 'system:kube-%')
+      AND source_ips[1] IS NOT NULL
+      AND CASE WHEN CASE WHEN regexp_full_match(source_ips[1], '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}') THEN split_part(source_ips[1], '.', 1)::BIGINT * 16777216 + split_part(source_ips[1], '.', 2)::BIGINT * 65536 + split_part(source_ips[1], '.', 3)::BIGINT * 256 + split_part(source_ips[1], '.', 4)::BIGINT END IS NOT NULL THEN NOT (
+              CASE WHEN regexp_full_match(source_ips[1], '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}') THEN split_part(source_ips[1], '.', 1)::BIGINT * 16777216 + split_part(source_ips[1], '.', 2)::BIGINT * 65536 + split_part(source_ips[1], '.', 3)::BIGINT * 256 + split_part(source_ips[1], '.', 4)::BIGINT END BETWEEN 167772160 AND 184549375        -- 10.0.0.0/8
+              OR CASE WHEN regexp_full_match(source_ips[1], '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}') THEN split_part(source_ips[1], '.', 1)::BIGINT * 16777216 + split_part(source_ips[1], '.', 2)::BIGINT * 65536 + split_part(source_ips[1], '.', 3)::BIGINT * 256 + split_part(source_ips[1], '.', 4)::BIGINT END BETWEEN 2886729728 AND 2887778303   -- 172.16.0.0/12
+              OR CASE WHEN regexp_full_match(source_ips[1], '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}') THEN split_part(source_ips[1], '.', 1)::BIGINT * 16777216 + split_part(source_ips[1], '.', 2)::BIGINT * 65536 + split_part(source_ips[1], '.', 3)::BIGINT * 256 + split_part(source_ips[1], '.', 4)::BIGINT END BETWEEN 3232235520 AND 3232301055   -- 192.168.0.0/16
+              OR CASE WHEN regexp_full_match(source_ips[1], '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}') THEN split_part(source_ips[1], '.', 1)::BIGINT * 16777216 + split_part(source_ips[1], '.', 2)::BIGINT * 65536 + split_part(source_ips[1], '.', 3)::BIGINT * 256 + split_part(source_ips[1], '.', 4)::BIGINT END BETWEEN 2130706432 AND 2147483647   -- 127.0.0.0/8
+              OR CASE WHEN regexp_full_match(source_ips[1], '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}') THEN split_part(source_ips[1], '.', 1)::BIGINT * 16777216 + split_part(source_ips[1], '.', 2)::BIGINT * 65536 + split_part(source_ips[1], '.', 3)::BIGINT * 256 + split_part(source_ips[1], '.', 4)::BIGINT END BETWEEN 2851995648 AND 2852061183   -- 169.254.0.0/16
+              OR CASE WHEN regexp_full_match(source_ips[1], '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}') THEN split_part(source_ips[1], '.', 1)::BIGINT * 16777216 + split_part(source_ips[1], '.', 2)::BIGINT * 65536 + split_part(source_ips[1], '.', 3)::BIGINT * 256 + split_part(source_ips[1], '.', 4)::BIGINT END BETWEEN 1681915904 AND 1686110207)  -- 100.64.0.0/10
+          ELSE NOT (source_ips[1] = '::1' OR lower(source_ips[1]) SIMILAR TO '(fc|fd|fe8|fe9|fea|feb).*') END
+      AND NOT EXISTS (
+          SELECT 1 FROM allow_trusted_networks n
+          WHERE n.cidr = source_ips[1]
+             OR (CASE WHEN regexp_full_match(split_part(n.cidr, '/', 1), '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}') THEN split_part(split_part(n.cidr, '/', 1), '.', 1)::BIGINT * 16777216 + split_part(split_part(n.cidr, '/', 1), '.', 2)::BIGINT * 65536 + split_part(split_part(n.cidr, '/', 1), '.', 3)::BIGINT * 256 + split_part(split_part(n.cidr, '/', 1), '.', 4)::BIGINT END IS NOT NULL AND CASE WHEN regexp_full_match(source_ips[1], '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}') THEN split_part(source_ips[1], '.', 1)::BIGINT * 16777216 + split_part(source_ips[1], '.', 2)::BIGINT * 65536 + split_part(source_ips[1], '.', 3)::BIGINT * 256 + split_part(source_ips[1], '.', 4)::BIGINT END IS NOT NULL
+                 AND (CASE WHEN regexp_full_match(source_ips[1], '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}') THEN split_part(source_ips[1], '.', 1)::BIGINT * 16777216 + split_part(source_ips[1], '.', 2)::BIGINT * 65536 + split_part(source_ips[1], '.', 3)::BIGINT * 256 + split_part(source_ips[1], '.', 4)::BIGINT END >> (32 - coalesce(try_cast(nullif(split_part(n.cidr, '/', 2), '') AS INTEGER), 32)))
+                   = (CASE WHEN regexp_full_match(split_part(n.cidr, '/', 1), '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}') THEN split_part(split_part(n.cidr, '/', 1), '.', 1)::BIGINT * 16777216 + split_part(split_part(n.cidr, '/', 1), '.', 2)::BIGINT * 65536 + split_part(split_part(n.cidr, '/', 1), '.', 3)::BIGINT * 256 + split_part(split_part(n.cidr, '/', 1), '.', 4)::BIGINT END >> (32 - coalesce(try_cast(nullif(split_part(n.cidr, '/', 2), '') AS INTEGER), 32)))))
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                WHERE l.query_id = 'system-principal-public-ip' AND l.value IN (e.user_name, e.namespace, e.object_name))
+QUALIFY row_number() OVER (PARTITION BY user_name, source_ips[1] ORDER BY request_ts) = 1
+ORDER BY ts

@@ -1,0 +1,26 @@
+/* ---
+id: anonymous-access-summary
+title: Anonymous and unauthenticated requests
+kind: metric
+area: anonymous
+needs_level: Metadata
+controls: [pci-dss-4.0:10.2.1.4, nist-800-53-r5:AU-6, soc2:CC6.1, cis-k8s:3.2.2]
+references: [catalog:M13]
+description: >-
+  Requests made as system:anonymous or in the system:unauthenticated group, by response code, with the
+  paths they asked for and the addresses they came from.
+--- */
+SELECT
+    coalesce(user_name, '(none)') AS user_name,
+    response_code,
+    count(*) AS events,
+    count(DISTINCT source_ips[1]) AS source_ips,
+    count(DISTINCT request_uri) AS paths,
+    min(request_uri) AS sample_path,
+    min(request_ts) AS first_ts,
+    max(request_ts) AS last_ts
+FROM events
+WHERE request_ts >= $period_start AND request_ts < $period_end
+    AND (user_name = 'system:anonymous' OR list_contains(user_groups, 'system:unauthenticated'))
+GROUP BY ALL
+ORDER BY events DESC, response_code
