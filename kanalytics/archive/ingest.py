@@ -182,6 +182,7 @@ class Ingestor:
         self._buffered = 0
         self._quarantine = QuarantineWriter(layout, self.batch_id)
         self._pool: ProcessPoolExecutor | None = None
+        self._pinned: set[Partition] = set()
         self._lock_fd = -1
 
     def run(self, items: Iterable[Record | Block]) -> IngestSummary:
@@ -256,7 +257,8 @@ class Ingestor:
         if batch is None:
             return
         keep: dict[Partition, list[int]] = {}
-        partitions: dict[int, Partition] = {}
+        # Resolve each day's partition and dedupe state once per batch, not once per row.
+        by_day: dict[int, tuple[Partition, _Seen, list[int]]] = {}
         columns = zip(
             batch.column(DAY_COLUMN).to_pylist(),
             batch.column("audit_id").to_pylist(),
@@ -265,10 +267,13 @@ class Ingestor:
             strict=True,
         )
         for index, (day, audit_id, stage, digest) in enumerate(columns):
-            partition = partitions.get(day)
-            if partition is None:
-                partition = partitions[day] = Partition(self.cluster, _EPOCH + timedelta(days=day))
-            verdict = self._seen_for(partition).check(audit_id, stage, digest)
+            entry = by_day.get(day)
+            if entry is None:
+                partition = Partition(self.cluster, _EPOCH + timedelta(days=day))
+                self._pinned.add(partition)
+                entry = by_day[day] = (partition, self._seen_for(partition), keep.setdefault(partition, []))
+            partition, seen, kept = entry
+            verdict = seen.check(audit_id, stage, digest)
             if verdict == "duplicate":
                 summary.duplicates += 1
                 continue
@@ -279,9 +284,12 @@ class Ingestor:
                         {"partition": partition.relpath, "audit_id": audit_id, "stage": stage}
                     )
             self._tracked += 1
-            keep.setdefault(partition, []).append(index)
+            kept.append(index)
+        self._pinned.clear()
         rows = batch.drop_columns([DAY_COLUMN])
         for partition, indices in keep.items():
+            if not indices:
+                continue
             subset = rows if len(indices) == rows.num_rows else rows.take(pa.array(indices, type=pa.int32()))
             self._write(partition, subset)
 
@@ -313,8 +321,11 @@ class Ingestor:
             if next(reversed(self._seen)) != partition:
                 self._seen.move_to_end(partition)
             return seen
-        while self._tracked > MAX_TRACKED_EVENTS and self._seen:
-            self._evict(next(iter(self._seen)))
+        # Evict least recently used partitions, but never one the current batch is still writing to.
+        for victim in [p for p in self._seen if p not in self._pinned]:
+            if self._tracked <= MAX_TRACKED_EVENTS:
+                break
+            self._evict(victim)
         seen, count = self._load_seen(partition)
         self._seen[partition] = seen
         self._tracked += count

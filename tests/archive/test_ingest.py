@@ -194,3 +194,20 @@ def test_partition_layout_and_schema_version(tmp_path: Path) -> None:
     files = list((tmp_path / "a" / "events" / "cluster=prod-eu" / "date=2026-10-01").glob("*.parquet"))
     assert len(files) == 1
     assert pq.read_schema(files[0]).metadata[SCHEMA_METADATA_KEY] == SCHEMA_VERSION.encode()
+
+
+def test_dedupe_stays_exact_when_partition_state_is_evicted(tmp_path: Path, monkeypatch) -> None:
+    """With room for only a few events of dedupe state, partitions are evicted and reloaded from disk."""
+    from datetime import UTC, datetime, timedelta
+
+    from kanalytics.archive import ingest
+
+    monkeypatch.setattr(ingest, "MAX_TRACKED_EVENTS", 5)
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    events = [make_event(ts=start + timedelta(days=n % 6, minutes=n)) for n in range(60)]
+    # every event twice, the copies interleaved across days so evicted partitions are touched again
+    source = write_jsonl(tmp_path / "audit.log", events + events[::-1])
+    archive = kanalytics.open_archive(tmp_path / "a")
+    summary = archive.ingest([source])
+    assert (summary.read, summary.archived, summary.duplicates) == (120, 60, 60)
+    assert archive.sql("SELECT count(DISTINCT event_hash) AS d, count(*) AS n FROM events").row(0) == (60, 60)
