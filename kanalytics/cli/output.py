@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from typing import TYPE_CHECKING, Any
@@ -30,17 +31,13 @@ def print_frame(frame: pl.DataFrame, fmt: str, *, title: str | None = None) -> N
     if fmt == "json":
         print_json(frame.to_dicts())
     elif fmt == "csv":
-        nested = [n for n, t in frame.schema.items() if t.is_nested()]
-        if nested:
-            import polars as pl
-
-            frame = frame.with_columns(
-                [
-                    pl.col(n).map_elements(lambda v: json.dumps(v, default=str), return_dtype=pl.String)
-                    for n in nested
-                ]
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(frame.columns)
+        for row in frame.iter_rows():
+            # lists and structs as JSON, so a cell is one readable value
+            writer.writerow(
+                "" if v is None else json.dumps(v, default=str) if isinstance(v, list | dict) else v for v in row
             )
-        sys.stdout.write(frame.write_csv())
     else:
         from rich.console import Console
         from rich.table import Table

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ class DemoResult:
     archive: Path
     log: Path
     truth: Path
+    config: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
     events: int = 0
     incidents: list[dict[str, Any]] = field(default_factory=list)
@@ -33,12 +35,12 @@ class DemoResult:
 def run_demo(
     out: Path, *, events: int = DEMO_EVENTS, seed: int = 0, formats: tuple[str, ...] | None = None
 ) -> DemoResult:
-    """Generate, ingest and report into `out` (archive/, audit.jsonl.zst, truth.json, report/)."""
+    """Generate, ingest and report into `out` (archive/, audit.jsonl.zst, truth.json, kanalytics.toml, report/)."""
     import time
 
     import kanalytics
     from kanalytics.catalog.period import month_bounds
-    from kanalytics.config import ReportSettings, Settings
+    from kanalytics.config import load_settings
     from kanalytics.report.api import FORMATS, generate_report
     from kanalytics.synth import generate
 
@@ -56,7 +58,11 @@ def run_demo(
         began = time.perf_counter()
         archive.ingest([result.log], cluster=DEMO_CLUSTER)
         result.seconds["ingest"] = time.perf_counter() - began
-    settings = Settings(report=ReportSettings(organisation="Demo Organisation (synthetic data)"))
+    config = out / "kanalytics.toml"
+    if not config.exists():  # a config the user edited to experiment is kept, not overwritten
+        config.write_bytes(resources.files("kanalytics.report").joinpath("demo_config.toml").read_bytes())
+    result.config = config
+    settings = load_settings(config)
     start, end = month_bounds(DEMO_MONTH, settings.zone)
     began = time.perf_counter()
     outputs = generate_report(archive, start, end, out / "report", settings=settings, formats=formats or FORMATS,
