@@ -36,7 +36,8 @@ def print_frame(frame: pl.DataFrame, fmt: str, *, title: str | None = None) -> N
         for row in frame.iter_rows():
             # lists and structs as JSON, so a cell is one readable value
             writer.writerow(
-                "" if v is None else json.dumps(v, default=str) if isinstance(v, list | dict) else v for v in row
+                "" if v is None else json.dumps(v, default=str) if isinstance(v, list | dict) else v
+                for v in row
             )
     else:
         from rich.console import Console

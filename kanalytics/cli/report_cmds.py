@@ -63,7 +63,9 @@ def demo(
     for step, seconds in result.seconds.items():
         typer.echo(f"  {step:7} {seconds:6.1f} s")
     typer.echo(f"archive  {result.archive}")
-    typer.echo(f"config   {result.config} (allow-lists with reasons; edit and re-run to see suppressions change)")
+    typer.echo(
+        f"config   {result.config} (allow-lists with reasons; edit and re-run to see suppressions change)"
+    )
     for name, path in result.files.items():
         typer.echo(f"  {name:5} {path}")
     typer.echo(f"open {result.files.get('html', out)} in a browser")
