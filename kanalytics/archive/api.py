@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,10 +98,18 @@ class Archive:
         clusters: Sequence[str] | None = None,
         **params: Any,
     ) -> pl.DataFrame:
-        """Run SQL against the `events` view; `$name` placeholders are bound from `params`."""
+        """Run SQL against the `events` view; `$name` placeholders are bound from `params`.
+
+        `start`/`end` limit the partitions the view covers (pruning); when the query itself refers to
+        `$start` or `$end`, they are bound as parameters too, so `sql("... request_ts >= $start", start=t)`
+        works as one would expect.
+        """
         import duckdb
         import polars as pl
 
+        for name, value in (("start", start), ("end", end)):
+            if value is not None and re.search(rf"\${name}\b", query):
+                params.setdefault(name, value)
         con = self.connect(start, end, clusters)
         try:
             table = reader.fetch_arrow(con, query, params)
@@ -193,6 +202,12 @@ class Archive:
         from kanalytics.catalog import api
 
         return api.findings(self, start, end, **kw)
+
+    def findings_frame(self, start: datetime, end: datetime, **kw: Any) -> pl.DataFrame:
+        """`findings()` as one polars DataFrame (fixed schema, evidence as JSON text), for notebooks."""
+        from kanalytics.catalog.findings import findings_frame
+
+        return findings_frame(self.findings(start, end, **kw))
 
     def export(
         self,

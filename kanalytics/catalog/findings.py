@@ -106,3 +106,40 @@ def to_polars(table: pa.Table) -> pl.DataFrame:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def findings_frame(findings: list[Finding]) -> pl.DataFrame:
+    """Findings as one polars DataFrame with a fixed schema (evidence as JSON text), for notebooks."""
+    import json
+
+    import polars as pl
+
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "severity": pl.String,
+        "query_id": pl.String,
+        "title": pl.String,
+        "kind": pl.String,
+        "area": pl.String,
+        "ts": pl.Datetime("us", "UTC"),
+        "cluster": pl.String,
+        "audit_id": pl.String,
+        "user_name": pl.String,
+        "source_ip": pl.String,
+        "verb": pl.String,
+        "resource": pl.String,
+        "namespace": pl.String,
+        "object_name": pl.String,
+        "summary": pl.String,
+        "score": pl.Float64,
+        "baseline": pl.String,
+        "evidence": pl.String,
+    }
+    rows = [
+        {
+            **{name: getattr(f, name) for name in schema if name != "evidence"},
+            "score": float(f.score) if f.score is not None else None,
+            "evidence": json.dumps(json_safe(f.evidence), sort_keys=True),
+        }
+        for f in findings
+    ]
+    return pl.DataFrame(rows, schema=schema)

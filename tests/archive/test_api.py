@@ -52,3 +52,14 @@ def test_sql_parameters_are_bound_not_formatted(archive) -> None:
     hostile = "alice' OR '1'='1"
     assert archive.sql("SELECT * FROM events WHERE user_name = $u", u=hostile).height == 0
     assert archive.sql("SELECT * FROM events WHERE user_name = $u", u="alice").height == 2
+
+
+def test_sql_binds_start_and_end_when_the_query_uses_them(archive) -> None:
+    start, end = datetime(2026, 10, 1, tzinfo=UTC), datetime(2026, 10, 2, tzinfo=UTC)
+    frame = archive.sql(
+        "SELECT count(*) AS n FROM events WHERE request_ts >= $start AND request_ts < $end",
+        start=start,
+        end=end,
+    )
+    assert frame["n"][0] == 3
+    assert archive.sql("SELECT count(*) AS n FROM events", start=start, end=end)["n"][0] == 3  # pruning only
