@@ -88,7 +88,7 @@ def list_queries(
     import polars as pl
 
     frame = pl.DataFrame(
-        [{**r, "controls": ", ".join(r["controls"])} for r in rows],
+        [{**r, "controls": _frameworks(r["controls"])} for r in rows],
         schema={
             "id": pl.String,
             "kind": pl.String,
@@ -99,6 +99,12 @@ def list_queries(
         },
     )
     print_frame(frame, "table", title=f"{len(rows)} queries (catalog {catalog.version})")
+
+
+def _frameworks(controls: list[str]) -> str:
+    """'pci-dss-4.0:10.2.1.2, soc2:CC6.1, soc2:CC7.2' -> '3: pci-dss-4.0 soc2' (query show lists them all)."""
+    names = sorted({c.split(":", 1)[0] for c in controls})
+    return f"{len(controls)}: {' '.join(names)}" if controls else "-"
 
 
 @query_app.command("show")

@@ -44,11 +44,13 @@ def print_frame(frame: pl.DataFrame, fmt: str, *, title: str | None = None) -> N
         from rich.table import Table
 
         table = Table(title=title, show_lines=False)
-        for name in frame.columns:
-            table.add_column(name, overflow="fold")
+        for index, name in enumerate(frame.columns):
+            table.add_column(name, overflow="fold", no_wrap=index == 0)
         for row in frame.iter_rows():
             table.add_row(*("" if v is None else str(v) for v in row))
         # markup off: a user agent like "[bold]" from a log must print as itself
-        Console(markup=False, highlight=False, soft_wrap=False).print(table)
+        # Piped output is not squeezed into 80 columns: it is read in a pager or a file.
+        width = None if sys.stdout.isatty() else 200
+        Console(markup=False, highlight=False, soft_wrap=False, width=width).print(table)
         if frame.height == 0:
             print("(no rows)")
