@@ -22,13 +22,13 @@ import pyarrow.parquet as pq
 
 from kanalytics.archive import holds as holds_mod
 from kanalytics.archive import manifest as manifests
+from kanalytics.archive.fileformat import COMPRESSION_LEVEL, ROW_GROUP_ROWS, parquet_writer, sort_rows
 from kanalytics.archive.fsutil import fsync_dir, fsync_file, sha256_file
-from kanalytics.archive.ingest import _NO_DICTIONARY, COMPRESSION_LEVEL, ROW_GROUP_ROWS, SORT_KEYS
 from kanalytics.archive.layout import Layout, Partition
 from kanalytics.archive.lock import writer_lock
 from kanalytics.archive.manifest import FileEntry
 from kanalytics.archive.rows import format_timestamp
-from kanalytics.archive.schema import ARROW_SCHEMA, COLUMN_NAMES
+from kanalytics.archive.schema import ARROW_SCHEMA
 from kanalytics.archive.verify import file_problem, replay
 from kanalytics.errors import ArchiveError, UsageError
 
@@ -148,8 +148,8 @@ def _compact_partition(
     held: list[str],
     hook: Hook | None,
 ) -> PartitionCompaction:
-    table = pa.concat_tables([pq.read_table(layout.path(e.path), schema=ARROW_SCHEMA) for e in old]).sort_by(
-        SORT_KEYS
+    table = sort_rows(
+        pa.concat_tables([pq.read_table(layout.path(e.path), schema=ARROW_SCHEMA) for e in old])
     )
     rows_before = sum(e.rows for e in old)
     if table.num_rows != rows_before:
@@ -209,15 +209,9 @@ def _compact_partition(
 def _write(layout: Layout, relpath: str, table: pa.Table, level: int) -> FileEntry:
     tmp = layout.tmp_path(relpath)
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        table,
-        tmp,
-        compression="zstd",
-        compression_level=level,
-        use_dictionary=[n for n in COLUMN_NAMES if n not in _NO_DICTIONARY],
-        write_statistics=True,
-        row_group_size=ROW_GROUP_ROWS,
-    )
+    writer = parquet_writer(tmp, level)
+    writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
+    writer.close()
     fsync_file(tmp)
     bounds = pc.min_max(table["request_ts"].cast(pa.int64()))
     low, high = bounds["min"].as_py(), bounds["max"].as_py()
