@@ -148,6 +148,10 @@ class Session:
         self.con = con
         self.start, self.end = _utc(start), _utc(end)
         self.baseline_start = _utc(baseline_start) if baseline_start is not None else None
+        self.timezone = settings.timezone
+        # Every zone-dependent expression names $timezone; the session zone is pinned to UTC so that nothing
+        # else (date_trunc or ::DATE on a TIMESTAMPTZ) silently follows the zone of the machine running it.
+        con.execute("SET TimeZone = 'UTC'")
         self.entries = allowlist_entries(settings)
         create_allow_tables(con, self.entries)
         self.levels_seen = self._levels_seen()
@@ -207,14 +211,19 @@ class Session:
         import duckdb
 
         baseline = self.baseline_start or self.start - timedelta(days=_baseline_days(query))
-        available = {"period_start": self.start, "period_end": self.end, "baseline_start": baseline}
+        available = {
+            "period_start": self.start,
+            "period_end": self.end,
+            "baseline_start": baseline,
+            "timezone": self.timezone,
+        }
         # DuckDB refuses parameters a statement does not use, so bind exactly the ones it names.
         names = duckdb.extract_statements(query.sql)[0].named_parameters
         unknown = sorted(set(names) - set(available))
         if unknown:
             listed = ", ".join(f"${n}" for n in unknown)
             raise duckdb.BinderException(
-                f"unknown parameter(s) {listed}; available: $period_start, $period_end, $baseline_start"
+                f"unknown parameter(s) {listed}; available: " + ", ".join(f"${n}" for n in sorted(available))
             )
         return {n: available[n] for n in names}
 

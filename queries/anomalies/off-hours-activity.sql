@@ -11,16 +11,18 @@ mitre: [T1078]
 baseline_days: 30
 description: >-
   Compares each person's activity in the period with their own working pattern in the baseline window: an hour is
-  unusual when the person made no request in that UTC hour of day, nor the hour before or after, on any baseline
-  day, or when the weekday is one they never worked in the baseline. One finding per person and day, with the
+  unusual when the person made no request in that hour of day, nor the hour before or after, on any baseline
+  day, or when the weekday is one they never worked in the baseline. Hours, weekdays and days are those of the
+  configured time zone (`timezone` in kanalytics.toml, bound as $timezone; UTC by default), so a working day
+  that crosses midnight UTC stays one day. One finding per person and day, with the
   number of off-pattern requests as the score. Only people (not service accounts, nodes or components) with at
   least 3 active baseline days are judged, so a thin history does not make everything look unusual; break-glass
   accounts are listed in allow_break_glass_users.
 --- */
 WITH ev AS (
     SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
-           hour(request_ts) AS hod, isodow(request_ts) AS dow
-    FROM events
+           local_ts, hour(local_ts) AS hod, isodow(local_ts) AS dow, local_ts::DATE AS local_day
+    FROM (SELECT *, timezone($timezone, request_ts) AS local_ts FROM events)
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage <> 'RequestReceived'
       AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
@@ -34,9 +36,9 @@ WITH ev AS (
 ),
 base AS (
     SELECT user_name, list_distinct(list(hod)) AS hours, list_distinct(list(dow)) AS dows,
-           count(DISTINCT date_trunc('day', request_ts)) AS days
+           count(DISTINCT local_day) AS days
     FROM ev WHERE request_ts < $period_start GROUP BY user_name
-    HAVING count(DISTINCT date_trunc('day', request_ts)) >= 3
+    HAVING count(DISTINCT local_day) >= 3
 ),
 odd AS (
     SELECT e.*, b.hours, b.dows, b.days,
@@ -50,16 +52,16 @@ SELECT
     arg_min(source_ip, request_ts) AS source_ip, arg_min(verb, request_ts) AS verb,
     arg_min(resource, request_ts) AS resource, arg_min(namespace, request_ts) AS namespace,
     arg_min(object_name, request_ts) AS object_name,
-    format('{} made {} request(s) on {} ({}) between {} and {} UTC, outside their usual {}', user_name, count(*),
-           strftime(min(request_ts), '%Y-%m-%d'), dayname(min(request_ts)), strftime(min(request_ts), '%H:%M'),
-           strftime(max(request_ts), '%H:%M'),
+    format('{} made {} request(s) on {} ({}) between {} and {} {}, outside their usual {}', user_name, count(*),
+           strftime(min(local_ts), '%Y-%m-%d'), dayname(min(local_ts)), strftime(min(local_ts), '%H:%M'),
+           strftime(max(local_ts), '%H:%M'), $timezone,
            CASE WHEN bool_or(odd_day) AND bool_or(odd_hour) THEN 'hours and weekdays'
                 WHEN bool_or(odd_day) THEN 'weekdays' ELSE 'hours' END) AS summary,
     count(*)::DOUBLE AS score,
-    format('active {} baseline day(s), UTC hours {}, weekdays {}', any_value(days),
+    format('active {} baseline day(s), {} hours {}, weekdays {}', any_value(days), $timezone,
            array_to_string(list_sort(any_value(hours)), ','), array_to_string(list_sort(any_value(dows)), ',')) AS baseline,
     list_distinct(list(source_ip)) AS source_ips
 FROM odd
 WHERE odd_hour OR odd_day
-GROUP BY user_name, date_trunc('day', request_ts)
+GROUP BY user_name, local_day
 ORDER BY ts

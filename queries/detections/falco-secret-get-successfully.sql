@@ -16,8 +16,13 @@ mitre:
 - T1552.007
 tags:
 - falco-activity
-description: Any successful get of a secret, with no user or namespace filter. Falco rates it ERROR; it fires on
-  every controller and kubelet read, so kanalytics reports it at info and leaves judgement to the secret queries.
+description: >-
+  Any successful get of a Secret, with no user or namespace filter: Falco's rule as written (its tests assert
+  these counts, so the query keeps them). Expect volume: every workload that reads its own Secrets through the
+  API (cert-manager, ingress controllers, Argo CD, operators, CI deployers), every controller and every person's
+  `kubectl get secret` is one finding, a few thousand a month on a small cluster. Falco rates it ERROR;
+  kanalytics reports it at info as an inventory of Secret reads and leaves judgement to the secret queries
+  (secrets-unusual-accessor for new readers, secrets-bulk-get, secrets-list-clusterwide, secrets-denied-burst).
 --- */
 SELECT
     request_ts AS ts,

@@ -1,18 +1,19 @@
 /* ---
 id: activity-heatmap
-title: Activity by weekday and hour (UTC)
+title: Activity by weekday and hour of day
 kind: metric
 area: anomalies
 needs_level: Metadata
 controls: [nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
 references: [catalog:M5]
 description: >-
-  Events per ISO weekday (1 = Monday) and UTC hour, for all identities and for people only, to show when
+  Events per ISO weekday (1 = Monday) and hour of day in the configured time zone (`timezone` in
+  kanalytics.toml, bound as $timezone; UTC by default), for all identities and for people only, to show when
   people work on the clusters and what happens off hours.
 --- */
 SELECT
-    isodow(request_ts AT TIME ZONE 'UTC') AS weekday,
-    hour(request_ts AT TIME ZONE 'UTC') AS hour,
+    isodow(timezone($timezone, request_ts)) AS weekday,
+    hour(timezone($timezone, request_ts)) AS hour,
     count(*) AS events,
     count(*) FILTER (
         WHERE user_name IS NOT NULL AND NOT starts_with(user_name, 'system:')

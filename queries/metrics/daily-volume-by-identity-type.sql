@@ -7,11 +7,11 @@ needs_level: Metadata
 controls: [pci-dss-4.0:10.2.1, nist-800-53-r5:AU-6, soc2:CC7.2]
 references: [catalog:M1]
 description: >-
-  Events per UTC day split by who made them: people, service accounts, nodes, the control plane and
-  anonymous callers.
+  Events per day (calendar days of the configured time zone, bound as $timezone; UTC by default) split by who
+  made them: people, service accounts, nodes, the control plane and anonymous callers.
 --- */
 SELECT
-    (request_ts AT TIME ZONE 'UTC')::DATE AS day,
+    timezone($timezone, request_ts)::DATE AS day,
     CASE
         WHEN user_name IS NULL THEN 'unknown'
         WHEN user_name = 'system:anonymous' OR list_contains(user_groups, 'system:unauthenticated') THEN 'anonymous'

@@ -7,19 +7,20 @@ needs_level: Metadata
 controls: [pci-dss-4.0:10.2.1.4, nist-800-53-r5:AU-6, soc2:CC7.2, hipaa:164.308(a)(5)(ii)(C)]
 references: [catalog:M4]
 description: >-
-  For every UTC day of the period: requests refused by authorization (HTTP 403) and requests that failed
-  authentication (HTTP 401). Zero days are listed so that the series has no holes.
+  For every day of the period (calendar days of the configured time zone, bound as $timezone; UTC by
+  default): requests refused by authorization (HTTP 403) and requests that failed authentication (HTTP 401).
+  Zero days are listed so that the series has no holes.
 --- */
 WITH days AS (
     SELECT unnest(generate_series(
-        date_trunc('day', $period_start AT TIME ZONE 'UTC'),
-        ($period_end AT TIME ZONE 'UTC') - INTERVAL 1 microsecond,
+        timezone($timezone, $period_start)::DATE,
+        timezone($timezone, $period_end - INTERVAL 1 microsecond)::DATE,
         INTERVAL 1 day
     ))::DATE AS day
 ),
 counts AS (
     SELECT
-        (request_ts AT TIME ZONE 'UTC')::DATE AS day,
+        timezone($timezone, request_ts)::DATE AS day,
         count(*) FILTER (WHERE response_code = 403) AS forbidden,
         count(*) FILTER (WHERE response_code = 401) AS unauthenticated,
         count(DISTINCT user_name) FILTER (WHERE response_code IN (401, 403)) AS identities

@@ -7,13 +7,15 @@ needs_level: Metadata
 controls: [pci-dss-4.0:10.2.1, nist-800-53-r5:AU-12, soc2:CC7.2, iso-27001-2022:A.8.15, hipaa:164.312(b)]
 references: [catalog:M1]
 description: >-
-  Every UTC day of the period for every cluster in the archive, with the number of events recorded (zero
-  when none arrived), so that days without audit data are visible instead of silently missing.
+  Every day of the period (calendar days of the configured time zone, `timezone` in kanalytics.toml, bound as
+  $timezone; UTC by default) for every cluster in the archive, with the number of events recorded (zero when
+  none arrived), so that days without audit data are visible instead of silently missing. first_ts and last_ts
+  are UTC instants.
 --- */
 WITH days AS (
     SELECT unnest(generate_series(
-        date_trunc('day', $period_start AT TIME ZONE 'UTC'),
-        ($period_end AT TIME ZONE 'UTC') - INTERVAL 1 microsecond,
+        timezone($timezone, $period_start)::DATE,
+        timezone($timezone, $period_end - INTERVAL 1 microsecond)::DATE,
         INTERVAL 1 day
     ))::DATE AS day
 ),
@@ -21,7 +23,7 @@ clusters AS (SELECT DISTINCT cluster FROM events),
 counts AS (
     SELECT
         cluster,
-        (request_ts AT TIME ZONE 'UTC')::DATE AS day,
+        timezone($timezone, request_ts)::DATE AS day,
         count(*) AS events,
         count(DISTINCT user_name) AS identities,
         min(request_ts) AS first_ts,

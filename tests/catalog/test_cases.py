@@ -1,4 +1,9 @@
-"""Every query's sample events: `fire.jsonl` must produce rows, `quiet.jsonl` none (tests/cases/<id>/)."""
+"""Every query's sample events: `fire.jsonl` must produce rows, `quiet.jsonl` none (tests/cases/<id>/).
+
+Each case folder is ingested once into its own archive: fire.jsonl as the case's cluster (default "test") and
+quiet.jsonl as "<cluster>-quiet". A run selects one cluster, and the `events` view then holds only that file's
+partitions, so each variant sees exactly its own events, as with an archive of its own.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,12 @@ import pytest
 import yaml
 
 from kanalytics import open_archive
-from kanalytics.catalog.loader import Catalog, load_catalog
+from kanalytics.archive.api import Archive
+from kanalytics.archive.ingest import Ingestor
+from kanalytics.catalog.loader import Catalog
 from kanalytics.catalog.runner import run_query
 from kanalytics.config import parse_settings
+from kanalytics.sources.files import read_inputs
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
 
@@ -25,11 +33,6 @@ def case_params() -> list[Any]:
             if (folder / f"{variant}.jsonl").is_file():
                 params.append(pytest.param(folder.name, variant, id=f"{folder.name}-{variant}"))
     return params
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog()
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
@@ -65,8 +68,36 @@ def load_case(folder: Path) -> dict[str, Any]:
     return spec or {}
 
 
+def ingest(archive: Archive, path: Path, cluster: str) -> None:
+    # One process: a case file holds a few dozen events, so a worker pool would only add start-up time.
+    Ingestor(archive.layout, cluster=cluster, workers=1).run(read_inputs([str(path)]))
+
+
+@pytest.fixture(scope="module")
+def case_archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Archive]:
+    """Case folder -> its archive (created on first use, shared by the folder's fire and quiet tests)."""
+    root = tmp_path_factory.mktemp("cases")
+
+    class _Lazy(dict[str, Archive]):
+        def __missing__(self, name: str) -> Archive:
+            folder = CASES / name
+            cluster = load_case(folder).get("cluster", "test")
+            archive = open_archive(root / name)
+            for variant in ("fire", "quiet"):
+                if (folder / f"{variant}.jsonl").is_file():
+                    ingest(archive, folder / f"{variant}.jsonl", variant_cluster(cluster, variant))
+            self[name] = archive
+            return archive
+
+    return _Lazy()
+
+
+def variant_cluster(cluster: str, variant: str) -> str:
+    return cluster if variant == "fire" else f"{cluster}-quiet"
+
+
 @pytest.mark.parametrize(("query_id", "variant"), case_params())
-def test_case(query_id: str, variant: str, catalog: Catalog, tmp_path: Path) -> None:
+def test_case(query_id: str, variant: str, catalog: Catalog, case_archives: dict[str, Archive]) -> None:
     assert query_id in catalog.queries, f"tests/cases/{query_id}/ has no query file with that id"
     folder = CASES / query_id
     spec = load_case(folder)
@@ -75,11 +106,17 @@ def test_case(query_id: str, variant: str, catalog: Catalog, tmp_path: Path) -> 
     assert events, f"{events_path} holds no events"
     start, end, baseline = case_period(events, spec)
     settings = parse_settings(spec.get("settings") or {}, origin=str(folder / "case.yaml"))
-    archive = open_archive(tmp_path / "archive")
-    archive.ingest([events_path], cluster=spec.get("cluster", "test"))
+    cluster = variant_cluster(spec.get("cluster", "test"), variant)
 
     result = run_query(
-        archive, query_id, start, end, settings=settings, catalog=catalog, baseline_start=baseline
+        case_archives[query_id],
+        query_id,
+        start,
+        end,
+        clusters=[cluster],
+        settings=settings,
+        catalog=catalog,
+        baseline_start=baseline,
     )
 
     assert result.status == "ok", f"{query_id} ({variant}): {result.status}: {result.reason}"

@@ -19,9 +19,11 @@ import pytest
 
 from kanalytics import open_archive
 from kanalytics.archive.api import Archive
-from kanalytics.catalog.loader import Catalog, load_catalog
+from kanalytics.archive.ingest import Ingestor
+from kanalytics.catalog.loader import Catalog
 from kanalytics.catalog.runner import run_catalog
 from kanalytics.config import parse_settings
+from kanalytics.sources.files import read_inputs
 
 TRACES = Path(__file__).parents[2] / ".." / "shared" / "data" / "k8s-audit" / "falco-traces"
 EXPECTED = TRACES / "EXPECTED.tsv"
@@ -87,11 +89,6 @@ CHECKS = load_checks()
 
 
 @pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog()
-
-
-@pytest.fixture(scope="module")
 def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Archive]:
     """One archive per trace file (created on first use), so rules only ever see that file's events."""
     cache: dict[str, Archive] = {}
@@ -100,7 +97,8 @@ def archives(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Archive]:
     class _Lazy(dict[str, Archive]):
         def __missing__(self, name: str) -> Archive:
             archive = open_archive(root / name)
-            archive.ingest([TRACES / name], cluster="falco")
+            # One process: a trace holds a handful of events, so a worker pool would only add start-up time.
+            Ingestor(archive.layout, cluster="falco", workers=1).run(read_inputs([str(TRACES / name)]))
             cache[name] = archive
             self[name] = archive
             return archive
@@ -133,12 +131,19 @@ def test_falco_parity(check: Check, catalog: Catalog, archives: dict[str, Archiv
         for ref in q.header.references
         if ref.startswith("falco:")
     }
+    # A "no alerts at all" check needs every rule; a count check asserts only the rules it names, so only
+    # their queries run (the other queries' rows were never looked at).
+    wanted = (
+        sorted(falco_queries)
+        if check.silent
+        else sorted({by_rule[r] for r, _ in check.counts if r in by_rule})
+    )
     run = run_catalog(
         archives[check.file],
         *WHOLE_HISTORY,
         settings=settings_for(check.overrides),
         catalog=catalog,
-        query_ids=sorted(falco_queries),
+        query_ids=wanted,
     )
     errors = {qid: r.reason for qid, r in run.results.items() if r.status == "error"}
     fired = {qid: r.rows for qid, r in run.results.items() if r.rows}

@@ -193,6 +193,6 @@ if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))
     import make_events as me  # the same file as a module, so the sibling modules share its CASES
 
-    for mod in ("cases_detections", "cases_anomalies", "cases_integrity"):
+    for mod in ("cases_detections", "cases_anomalies", "cases_integrity", "cases_workloads"):
         __import__(mod)
     me.write(sys.argv[1:])

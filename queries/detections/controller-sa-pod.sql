@@ -1,0 +1,69 @@
+/* ---
+id: controller-sa-pod
+title: Workload in kube-system runs as a built-in controller's service account
+kind: detection
+severity: high
+needs_level: Request
+area: privileged-workloads
+controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
+references:
+  - "elastic:Kubernetes Suspicious Assignment of Controller Service Account"
+  - "catalog:controller-sa-pod"
+mitre: [T1078.001, T1528]
+description: >-
+  A pod, or a workload whose pod template, is created or changed in kube-system with serviceAccountName set to
+  one of the kube-controller-manager's own service accounts (namespace-controller, generic-garbage-collector,
+  clusterrole-aggregation-controller, replicaset-controller, ...). Those accounts hold broad, often
+  cluster-admin-equivalent rights, and no ordinary workload runs as them: a pod that mounts such a token hands
+  those rights to whatever runs in it. Add-on controllers with their own accounts (e.g.
+  aws-load-balancer-controller) are not on the list. Pods made by the built-in controllers and kubelet mirror
+  pods are skipped (the workload that made them is reported). Per-query exceptions (user or object name) come
+  from allow_query_list.
+--- */
+WITH w AS (
+    SELECT *,
+        coalesce(request_object -> '$.spec.jobTemplate.spec.template.spec',
+                 request_object -> '$.spec.template.spec',
+                 request_object -> '$.spec') AS podspec
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete'
+      AND verb IN ('create', 'update', 'patch')
+      AND resource IN ('pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs')
+      AND coalesce(subresource, '') = ''
+      AND namespace = 'kube-system'
+      AND response_code BETWEEN 200 AND 299
+      AND request_object IS NOT NULL
+      AND user_name NOT LIKE 'system:node:%'
+      AND user_name <> 'system:kube-controller-manager'
+      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
+),
+sa AS (
+    SELECT *, coalesce(podspec ->> '$.serviceAccountName', podspec ->> '$.serviceAccount') AS service_account
+    FROM w
+)
+SELECT
+    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} {} {} kube-system/{} to run as the controller service account {}', user_name,
+           CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'patched' END,
+           regexp_replace(resource, 's$', ''), coalesce(object_name, request_object ->> '$.metadata.name', '?'),
+           service_account) AS summary,
+    service_account, user_agent
+FROM sa
+WHERE service_account IN (
+        'attachdetach-controller', 'bootstrap-signer', 'certificate-controller',
+        'clusterrole-aggregation-controller', 'cronjob-controller', 'daemon-set-controller',
+        'deployment-controller', 'disruption-controller', 'endpoint-controller', 'endpointslice-controller',
+        'endpointslicemirroring-controller', 'ephemeral-volume-controller', 'expand-controller',
+        'generic-garbage-collector', 'horizontal-pod-autoscaler', 'job-controller',
+        'legacy-service-account-token-cleaner', 'namespace-controller', 'node-controller',
+        'persistent-volume-binder', 'pod-garbage-collector', 'pv-protection-controller',
+        'pvc-protection-controller', 'replicaset-controller', 'replication-controller',
+        'resourcequota-controller', 'root-ca-cert-publisher', 'route-controller', 'service-account-controller',
+        'service-cidrs-controller', 'service-controller', 'statefulset-controller', 'token-cleaner',
+        'ttl-after-finished-controller', 'ttl-controller', 'validatingadmissionpolicy-status-controller')
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                  WHERE l.query_id = 'controller-sa-pod'
+                    AND l.value IN (sa.user_name, coalesce(sa.object_name, sa.request_object ->> '$.metadata.name')))
+ORDER BY ts

@@ -1,0 +1,75 @@
+/* ---
+id: suspicious-image-pull
+title: Workload created with an image from an untrusted registry
+kind: detection
+severity: medium
+needs_level: Request
+area: privileged-workloads
+controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
+references:
+  - "splunk:Kubernetes Suspicious Image Pulling"
+  - "catalog:suspicious-image-pull"
+mitre: [T1610, T1204.003]
+description: >-
+  A pod, or a workload whose pod template, is created or changed with a container image (containers,
+  initContainers or ephemeralContainers) whose registry is not in allow_trusted_registries (`[allowlists]
+  trusted_registries` in kanalytics.toml). An entry is a prefix of the image reference, e.g.
+  "registry.example.com/" or "docker.io/library/"; short Docker Hub names are compared in their full form
+  ("nginx" is "docker.io/library/nginx"). The query is SILENT WHEN THE LIST IS EMPTY: without a list of
+  trusted registries every image would be a finding. Pods made by the built-in controllers and kubelet mirror
+  pods are skipped (the workload that made them is reported). One finding per request, listing the untrusted
+  images. Per-query exceptions (user or namespace) come from allow_query_list.
+--- */
+WITH w AS (
+    SELECT *,
+        coalesce(request_object -> '$.spec.jobTemplate.spec.template.spec',
+                 request_object -> '$.spec.template.spec',
+                 request_object -> '$.spec') AS podspec
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage = 'ResponseComplete'
+      AND verb IN ('create', 'update', 'patch')
+      AND resource IN ('pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs')
+      AND coalesce(subresource, '') = ''
+      AND response_code BETWEEN 200 AND 299
+      AND request_object IS NOT NULL
+      AND user_name NOT LIKE 'system:node:%'
+      AND user_name <> 'system:kube-controller-manager'
+      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
+      AND EXISTS (SELECT 1 FROM allow_trusted_registries)
+),
+images AS (
+    SELECT w.audit_id, img AS image,
+        CASE
+            WHEN NOT contains(img, '/') THEN 'docker.io/library/' || img
+            WHEN regexp_matches(split_part(img, '/', 1), '[.:]') OR split_part(img, '/', 1) = 'localhost' THEN img
+            ELSE 'docker.io/' || img
+        END AS full_image
+    FROM w,
+        unnest(list_concat(
+            coalesce(json_extract_string(w.podspec, '$.containers[*].image'), []),
+            coalesce(json_extract_string(w.podspec, '$.initContainers[*].image'), []),
+            coalesce(json_extract_string(w.podspec, '$.ephemeralContainers[*].image'), [])
+        )) AS t(img)
+    WHERE img IS NOT NULL
+),
+untrusted AS (
+    SELECT audit_id, list_sort(list_distinct(list(image))) AS images
+    FROM images i
+    WHERE NOT EXISTS (SELECT 1 FROM allow_trusted_registries r
+                      WHERE starts_with(i.image, r.value) OR starts_with(i.full_image, r.value))
+    GROUP BY audit_id
+)
+SELECT
+    w.request_ts AS ts, w.audit_id, w.user_name, w.source_ips[1] AS source_ip, w.verb, w.resource, w.namespace,
+    coalesce(w.object_name, w.request_object ->> '$.metadata.name') AS object_name,
+    format('{} {} {} {}/{} with image(s) from a registry that is not trusted: {}', w.user_name,
+           CASE w.verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'patched' END,
+           regexp_replace(w.resource, 's$', ''), coalesce(w.namespace, '-'),
+           coalesce(w.object_name, w.request_object ->> '$.metadata.name', '?'),
+           array_to_string(u.images, ', ')) AS summary,
+    u.images, w.user_agent
+FROM w JOIN untrusted u USING (audit_id)
+WHERE NOT EXISTS (SELECT 1 FROM allow_query_list l
+                  WHERE l.query_id = 'suspicious-image-pull' AND l.value IN (w.user_name, w.namespace))
+ORDER BY ts
