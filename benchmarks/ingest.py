@@ -29,7 +29,8 @@ import kanalytics
 t = time.perf_counter()
 summary = kanalytics.open_archive(sys.argv[1]).ingest([sys.argv[2]], cluster="bench")
 seconds = time.perf_counter() - t
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so it would report the benchmark's own peak.
+own = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"seconds": seconds, "archived": summary.archived, "rss_kb": own, "worker_rss_kb": workers}))
 """
