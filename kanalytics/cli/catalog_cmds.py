@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -101,7 +102,7 @@ def list_queries(
     print_frame(frame, "table", title=f"{len(rows)} queries (catalog {catalog.version})")
 
 
-def _frameworks(controls: list[str]) -> str:
+def _frameworks(controls: Sequence[str]) -> str:
     """'pci-dss-4.0:10.2.1.2, soc2:CC6.1, soc2:CC7.2' -> '3: pci-dss-4.0 soc2' (query show lists them all)."""
     names = sorted({c.split(":", 1)[0] for c in controls})
     return f"{len(controls)}: {' '.join(names)}" if controls else "-"

@@ -84,7 +84,9 @@ CHART_ONLY = frozenset(
 )  # fmt: skip
 
 
-def build_areas(run: CatalogRun, shared: dict[str, Chart] | None = None) -> list[AreaSection]:
+def build_areas(
+    run: CatalogRun, shared: dict[str, Chart] | None = None, zone: str = "UTC"
+) -> list[AreaSection]:
     from kanalytics.report.build import query_status, rows_of
 
     shared = shared or {}
@@ -108,7 +110,7 @@ def build_areas(run: CatalogRun, shared: dict[str, Chart] | None = None) -> list
             status.rows = found.get(status.id, 0)
         sections.append(
             AreaSection(
-                id=area, title=title, intro=intro, charts=_charts(area, run, shared), tables=tables,
+                id=area, title=title, intro=intro, charts=_charts(area, run, shared, zone), tables=tables,
                 queries=statuses, findings=sum(s.rows for s in statuses),
             )
         )  # fmt: skip
@@ -119,7 +121,7 @@ def _unavailable(reason: str) -> str:
     return f"Not evaluable: {reason}" if reason else "Not evaluable"
 
 
-def _charts(area: str, run: CatalogRun, shared: dict[str, Chart]) -> list[Chart]:
+def _charts(area: str, run: CatalogRun, shared: dict[str, Chart], zone: str) -> list[Chart]:
     from kanalytics.report.build import rows_of
 
     if area == "activity":
@@ -129,5 +131,5 @@ def _charts(area: str, run: CatalogRun, shared: dict[str, Chart]) -> list[Chart]
     if area == "failed-access":
         rows: list[dict[str, Any]] = rows_of(run, "denied-requests-per-day")
         if rows and any(r["forbidden"] or r["unauthenticated"] for r in rows):
-            return [charts.denied_over_time(rows)]
+            return [charts.denied_over_time(rows, zone)]
     return []

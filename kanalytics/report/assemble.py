@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kanalytics.report import areas, build
+from kanalytics.report import areas, build, evidence
 from kanalytics.report.context import Cover, ReportContext, Retention
 
 if TYPE_CHECKING:
@@ -52,10 +52,10 @@ def assemble(
         else "the previous period (no data in the archive)"
     )
     coverage = build.coverage(run, status.verification or "not checked", status.verification_ok)
-    groups = build.finding_groups(run)
+    groups, inventory = evidence.finding_sections(run)
     summary = build.summary(run, previous, previous_label)
     summary.highlights = build.highlights(groups, coverage)
-    charts = build.main_charts(run)
+    charts = build.main_charts(run, settings.timezone)
     notes = []
     if summary.empty:
         notes.append(
@@ -72,15 +72,16 @@ def assemble(
         coverage=coverage,
         charts=charts,
         findings=groups,
+        inventory=inventory,
         finding_total=len(run.findings),
         controls=build.control_tables(run, catalog, list(settings.report.frameworks)),
-        areas=areas.build_areas(run, charts),
+        areas=areas.build_areas(run, charts, settings.timezone),
         suppressions=build.suppressions(run),
         retention=_retention(status),
         methodology=methodology,
         overrides=list(catalog.overrides),
         parameters=_parameters(info),
-        row_cap=build.HTML_ROWS_PER_FINDING,
+        row_cap=evidence.HTML_ROWS_PER_FINDING,
         notes=notes,
     )
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kanalytics.catalog.model import SEVERITY_ORDER, CatalogRun, Finding, QueryResult
+from kanalytics.catalog.model import CatalogRun, QueryResult
 from kanalytics.report import charts
 from kanalytics.report.context import (
     ControlRow,
@@ -18,20 +17,18 @@ from kanalytics.report.context import (
     Delta,
     ExecutiveSummary,
     FindingGroup,
-    FindingRow,
     FrameworkTable,
     Highlight,
     QueryStatus,
     SuppressionRow,
 )
-from kanalytics.report.tables import fmt_ts, fmt_value, to_table
+from kanalytics.report.tables import fmt_value, to_table
 
 if TYPE_CHECKING:
     from kanalytics.catalog.loader import Catalog
     from kanalytics.report.context import Chart
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
-HTML_ROWS_PER_FINDING = 200
 
 
 @dataclass
@@ -76,13 +73,27 @@ def query_status(result: QueryResult) -> QueryStatus:
 
 
 def summary(run: CatalogRun, previous: CatalogRun | None, previous_label: str) -> ExecutiveSummary:
+    """Headline figures against the previous period. When `previous` ran the metrics only (the default: the
+    checks are not re-run over a second month), findings show "not compared" rather than a drop to zero."""
     now = totals(run)
     before = totals(previous) if previous is not None else None
     if before is not None and before.events == 0:
         before = None  # no data then: show "no comparison", never a drop from zero
+    checks_ran = previous is not None and any(
+        r.query.header.kind != "metric" for r in previous.results.values()
+    )
+    compared = before is not None and checks_ran
+    not_compared = "not compared (see the note below)"
 
     def delta(label: str, attr: str) -> Delta:
+        if attr == "findings" and before is not None and not compared:
+            return Delta(label, now.findings, None, not_compared)
         return Delta(label, getattr(now, attr), getattr(before, attr) if before else None)
+
+    def by_severity(s: str) -> Delta:
+        if before is not None and not compared:
+            return Delta(s, now.by_severity[s], None, not_compared)
+        return Delta(s, now.by_severity[s], before.by_severity[s] if before else None)
 
     identity_rows = rows_of(run, "identity-summary")
     return ExecutiveSummary(
@@ -90,65 +101,24 @@ def summary(run: CatalogRun, previous: CatalogRun | None, previous_label: str) -
         identities=delta("Identities", "identities"),
         denied=delta("Denied requests (401/403)", "denied"),
         findings=delta("Findings", "findings"),
-        by_severity=[
-            Delta(s, now.by_severity[s], before.by_severity[s] if before else None) for s in SEVERITIES
-        ],
-        identity_types=to_table(identity_rows),
+        by_severity=[by_severity(s) for s in SEVERITIES],
+        # ties in events are ordered by name here, so the same archive always gives the same table
+        identity_types=to_table(
+            sorted(identity_rows, key=lambda r: (-int(r["events"]), str(r["identity_type"])))
+        ),
         highlights=[],
         previous_label=previous_label,
         empty=now.events == 0,
+        findings_compared=compared,
     )
-
-
-def finding_groups(run: CatalogRun, cap: int = HTML_ROWS_PER_FINDING) -> list[FindingGroup]:
-    by_query: dict[str, list[Finding]] = {}
-    for finding in run.findings:  # already sorted most severe and oldest first
-        by_query.setdefault(finding.query_id, []).append(finding)
-    groups = []
-    for query_id, found in by_query.items():
-        h = run.results[query_id].query.header
-        groups.append(
-            FindingGroup(
-                query_id=query_id, title=h.title, severity=h.severity, kind=h.kind, area=h.area,
-                description=h.description.strip(), count=len(found), rows=[_row(f) for f in found[:cap]],
-                controls=list(h.controls), mitre=list(h.mitre), references=list(h.references),
-            )
-        )  # fmt: skip
-    groups.sort(key=lambda g: (-SEVERITY_ORDER.get(g.severity, 0), -g.count, g.query_id))
-    return groups
-
-
-def _row(f: Finding) -> FindingRow:
-    target = "/".join(p for p in (f.resource, f.namespace, f.object_name) if p)
-    extra = {k: v for k, v in f.evidence.items() if v not in (None, "", [])}
-    if f.score is not None:
-        extra = {"score": round(f.score, 2), "baseline": f.baseline, **extra}
-    return FindingRow(
-        ts=fmt_ts(f.ts) if isinstance(f.ts, datetime) else "—",
-        cluster=f.cluster or "—",
-        user_name=f.user_name or "—",
-        source_ip=f.source_ip or "—",
-        verb=f.verb or "—",
-        target=target or "—",
-        summary=f.summary,
-        audit_id=f.audit_id or "—",
-        extra=_clip("; ".join(f"{k}={fmt_value(v)}" for k, v in extra.items()), 240),
-    )
-
-
-def _clip(text: str, limit: int) -> str:
-    """Evidence shown in the report is clipped; findings.csv/json keep every character."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def highlights(groups: list[FindingGroup], coverage: Coverage) -> list[Highlight]:
     """The three things to look at first: the most severe finding groups, then gaps in the evidence."""
     items = [
-        Highlight(
-            g.severity, g.title, f"{g.count:,} finding(s); first: {g.rows[0].summary}", f"q-{g.query_id}"
-        )
+        Highlight(g.severity, g.title, f"{g.count:,} finding(s); first: {g.first_summary}", f"q-{g.query_id}")
         for g in groups
-        if g.severity in ("critical", "high", "medium") and g.rows
+        if g.severity in ("critical", "high", "medium")
     ]
     if coverage.days_without_events or coverage.gap_hour_count:
         detail = (
@@ -234,16 +204,17 @@ def suppressions(run: CatalogRun) -> list[SuppressionRow]:
     return sorted(rows, key=lambda s: (-s.count, s.query_id, s.value))
 
 
-def main_charts(run: CatalogRun) -> dict[str, Chart]:
+def main_charts(run: CatalogRun, zone: str = "UTC") -> dict[str, Chart]:
+    """The charts more than one section shows, rendered once; `zone` names the day and hour buckets."""
     out: dict[str, Chart] = {}
     if volume := rows_of(run, "daily-volume-by-identity-type"):
-        out["volume"] = charts.daily_volume(volume)
+        out["volume"] = charts.daily_volume(volume, zone)
     if (per_day := rows_of(run, "events-per-day")) and any(int(r["events"]) for r in per_day):
-        out["coverage"] = charts.coverage_per_day(per_day)
+        out["coverage"] = charts.coverage_per_day(per_day, zone)
     if (heat := rows_of(run, "activity-heatmap")) and sum(int(r["events"]) for r in heat):
         human = sum(int(r["human_events"]) for r in heat)
         column, who = ("human_events", "people") if human else ("events", "all identities")
-        out["heatmap"] = charts.heatmap(heat, column, who)
+        out["heatmap"] = charts.heatmap(heat, column, who, zone)
     if top := rows_of(run, "top-identities"):
         out["identities"] = charts.top_identities(top)
     return out

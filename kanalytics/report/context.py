@@ -13,11 +13,13 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Cell:
-    """One table cell: `text` as displayed, `numeric` for right alignment, `title` for a hover tooltip."""
+    """One table cell: `text` as displayed, `numeric` for right alignment, `title` for a hover tooltip,
+    `nowrap` for values that must not break (timestamps)."""
 
     text: str
     numeric: bool = False
     title: str = ""
+    nowrap: bool = False
 
 
 @dataclass
@@ -66,6 +68,7 @@ class Delta:
     label: str
     current: int
     previous: int | None
+    missing: str = "no data for the previous period"  # why `previous` is None, as the reader sees it
 
     @property
     def change(self) -> int | None:
@@ -82,7 +85,7 @@ class Delta:
     @property
     def percent(self) -> str:
         if self.previous is None:
-            return "no data for the previous period"
+            return self.missing
         if self.previous == 0:
             return "new" if self.current else "unchanged"
         return f"{(self.current - self.previous) / self.previous:+.0%}"
@@ -109,6 +112,7 @@ class ExecutiveSummary:
     highlights: list[Highlight]  # at most three
     previous_label: str  # the comparison period in words
     empty: bool  # no events at all in the period
+    findings_compared: bool = False  # False: the checks were not re-run over the previous period
 
 
 @dataclass
@@ -158,11 +162,16 @@ class FindingRow:
     summary: str
     audit_id: str
     extra: str  # score/baseline for anomalies and further evidence columns, "k=v; ..."
+    also: list[str] = field(default_factory=list)  # other checks that raised the same event (ids)
 
 
 @dataclass
 class FindingGroup:
-    """All findings of one query, most severe groups first; rows are capped (see `shown`/`hidden`)."""
+    """All findings of one query, most severe groups first; rows are capped (see `shown`/`hidden`).
+
+    `rows` leave out events already shown under a more severe check (`elsewhere` counts them), so each event
+    appears once in the evidence sections; findings.csv/json keep every finding of every check.
+    """
 
     query_id: str
     title: str
@@ -175,12 +184,28 @@ class FindingGroup:
     controls: list[str]
     mitre: list[str]
     references: list[str]
+    elsewhere: int = 0  # findings whose event is shown under a more severe check
+    first_summary: str = ""  # the summary of the check's first finding (for the executive summary)
 
     def shown(self, cap: int) -> list[FindingRow]:
         return self.rows[:cap]
 
     def hidden(self, cap: int) -> int:
-        return self.count - len(self.shown(cap))
+        """Findings of this check shown nowhere in this medium (neither here nor under another check)."""
+        return self.count - self.elsewhere - len(self.shown(cap))
+
+
+@dataclass
+class InventoryRow:
+    """An info-severity check counted rather than listed (its rows are in findings.csv)."""
+
+    query_id: str
+    title: str
+    area: str
+    count: int
+    identities: int  # distinct identities among its findings
+    first: str  # UTC timestamps
+    last: str
 
 
 @dataclass
@@ -253,7 +278,8 @@ class ReportContext:
     summary: ExecutiveSummary
     coverage: Coverage
     charts: dict[str, Chart]  # "volume", "denied", "heatmap", "identities", "coverage"
-    findings: list[FindingGroup]
+    findings: list[FindingGroup]  # checks above info severity, with evidence rows
+    inventory: list[InventoryRow]  # info-severity checks, counted
     finding_total: int
     controls: list[FrameworkTable]
     areas: list[AreaSection]

@@ -53,9 +53,10 @@ def heading(column: str) -> str:
 def cell(value: Any, limit: int = 120) -> Cell:
     text = fmt_value(value)
     numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    nowrap = isinstance(value, date)  # datetimes too: "2026-10-01 19:45:33" never splits mid-date
     if len(text) > limit:
-        return Cell(text[: limit - 1] + "…", numeric, title=text)
-    return Cell(text, numeric)
+        return Cell(text[: limit - 1] + "…", numeric, title=text, nowrap=nowrap)
+    return Cell(text, numeric, nowrap=nowrap)
 
 
 def to_table(rows: list[dict[str, Any]], *, limit: int = 50, caption: str = "") -> Table:

@@ -1,0 +1,101 @@
+"""The "Findings by severity" section: evidence groups per check, each event once, info checks as an inventory.
+
+Several checks can raise the same event (a pod with hostPID is both `hostpid-pod` and
+`falco-create-hostpid-pod`). findings.csv/json keep every finding; the evidence sections show each event
+(cluster and auditID) once, under the first check in report order (most severe first) that raised it, with
+the other checks named in "also matched by". Info-severity checks describe activity rather than a problem, so
+they are counted in one inventory table instead of printing their rows; findings.csv has the rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kanalytics.catalog.model import SEVERITY_ORDER, CatalogRun, Finding
+from kanalytics.report.context import FindingGroup, FindingRow, InventoryRow
+from kanalytics.report.tables import fmt_ts, fmt_value
+
+HTML_ROWS_PER_FINDING = 200
+INVENTORY_SEVERITIES = frozenset({"info"})
+
+EventKey = tuple[str, str]
+
+
+def finding_sections(
+    run: CatalogRun, cap: int = HTML_ROWS_PER_FINDING
+) -> tuple[list[FindingGroup], list[InventoryRow]]:
+    """Evidence groups (most severe first, rows capped at `cap`) and the inventory of info-severity checks."""
+    by_query: dict[str, list[Finding]] = {}
+    for finding in run.findings:  # already sorted most severe and oldest first
+        by_query.setdefault(finding.query_id, []).append(finding)
+    severity = {q: run.results[q].query.header.severity for q in by_query}
+    order = sorted(by_query, key=lambda q: (-SEVERITY_ORDER.get(severity[q], 0), -len(by_query[q]), q))
+    matched: dict[EventKey, list[str]] = {}  # event -> checks that raised it, in report order
+    for query_id in order:
+        for finding in by_query[query_id]:
+            key = event_key(finding)
+            if key is not None and query_id not in matched.setdefault(key, []):
+                matched[key].append(query_id)
+    groups: list[FindingGroup] = []
+    inventory: list[InventoryRow] = []
+    for query_id in order:
+        found = by_query[query_id]
+        h = run.results[query_id].query.header
+        if h.severity in INVENTORY_SEVERITIES:
+            inventory.append(_inventory_row(query_id, h.title, h.area, found))
+            continue
+        rows: list[FindingRow] = []
+        elsewhere = 0
+        for finding in found:
+            checks = matched.get(key) if (key := event_key(finding)) else None
+            if checks and checks[0] != query_id:
+                elsewhere += 1  # shown under the more severe check that also raised it
+            elif len(rows) < cap:
+                rows.append(_row(finding, [q for q in checks or () if q != query_id]))
+        groups.append(
+            FindingGroup(
+                query_id=query_id, title=h.title, severity=h.severity, kind=h.kind, area=h.area,
+                description=h.description.strip(), count=len(found), rows=rows, controls=list(h.controls),
+                mitre=list(h.mitre), references=list(h.references), elsewhere=elsewhere,
+                first_summary=found[0].summary,
+            )
+        )  # fmt: skip
+    return groups, inventory
+
+
+def event_key(f: Finding) -> EventKey | None:
+    """The audited event a finding is about, or None for findings about a pattern (no single auditID)."""
+    return (f.cluster or "", f.audit_id) if f.audit_id else None
+
+
+def _inventory_row(query_id: str, title: str, area: str, found: list[Finding]) -> InventoryRow:
+    times = [f.ts for f in found if isinstance(f.ts, datetime)]
+    return InventoryRow(
+        query_id=query_id, title=title, area=area, count=len(found),
+        identities=len({f.user_name for f in found if f.user_name}),
+        first=fmt_ts(min(times)) if times else "—", last=fmt_ts(max(times)) if times else "—",
+    )  # fmt: skip
+
+
+def _row(f: Finding, also: list[str]) -> FindingRow:
+    target = "/".join(p for p in (f.resource, f.namespace, f.object_name) if p)
+    extra = {k: v for k, v in f.evidence.items() if v not in (None, "", [])}
+    if f.score is not None:
+        extra = {"score": round(f.score, 2), "baseline": f.baseline, **extra}
+    return FindingRow(
+        ts=fmt_ts(f.ts) if isinstance(f.ts, datetime) else "—",
+        cluster=f.cluster or "—",
+        user_name=f.user_name or "—",
+        source_ip=f.source_ip or "—",
+        verb=f.verb or "—",
+        target=target or "—",
+        summary=f.summary,
+        audit_id=f.audit_id or "—",
+        extra=_clip("; ".join(f"{k}={fmt_value(v)}" for k, v in extra.items()), 240),
+        also=also,
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    """Evidence shown in the report is clipped; findings.csv/json keep every character."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
