@@ -1,4 +1,5 @@
-"""Find, parse and validate every query file and control catalogue; the only code that reads `queries/`.
+"""Find, parse and validate every query file, shared view and control catalogue; the only code that reads
+`queries/`.
 
 Every problem found is collected and raised together as one `QueryError`, so a broken tree is fixed in one
 pass instead of one error at a time.
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from kanalytics.catalog.model import Automation, Control, Framework, Query, QueryHeader
+from kanalytics.catalog.model import Automation, Control, Framework, Query, QueryHeader, View, ViewHeader
 from kanalytics.errors import QueryError, UsageError
 
 if TYPE_CHECKING:
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 # Folder name -> the kind its queries must declare.
 KIND_FOLDERS = {"metrics": "metric", "detections": "detection", "anomalies": "anomaly"}
 CONTROLS_FOLDER = "controls"
+# Shared views: named SELECTs over `events` (or other views) that queries select from.
+VIEWS_FOLDER = "views"
+# Names a view may not take: the runner's own relations (the allow-list tables all start with `allow_`).
+_RESERVED_VIEW_IDS = frozenset({"events"})
 
 _HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<yaml>.*?)\n\s*---\s*\*/(?P<sql>.*)\Z", re.DOTALL)
 # Python-format placeholders mean a value was (or will be) pasted into the SQL. DuckDB's own format()
@@ -33,6 +38,9 @@ _HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<yaml>.*?)\n\s*---\s*\*/(?P<sql>.*)
 _PY_FORMAT = re.compile(r"\{[A-Za-z_][A-Za-z0-9_.]*(![rsa])?(:[^{}]*)?\}")
 # strftime patterns ('%Y-%m-%d') are legitimate SQL; only DB-API style `%s` / `%(name)s` are refused.
 _PERCENT_FORMAT = re.compile(r"%s\b|%\([A-Za-z_][A-Za-z0-9_]*\)[sdr]")
+# What is not an identifier reference: string literals, quoted identifiers and comments.
+_NOT_NAMES = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.DOTALL)
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass
@@ -45,6 +53,8 @@ class Catalog:
     version: str
     # "<id>: <user file> overrides <built-in file>", shown in the report's methodology appendix.
     overrides: list[str] = field(default_factory=list)
+    # Shared views in creation order (dependencies first). Not queries: never listed, reported or mapped.
+    views: dict[str, View] = field(default_factory=dict)
 
     def get(self, query_id: str) -> Query:
         """The query `query_id`, or a UsageError naming close matches."""
@@ -69,6 +79,10 @@ class Catalog:
 
     def by_kind(self, kind: str) -> list[Query]:
         return sorted((q for q in self.queries.values() if q.header.kind == kind), key=lambda q: q.id)
+
+    def views_used_by(self, query: Query) -> list[str]:
+        """Ids of the views `query` selects from directly, in creation order."""
+        return [v for v in self.views if v in referenced_names(query.sql)]
 
 
 class _ControlEntry(BaseModel):
@@ -113,16 +127,43 @@ def load_catalog(
     extra_paths: Sequence[str | Path] = (), *, settings: Settings | None = None, include_builtin: bool = True
 ) -> Catalog:
     """Load the built-in catalog plus `extra_paths` and `settings.query_paths` (later roots override)."""
+    problems: list[str] = []
+    return _load_roots(_roots(extra_paths, settings, include_builtin, problems), problems)
+
+
+def load_views(
+    extra_paths: Sequence[str | Path] = (), *, settings: Settings | None = None, include_builtin: bool = True
+) -> dict[str, View]:
+    """Only the shared views (creation order) of the roots `load_catalog` would read; for callers that build a
+    `Session` without a catalog (benchmarks, tests)."""
+    problems: list[str] = []
+    roots = _roots(extra_paths, settings, include_builtin, problems)
+    overrides: list[str] = []
+    views = _load_views(roots, problems, overrides)
+    _raise_problems(problems)
+    return views
+
+
+def _roots(
+    extra_paths: Sequence[str | Path], settings: Settings | None, include_builtin: bool, problems: list[str]
+) -> list[Path]:
     roots: list[Path] = []
     builtin = builtin_query_dir() if include_builtin else None
     if builtin is not None:
         roots.append(builtin)
     user_roots = [Path(p) for p in (*(settings.query_paths if settings else ()), *extra_paths)]
-    problems: list[str] = []
     for root in user_roots:
         if not root.is_dir():
             problems.append(f"{root}: query folder does not exist")
-    return _load_roots(roots + [r for r in user_roots if r.is_dir()], problems)
+    return roots + [r for r in user_roots if r.is_dir()]
+
+
+def _raise_problems(problems: list[str]) -> None:
+    if problems:
+        raise QueryError(
+            f"{len(problems)} problem(s) in the query catalog:\n" + "\n".join(f"  - {p}" for p in problems),
+            hint="fix every file listed; query headers are described in DESIGN.md 'Queries'",
+        )
 
 
 def _load_roots(roots: list[Path], problems: list[str]) -> Catalog:
@@ -163,14 +204,13 @@ def _load_roots(roots: list[Path], problems: list[str]) -> Catalog:
                     # A user folder may replace a built-in query on purpose; the report lists it.
                     overrides.append(f"query {query.id}: {path} overrides {queries[query.id].path}")
                 queries[query.id] = query
-    if problems:
-        raise QueryError(
-            f"{len(problems)} problem(s) in the query catalog:\n" + "\n".join(f"  - {p}" for p in problems),
-            hint="fix every file listed; query headers are described in DESIGN.md 'Queries'",
-        )
+    views = _load_views(roots, problems, overrides)
+    _raise_problems(problems)
     digest = hashlib.sha256()
     for qid in sorted(queries):
         digest.update(f"{qid}:{queries[qid].version}\n".encode())
+    for vid in sorted(views):
+        digest.update(f"view {vid}:{views[vid].version}\n".encode())
     for fid in sorted(framework_files):
         digest.update(f"{fid}:{_file_version(framework_files[fid])}\n".encode())
     return Catalog(
@@ -179,7 +219,92 @@ def _load_roots(roots: list[Path], problems: list[str]) -> Catalog:
         controls=controls,
         version=digest.hexdigest()[:12],
         overrides=overrides,
+        views=views,
     )
+
+
+def _load_views(roots: list[Path], problems: list[str], overrides: list[str]) -> dict[str, View]:
+    """Every view of `roots` (a later root may replace a view by id), in creation order."""
+    views: dict[str, View] = {}
+    for root in roots:
+        seen_here: dict[str, Path] = {}
+        for path in sorted((root / VIEWS_FOLDER).glob("*.sql")):
+            view = _load_view(path, problems)
+            if view is None:
+                continue
+            if view.id in seen_here:
+                problems.append(f"{path}: duplicate view id {view.id!r} (also {seen_here[view.id]})")
+                continue
+            seen_here[view.id] = path
+            if view.id in views:
+                overrides.append(f"view {view.id}: {path} overrides {views[view.id].path}")
+            views[view.id] = view
+    return _creation_order(views, problems)
+
+
+def _load_view(path: Path, problems: list[str]) -> View | None:
+    try:
+        data = path.read_bytes()
+        raw, sql = split_query_file(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
+        problems.append(f"{path}: {exc}")
+        return None
+    try:
+        header = ViewHeader.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(f"{path}: {msg}" for msg in _validation_messages(exc))
+        return None
+    mine: list[str] = []
+    if header.id != path.stem:
+        mine.append(f"id {header.id!r} must equal the file name {path.stem!r}")
+    if header.id in _RESERVED_VIEW_IDS or header.id.startswith("allow_"):
+        mine.append(f"view id {header.id!r} is reserved for the runner's own tables and views")
+    mine.extend(sql_problems(sql))
+    if not mine:
+        import duckdb
+
+        named = duckdb.extract_statements(sql)[0].named_parameters
+        if named:
+            listed = ", ".join(f"${n}" for n in sorted(named))
+            mine.append(
+                f"a view cannot take parameters ({listed}); filter by period in the queries that use it"
+            )
+    allow = sorted(n for n in referenced_names(sql) if n.startswith("allow_"))
+    if allow:
+        mine.append(
+            f"a view must not read allow-lists ({', '.join(allow)}): join them in the query, "
+            "so that the runner records its suppressions"
+        )
+    problems.extend(f"{path}: {msg}" for msg in mine)
+    if mine:
+        return None
+    return View(header=header, sql=sql, path=str(path), version=hashlib.sha256(data).hexdigest()[:12])
+
+
+def referenced_names(sql: str) -> set[str]:
+    """Lower-cased identifiers in `sql` outside string literals, quoted names and comments."""
+    return {n.lower() for n in _NAME.findall(_NOT_NAMES.sub(" ", sql))}
+
+
+def _creation_order(views: dict[str, View], problems: list[str]) -> dict[str, View]:
+    """`views` with every view after the views it depends on (declared or referenced); ties by id."""
+    needs: dict[str, set[str]] = {}
+    for vid, view in views.items():
+        for dep in view.header.depends_on:
+            if dep not in views:
+                problems.append(f"{view.path}: depends_on names the unknown view {dep!r}")
+        names = referenced_names(view.sql)
+        needs[vid] = {d for d in views if d != vid and (d in names or d in view.header.depends_on)}
+    ordered: dict[str, View] = {}
+    while len(ordered) < len(needs):
+        ready = sorted(v for v in needs if v not in ordered and needs[v] <= ordered.keys())
+        if not ready:
+            cycle = sorted(v for v in needs if v not in ordered)
+            problems.append(f"views depend on each other in a cycle: {', '.join(cycle)}")
+            break
+        for vid in ready:
+            ordered[vid] = views[vid]
+    return ordered
 
 
 def _file_version(path: Path) -> str:

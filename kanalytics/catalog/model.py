@@ -1,4 +1,4 @@
-"""The catalog's data contract: query headers, control catalogues, findings and run results.
+"""The catalog's data contract: query and view headers, control catalogues, findings and run results.
 
 Defined once here; the loader fills `Query` and `Framework`, the runner fills `QueryResult` and `CatalogRun`,
 and the report, exports and notebooks only read them.
@@ -77,6 +77,33 @@ class Query:
     sql: str
     path: str
     version: str  # short SHA-256 of the file's bytes: what the report's methodology appendix lists
+
+    @property
+    def id(self) -> str:
+        return self.header.id
+
+
+class ViewHeader(BaseModel):
+    """The YAML header of a shared view (`queries/views/<id>.sql`). Unknown keys are errors.
+
+    A view is not a query: it has no kind, severity or controls and is never listed, reported or run on its
+    own. Its id is a plain SQL identifier because queries select from it by that name.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str
+    # Other views this one selects from; they are created first. References found in the SQL count too.
+    depends_on: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class View:
+    header: ViewHeader
+    sql: str
+    path: str
+    version: str  # short SHA-256 of the file's bytes; part of the catalog version
 
     @property
     def id(self) -> str:

@@ -1,5 +1,8 @@
 """Evaluate catalog queries over a period: one connection, bound parameters, findings and suppressions.
 
+The session creates the catalog's shared views (`queries/views/`) as temporary views right after `events`
+exists and before any query runs, dependencies first.
+
 How suppressions are recorded: every allow-list table exists twice in the connection, filled from Settings in
 the `main` schema and empty in the schema `kanalytics_no_allowlists`. A query whose SQL mentions an `allow_`
 table, run while some of those tables hold entries, is run a second time with the empty schema first on the
@@ -19,8 +22,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from kanalytics.catalog.findings import json_safe, missing_columns, sort_findings, to_findings
-from kanalytics.catalog.loader import Catalog, load_catalog
-from kanalytics.catalog.model import LEVEL_ORDER, CatalogRun, Query, QueryResult, Suppression
+from kanalytics.catalog.loader import Catalog, load_catalog, load_views
+from kanalytics.catalog.model import LEVEL_ORDER, CatalogRun, Query, QueryResult, Suppression, View
 
 if TYPE_CHECKING:
     import duckdb
@@ -61,7 +64,7 @@ def run_query(
     """
     catalog = catalog or load_catalog(settings=settings)
     query = catalog.get(query_id)
-    run = _run(archive, [query], start, end, clusters, settings, catalog.version, baseline_start)
+    run = _run(archive, [query], start, end, clusters, settings, catalog, baseline_start)
     return run.results[query.id]
 
 
@@ -84,7 +87,7 @@ def run_catalog(
     queries = sorted(
         (q for q in queries if wanted_kinds is None or q.header.kind in wanted_kinds), key=lambda q: q.id
     )
-    return _run(archive, queries, start, end, clusters, settings, catalog.version, baseline_start)
+    return _run(archive, queries, start, end, clusters, settings, catalog, baseline_start)
 
 
 def _run(
@@ -94,7 +97,7 @@ def _run(
     end: datetime,
     clusters: Sequence[str] | None,
     settings: Settings | None,
-    catalog_version: str,
+    catalog: Catalog,
     fixed_baseline: datetime | None = None,
 ) -> CatalogRun:
     from kanalytics.config import Settings
@@ -108,7 +111,9 @@ def _run(
         baseline_start = start - timedelta(days=longest)
     con = archive.connect(min(baseline_start, start), end, clusters)
     try:
-        session = Session(con, start, end, settings, baseline_start=fixed_baseline)
+        session = Session(
+            con, start, end, settings, baseline_start=fixed_baseline, views=list(catalog.views.values())
+        )
         results = {q.id: session.run(q) for q in queries}
     finally:
         con.close()
@@ -121,7 +126,7 @@ def _run(
         results=results,
         findings=findings,
         levels_seen=session.levels_seen,
-        catalog_version=catalog_version,
+        catalog_version=catalog.version,
     )
 
 
@@ -134,7 +139,11 @@ class _Entry:
 
 
 class Session:
-    """Queries evaluated against one DuckDB connection whose `events` view already covers the period."""
+    """Queries evaluated against one DuckDB connection whose `events` view already covers the period.
+
+    `views` are the shared views to create (creation order, as `Catalog.views`); without them the session loads
+    the views of the built-in catalog and `settings.query_paths`.
+    """
 
     def __init__(
         self,
@@ -144,6 +153,7 @@ class Session:
         settings: Settings,
         *,
         baseline_start: datetime | None = None,
+        views: Sequence[View] | None = None,
     ) -> None:
         self.con = con
         self.start, self.end = _utc(start), _utc(end)
@@ -152,6 +162,7 @@ class Session:
         # Every zone-dependent expression names $timezone; the session zone is pinned to UTC so that nothing
         # else (date_trunc or ::DATE on a TIMESTAMPTZ) silently follows the zone of the machine running it.
         con.execute("SET TimeZone = 'UTC'")
+        create_views(con, list(load_views(settings=settings).values()) if views is None else views)
         self.entries = allowlist_entries(settings)
         create_allow_tables(con, self.entries)
         self.levels_seen = self._levels_seen()
@@ -288,6 +299,13 @@ def allowlist_entries(settings: Settings) -> list[_Entry]:
         for e in values
     ]
     return entries
+
+
+def create_views(con: duckdb.DuckDBPyConnection, views: Sequence[View]) -> None:
+    """Create the shared views (temporary, this connection only) in the given order (dependencies first)."""
+    for view in views:
+        # The id is validated as a plain identifier by the loader; the SQL is one parameter-free SELECT.
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {view.id} AS {view.sql}")
 
 
 def create_allow_tables(con: duckdb.DuckDBPyConnection, entries: list[_Entry]) -> None:

@@ -21,22 +21,9 @@ description: >-
   from allow_query_list.
 --- */
 WITH w AS (
-    SELECT *,
-        coalesce(request_object -> '$.spec.jobTemplate.spec.template.spec',
-                 request_object -> '$.spec.template.spec',
-                 request_object -> '$.spec') AS podspec
-    FROM events
+    SELECT * FROM workload_specs
     WHERE request_ts >= $period_start AND request_ts < $period_end
-      AND stage = 'ResponseComplete'
-      AND verb IN ('create', 'update', 'patch')
-      AND resource IN ('pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs')
-      AND coalesce(subresource, '') = ''
       AND namespace = 'kube-system'
-      AND response_code BETWEEN 200 AND 299
-      AND request_object IS NOT NULL
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name <> 'system:kube-controller-manager'
-      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
 ),
 sa AS (
     SELECT *, coalesce(podspec ->> '$.serviceAccountName', podspec ->> '$.serviceAccount') AS service_account
@@ -44,10 +31,10 @@ sa AS (
 )
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
-    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    object_ref AS object_name,
     format('{} {} {} kube-system/{} to run as the controller service account {}', user_name,
-           CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'patched' END,
-           regexp_replace(resource, 's$', ''), coalesce(object_name, request_object ->> '$.metadata.name', '?'),
+           verb_past,
+           object_kind, coalesce(object_ref, '?'),
            service_account) AS summary,
     service_account, user_agent
 FROM sa
@@ -65,5 +52,5 @@ WHERE service_account IN (
         'ttl-after-finished-controller', 'ttl-controller', 'validatingadmissionpolicy-status-controller')
   AND NOT EXISTS (SELECT 1 FROM allow_query_list l
                   WHERE l.query_id = 'controller-sa-pod'
-                    AND l.value IN (sa.user_name, coalesce(sa.object_name, sa.request_object ->> '$.metadata.name')))
+                    AND l.value IN (sa.user_name, sa.object_ref))
 ORDER BY ts

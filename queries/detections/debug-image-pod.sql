@@ -20,16 +20,11 @@ description: >-
   exceptions (user or namespace) come from allow_query_list.
 --- */
 WITH p AS (
+    -- The pod's own spec, not workload_specs.podspec: only pod creates are judged here.
     SELECT *, request_object -> '$.spec' AS spec
-    FROM events
+    FROM workload_specs
     WHERE request_ts >= $period_start AND request_ts < $period_end
-      AND stage = 'ResponseComplete'
-      AND verb = 'create' AND resource = 'pods' AND coalesce(subresource, '') = ''
-      AND response_code BETWEEN 200 AND 299
-      AND request_object IS NOT NULL
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name <> 'system:kube-controller-manager'
-      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
+      AND verb = 'create' AND resource = 'pods'
 ),
 c AS (
     SELECT p.audit_id, c.value AS container,
@@ -59,9 +54,9 @@ per_pod AS (
 )
 SELECT
     p.request_ts AS ts, p.audit_id, p.user_name, p.source_ips[1] AS source_ip, p.verb, p.resource, p.namespace,
-    coalesce(p.object_name, p.request_object ->> '$.metadata.name') AS object_name,
+    p.object_ref AS object_name,
     format('{} created pod {}/{} running a shell in {} ({})', p.user_name, coalesce(p.namespace, '-'),
-           coalesce(p.object_name, p.request_object ->> '$.metadata.name', '?'), array_to_string(h.images, ', '),
+           coalesce(p.object_ref, '?'), array_to_string(h.images, ', '),
            h.host_access) AS summary,
     h.images, h.host_access, p.user_agent
 FROM p JOIN per_pod h USING (audit_id)

@@ -16,15 +16,13 @@ description: >-
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} ran "{}" in pod {}/{} (cloud metadata access)', user_name, url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')), namespace, object_name) AS summary,
+    format('{} ran "{}" in pod {}/{} (cloud metadata access)', user_name, command, namespace, object_name) AS summary,
     user_agent, response_code,
-    url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')) AS command
-FROM events e
+    command
+FROM pod_exec_sessions e
 WHERE request_ts >= $period_start AND request_ts < $period_end
-  AND stage IN ('ResponseStarted', 'ResponseComplete')
-  AND (response_code = 101 OR response_code BETWEEN 200 AND 299)
-  AND resource = 'pods' AND subresource = 'exec' AND verb IN ('create', 'get')
-      AND regexp_matches(url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')), '(169\.254\.169\.254|metadata\.google\.internal|fd00:ec2::254|/latest/api/token|/latest/meta-data|computeMetadata/v1|/metadata/identity/oauth2)')
+  AND subresource = 'exec'
+  AND regexp_matches(command, '(169\.254\.169\.254|metadata\.google\.internal|fd00:ec2::254|/latest/api/token|/latest/meta-data|computeMetadata/v1|/metadata/identity/oauth2)')
   AND NOT EXISTS (SELECT 1 FROM allow_query_list l
                 WHERE l.query_id = 'exec-cmd-cloud-metadata' AND l.value IN (e.user_name, e.namespace, e.object_name))
 QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1

@@ -16,16 +16,14 @@ description: >-
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} ran "{}" in pod {}/{} (download into the container)', user_name, url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')), namespace, object_name) AS summary,
+    format('{} ran "{}" in pod {}/{} (download into the container)', user_name, command, namespace, object_name) AS summary,
     user_agent, response_code,
-    url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')) AS command
-FROM events e
+    command
+FROM pod_exec_sessions e
 WHERE request_ts >= $period_start AND request_ts < $period_end
-  AND stage IN ('ResponseStarted', 'ResponseComplete')
-  AND (response_code = 101 OR response_code BETWEEN 200 AND 299)
-  AND resource = 'pods' AND subresource = 'exec' AND verb IN ('create', 'get')
-      AND regexp_matches(url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')), '\b(curl|wget)\b.*https?://')
-      AND NOT regexp_matches(url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')), 'https?://(localhost|127\.0\.0\.1|\[::1\]|kubernetes\.default|[^ /:]*\.svc|[^ /:]*\.cluster\.local)([:/ ]|$)')
+  AND subresource = 'exec'
+  AND regexp_matches(command, '\b(curl|wget)\b.*https?://')
+  AND NOT regexp_matches(command, 'https?://(localhost|127\.0\.0\.1|\[::1\]|kubernetes\.default|[^ /:]*\.svc|[^ /:]*\.cluster\.local)([:/ ]|$)')
   AND NOT EXISTS (SELECT 1 FROM allow_query_list l
                 WHERE l.query_id = 'exec-cmd-download-https' AND l.value IN (e.user_name, e.namespace, e.object_name))
 QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1

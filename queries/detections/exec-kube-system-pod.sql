@@ -16,15 +16,12 @@ description: >-
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} opened {} into kube-system pod {}{}', user_name, subresource, object_name, CASE WHEN url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')) <> '' THEN ' running "' || url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')) || '"' ELSE '' END) AS summary,
+    format('{} opened {} into kube-system pod {}{}', user_name, subresource, object_name, CASE WHEN command <> '' THEN ' running "' || command || '"' ELSE '' END) AS summary,
     user_agent, response_code,
-    url_decode(array_to_string(regexp_extract_all(request_uri, '[?&]command=([^&]*)', 1), ' ')) AS command
-FROM events e
+    command
+FROM pod_exec_sessions e
 WHERE request_ts >= $period_start AND request_ts < $period_end
-  AND stage IN ('ResponseStarted', 'ResponseComplete')
-  AND (response_code = 101 OR response_code BETWEEN 200 AND 299)
-  AND resource = 'pods' AND subresource IN ('exec', 'attach') AND verb IN ('create', 'get')
-      AND namespace = 'kube-system'
+  AND namespace = 'kube-system'
   AND NOT EXISTS (SELECT 1 FROM allow_query_list l
                 WHERE l.query_id = 'exec-kube-system-pod' AND l.value IN (e.user_name, e.namespace, e.object_name))
 QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1

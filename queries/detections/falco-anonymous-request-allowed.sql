@@ -17,17 +17,10 @@ description: A request by system:anonymous that authorization allowed, other tha
   probes.
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('anonymous request allowed: {} {} from {}', verb, request_uri, coalesce(source_ips[1], '?')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('anonymous request allowed: {} {} from {}', verb, request_uri, coalesce(source_ip, '?')) AS summary,
     cluster
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete' AND user_name = 'system:anonymous' AND authz_decision = 'allow'
   AND NOT (request_uri IN ('/healthz', '/livez', '/readyz') OR starts_with(request_uri, '/healthz?')

@@ -17,18 +17,11 @@ mitre:
 description: A ClusterRoleBinding created whose roleRef is cluster-admin.
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} bound {} to cluster-admin via {}', coalesce(user_name, '(no user)'), coalesce(CAST(json_extract(request_object, '$.subjects[*].name') AS VARCHAR), '?'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} bound {} to cluster-admin via {}', falco_user, coalesce(CAST(json_extract(request_object, '$.subjects[*].name') AS VARCHAR), '?'), falco_object) AS summary,
     cluster,
     CAST(json_extract(request_object, '$.subjects') AS VARCHAR) AS subjects
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete' AND resource = 'clusterrolebindings' AND verb = 'create' AND request_object->>'$.roleRef.name' = 'cluster-admin'
 ORDER BY ts, audit_id

@@ -18,19 +18,12 @@ description: 'An exec or attach into a pod (verb create or get on pods/exec or p
   as Falco does: a log that drops ResponseStarted never shows it here.'
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} ran {} into pod {} in {}', coalesce(user_name, '(no user)'), subresource, coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} ran {} into pod {} in {}', falco_user, subresource, falco_object, falco_namespace) AS summary,
     cluster,
     subresource,
     request_uri
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseStarted' AND resource = 'pods' AND subresource IN ('exec', 'attach') AND verb IN ('create', 'get')
 ORDER BY ts, audit_id

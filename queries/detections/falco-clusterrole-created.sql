@@ -18,17 +18,10 @@ description: 'A successful create of a ClusterRole: one of Falco''s activity rul
   than judge them.'
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} created ClusterRole {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} created ClusterRole {}', falco_user, falco_object) AS summary,
     cluster
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
-  AND stage = 'ResponseComplete' AND resource = 'clusterroles' AND verb = 'create' AND CAST(response_code AS VARCHAR) LIKE '2%'
+  AND stage = 'ResponseComplete' AND resource = 'clusterroles' AND verb = 'create' AND succeeded
 ORDER BY ts, audit_id

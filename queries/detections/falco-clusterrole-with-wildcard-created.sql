@@ -17,17 +17,10 @@ mitre:
 description: A role or cluster role created with "*" among the resources or the verbs of any rule.
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} created {} {} with wildcard rules', coalesce(user_name, '(no user)'), resource, coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} created {} {} with wildcard rules', falco_user, resource, falco_object) AS summary,
     cluster
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete' AND resource IN ('roles', 'clusterroles') AND verb = 'create' AND (list_contains(json_extract_string(request_object, '$.rules[*].resources[*]'), '*')
     OR list_contains(json_extract_string(request_object, '$.rules[*].verbs[*]'), '*'))

@@ -17,17 +17,10 @@ mitre:
 description: A role or cluster role created whose rules include create, update, patch, delete or deletecollection.
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} created {} {} with write verbs', coalesce(user_name, '(no user)'), resource, coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} created {} {} with write verbs', falco_user, resource, falco_object) AS summary,
     cluster
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete' AND resource IN ('roles', 'clusterroles') AND verb = 'create' AND list_has_any(json_extract_string(request_object, '$.rules[*].verbs[*]'), ['create', 'update', 'patch', 'delete', 'deletecollection'])
 ORDER BY ts, audit_id

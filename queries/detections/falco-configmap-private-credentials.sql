@@ -18,17 +18,10 @@ description: A create, update or patch of a ConfigMap whose data (keys or values
   contains aws_access_key_id, aws-access-key-id, aws_s3_access_key_id, aws-s3-access-key-id, password or passphrase.
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} {} ConfigMap {} in {} with credential-like data', coalesce(user_name, '(no user)'), verb, coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} {} ConfigMap {} in {} with credential-like data', falco_user, verb, falco_object, falco_namespace) AS summary,
     cluster
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete' AND resource = 'configmaps' AND verb IN ('create', 'update', 'patch')
   AND regexp_matches(

@@ -15,17 +15,10 @@ description: A namespace created whose name is not in Falco's allowed_namespaces
   or in allowlists.query_lists for this query.
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} created namespace {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} created namespace {}', falco_user, falco_object) AS summary,
     cluster
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete' AND resource = 'namespaces' AND verb = 'create'
   AND (object_name IS NULL OR NOT list_contains(list_concat(['kube-system', 'kube-public', 'default'], coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-create-disallowed-namespace'), []::VARCHAR[])), object_name))

@@ -24,25 +24,12 @@ WITH lists AS (
         coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-create-disallowed-pod'), []::VARCHAR[]) AS user_images
 ),
 candidates AS (
-    SELECT
-        *,
-        coalesce(json_extract_string(request_object, '$.spec.containers[*].image'), []::VARCHAR[]) AS images,
-        -- Falco's image.repository: the image up to the first ':' and then the first '@'.
-        list_transform(images, lambda i: split_part(split_part(i, ':', 1), '@', 1)) AS repositories
-    FROM events
+    SELECT * FROM falco_pod_creates
     WHERE request_ts >= $period_start AND request_ts < $period_end
-      AND stage = 'ResponseComplete' AND resource = 'pods' AND subresource IS NULL AND verb = 'create' AND true
 )
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} created pod {} in {} with images outside the allowed list: {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)'), array_to_string(images, ', ')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} created pod {} in {} with images outside the allowed list: {}', falco_user, falco_object, falco_namespace, array_to_string(images, ', ')) AS summary,
     cluster,
     images,
     repositories

@@ -16,17 +16,10 @@ mitre:
 description: A service created with spec.type NodePort, which opens a port on every node.
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} created NodePort service {} in {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} created NodePort service {} in {}', falco_user, falco_object, falco_namespace) AS summary,
     cluster
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete' AND resource = 'services' AND verb = 'create' AND request_object->>'$.spec.type' = 'NodePort'
 ORDER BY ts, audit_id

@@ -19,17 +19,10 @@ description: 'A completed request by a user that is not a system: identity and i
   real clusters need that list: every human and CI identity fires this rule.'
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} ({}) is not an allowed Kubernetes user: {} {}', coalesce(user_name, '(no user)'), coalesce(source_ips[1], '?'), verb, coalesce(resource, request_uri)) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} ({}) is not an allowed Kubernetes user: {} {}', falco_user, coalesce(source_ip, '?'), verb, coalesce(resource, request_uri)) AS summary,
     cluster
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete'
   AND (user_name IS NULL OR NOT starts_with(user_name, 'system:'))

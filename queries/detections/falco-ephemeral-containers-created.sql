@@ -18,19 +18,12 @@ description: 'A create, update or patch on the pods/ephemeralcontainers subresou
   to a running pod.'
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} added an ephemeral container to pod {} in {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} added an ephemeral container to pod {} in {}', falco_user, falco_object, falco_namespace) AS summary,
     cluster,
     request_object->>'$.ephemeralContainers[0].name' AS container_name,
     request_object->>'$.ephemeralContainers[0].image' AS container_image
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete' AND resource = 'pods' AND subresource = 'ephemeralcontainers' AND verb IN ('create', 'update', 'patch')
 ORDER BY ts, audit_id

@@ -19,17 +19,10 @@ description: A successful ingress create whose request body has no spec.tls. Wit
   ingress create, so this needs Request level.
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} created ingress {} in {} without TLS', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} created ingress {} in {} without TLS', falco_user, falco_object, falco_namespace) AS summary,
     cluster
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
-  AND stage = 'ResponseComplete' AND resource = 'ingresses' AND verb = 'create' AND CAST(response_code AS VARCHAR) LIKE '2%' AND NOT coalesce(json_exists(request_object, '$.spec.tls'), false)
+  AND stage = 'ResponseComplete' AND resource = 'ingresses' AND verb = 'create' AND succeeded AND NOT coalesce(json_exists(request_object, '$.spec.tls'), false)
 ORDER BY ts, audit_id

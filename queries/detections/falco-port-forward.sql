@@ -17,18 +17,11 @@ mitre:
 description: Any request on the portforward subresource. Falco has no stage filter here, so each logged stage counts.
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} port-forwarded to pod {} in {} ({})', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)'), stage) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} port-forwarded to pod {} in {} ({})', falco_user, falco_object, falco_namespace, stage) AS summary,
     cluster,
     stage
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND subresource = 'portforward'
 ORDER BY ts, audit_id

@@ -23,19 +23,16 @@ description: >-
   `kubectl get secret` is one finding, a few thousand a month on a small cluster. Falco rates it ERROR;
   kanalytics reports it at info as an inventory of Secret reads and leaves judgement to the secret queries
   (secrets-unusual-accessor for new readers, secrets-bulk-get, secrets-list-clusterwide, secrets-denied-burst).
+  Known readers can be suppressed, with a reason, through allow_query_list (the user or the namespace); the
+  runner records every suppression, and with no entries the query returns exactly Falco's rows.
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} read secret {} in {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} read secret {} in {}', falco_user, falco_object, falco_namespace) AS summary,
     cluster
-FROM events
+FROM falco_events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
-  AND stage = 'ResponseComplete' AND resource = 'secrets' AND verb = 'get' AND CAST(response_code AS VARCHAR) LIKE '2%'
+  AND stage = 'ResponseComplete' AND resource = 'secrets' AND verb = 'get' AND succeeded
+  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
+                  WHERE l.query_id = 'falco-secret-get-successfully' AND l.value IN (e.user_name, e.namespace))
 ORDER BY ts, audit_id

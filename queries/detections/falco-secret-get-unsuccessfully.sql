@@ -19,18 +19,11 @@ description: 'A get of a secret whose response code is not 2xx (or is absent): d
   a secret.'
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} failed to read secret {} in {} (HTTP {})', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)'), coalesce(CAST(response_code AS VARCHAR), 'none')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} failed to read secret {} in {} (HTTP {})', falco_user, falco_object, falco_namespace, coalesce(CAST(response_code AS VARCHAR), 'none')) AS summary,
     cluster,
     response_code
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
-  AND stage = 'ResponseComplete' AND resource = 'secrets' AND verb = 'get' AND (response_code IS NULL OR CAST(response_code AS VARCHAR) NOT LIKE '2%')
+  AND stage = 'ResponseComplete' AND resource = 'secrets' AND verb = 'get' AND NOT coalesce(succeeded, false)
 ORDER BY ts, audit_id

@@ -18,19 +18,12 @@ description: A successful service account create in kube-system or kube-public w
   account (Falco's known_sa_list, extendable with allowlists.query_lists).
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} created service account {} in {}', coalesce(user_name, '(no user)'), coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)'), coalesce(namespace, '(cluster)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} created service account {} in {}', falco_user, falco_object, falco_namespace) AS summary,
     cluster
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
-  AND stage = 'ResponseComplete' AND resource = 'serviceaccounts' AND verb = 'create' AND namespace IN ('kube-system', 'kube-public') AND CAST(response_code AS VARCHAR) LIKE '2%'
+  AND stage = 'ResponseComplete' AND resource = 'serviceaccounts' AND verb = 'create' AND namespace IN ('kube-system', 'kube-public') AND succeeded
   AND (object_name IS NULL OR NOT list_contains(
     list_concat(
       [

@@ -18,17 +18,10 @@ description: A create, update, patch or delete of a role or cluster role whose n
   system:coredns and system:managed-certificate-controller.
 --- */
 SELECT
-    request_ts AS ts,
-    audit_id,
-    user_name,
-    source_ips[1] AS source_ip,
-    verb,
-    resource,
-    namespace,
-    object_name,
-    format('{} {} {} {}', coalesce(user_name, '(no user)'), verb, resource, coalesce(object_name, request_object->>'$.metadata.name', request_object->>'$.metadata.generateName', '(unnamed)')) AS summary,
+    ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} {} {} {}', falco_user, verb, resource, falco_object) AS summary,
     cluster
-FROM events
+FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete' AND resource IN ('roles', 'clusterroles') AND verb IN ('create', 'update', 'patch', 'delete')
   AND starts_with(object_name, 'system:')

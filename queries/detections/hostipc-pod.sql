@@ -20,28 +20,15 @@ description: >-
   Per-query exceptions (user or namespace) come from allow_query_list.
 --- */
 WITH w AS (
-    SELECT *,
-        coalesce(request_object -> '$.spec.jobTemplate.spec.template.spec',
-                 request_object -> '$.spec.template.spec',
-                 request_object -> '$.spec') AS podspec
-    FROM events
+    SELECT * FROM workload_specs
     WHERE request_ts >= $period_start AND request_ts < $period_end
-      AND stage = 'ResponseComplete'
-      AND verb IN ('create', 'update', 'patch')
-      AND resource IN ('pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs')
-      AND coalesce(subresource, '') = ''
-      AND response_code BETWEEN 200 AND 299
-      AND request_object IS NOT NULL
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name <> 'system:kube-controller-manager'
-      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
 )
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
-    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    object_ref AS object_name,
     format('{} {} {} {}/{} with hostIPC: true (host IPC namespace)', user_name,
-           CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'patched' END,
-           regexp_replace(resource, 's$', ''), coalesce(namespace, '-'), coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
+           verb_past,
+           object_kind, coalesce(namespace, '-'), coalesce(object_ref, '?')) AS summary,
     user_agent
 FROM w
 WHERE (podspec ->> '$.hostIPC') = 'true'

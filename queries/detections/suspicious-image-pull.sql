@@ -21,21 +21,8 @@ description: >-
   images. Per-query exceptions (user or namespace) come from allow_query_list.
 --- */
 WITH w AS (
-    SELECT *,
-        coalesce(request_object -> '$.spec.jobTemplate.spec.template.spec',
-                 request_object -> '$.spec.template.spec',
-                 request_object -> '$.spec') AS podspec
-    FROM events
+    SELECT * FROM workload_specs
     WHERE request_ts >= $period_start AND request_ts < $period_end
-      AND stage = 'ResponseComplete'
-      AND verb IN ('create', 'update', 'patch')
-      AND resource IN ('pods', 'deployments', 'daemonsets', 'statefulsets', 'replicasets', 'jobs', 'cronjobs')
-      AND coalesce(subresource, '') = ''
-      AND response_code BETWEEN 200 AND 299
-      AND request_object IS NOT NULL
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name <> 'system:kube-controller-manager'
-      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
       AND EXISTS (SELECT 1 FROM allow_trusted_registries)
 ),
 images AS (
@@ -62,11 +49,11 @@ untrusted AS (
 )
 SELECT
     w.request_ts AS ts, w.audit_id, w.user_name, w.source_ips[1] AS source_ip, w.verb, w.resource, w.namespace,
-    coalesce(w.object_name, w.request_object ->> '$.metadata.name') AS object_name,
+    w.object_ref AS object_name,
     format('{} {} {} {}/{} with image(s) from a registry that is not trusted: {}', w.user_name,
-           CASE w.verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated' ELSE 'patched' END,
-           regexp_replace(w.resource, 's$', ''), coalesce(w.namespace, '-'),
-           coalesce(w.object_name, w.request_object ->> '$.metadata.name', '?'),
+           w.verb_past,
+           w.object_kind, coalesce(w.namespace, '-'),
+           coalesce(w.object_ref, '?'),
            array_to_string(u.images, ', ')) AS summary,
     u.images, w.user_agent
 FROM w JOIN untrusted u USING (audit_id)
