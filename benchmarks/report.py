@@ -19,7 +19,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-# Runs in the child: one report, then one JSON line with its figures (ru_maxrss of the child itself).
+# Runs in the child: one report, then one JSON line with its figures (the child's own peak RSS).
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
@@ -35,7 +35,8 @@ out = generate_report(kanalytics.open_archive(sys.argv[1]), start, end, Path(sys
 seconds = time.perf_counter() - began
 from pypdf import PdfReader
 pages = len(PdfReader(str(out.files["pdf"])).pages)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve, so it would include the parent's ingest.
+rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:")) / 1024
 print(json.dumps({"seconds": seconds, "findings": out.findings, "pages": pages, "rss_mib": rss,
                   "phases": out.phases}))
 """
