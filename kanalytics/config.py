@@ -94,7 +94,8 @@ class Settings(_Strict):
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
     signing: Signing = Field(default_factory=Signing)
     query_paths: list[str] = Field(default_factory=list)
-    source: str | None = None
+    # Where these settings were read from (set by the loader, not a key of the file).
+    source: str | None = Field(default=None, exclude=True)
 
     @field_validator("timezone")
     @classmethod
@@ -133,6 +134,8 @@ def load_settings(path: str | Path | None = None) -> Settings:
 
 
 def parse_settings(raw: dict[str, Any], origin: str = "<config>") -> Settings:
+    if "source" in raw:
+        raise ConfigError(f"{origin}: invalid configuration: source: unknown key")
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
