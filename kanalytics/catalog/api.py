@@ -53,6 +53,7 @@ def findings(
         settings=settings,
         catalog=catalog,
         kinds=("detection", "anomaly"),
+        keep_tables=False,
     )
     return [f for f in run_.findings if SEVERITY_ORDER[f.severity] >= floor]
 

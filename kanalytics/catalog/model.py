@@ -146,13 +146,21 @@ class QueryResult:
     reason: str = ""  # why not evaluable / the error message
     seconds: float = 0.0
     suppressed: list[Suppression] = field(default_factory=list)
+    # Row count kept when a catalog run releases a detection's table after turning it into findings.
+    released_rows: int = 0
 
     @property
     def rows(self) -> int:
-        return self.table.num_rows if self.table is not None else 0
+        return self.table.num_rows if self.table is not None else self.released_rows
+
+    def release_table(self) -> None:
+        """Drop the result table (its rows live on as findings) so a large month stays within memory."""
+        if self.table is not None:
+            self.released_rows = self.table.num_rows
+            self.table = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     """One row of a detection or anomaly, in the common shape plus its evidence columns."""
 
@@ -176,7 +184,7 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["ts"] = self.ts.isoformat() if self.ts else None
         return data
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from kanalytics.catalog.findings import json_safe, missing_columns, sort_findings, to_findings
 from kanalytics.catalog.loader import Catalog, load_catalog, load_views
-from kanalytics.catalog.model import LEVEL_ORDER, CatalogRun, Query, QueryResult, Suppression, View
+from kanalytics.catalog.model import LEVEL_ORDER, CatalogRun, Finding, Query, QueryResult, Suppression, View
 
 if TYPE_CHECKING:
     import duckdb
@@ -79,15 +79,30 @@ def run_catalog(
     kinds: Iterable[str] | None = None,
     query_ids: Iterable[str] | None = None,
     baseline_start: datetime | None = None,
+    keep_tables: bool = True,
 ) -> CatalogRun:
-    """Run every query (optionally only some kinds or ids) over [start, end) in one connection."""
+    """Run every query (optionally only some kinds or ids) over [start, end) in one connection.
+
+    With `keep_tables=False` the result tables of detections and anomalies are released once their rows are
+    findings (metric tables stay): what the report and `findings` need, and what keeps a large month in memory.
+    """
     catalog = catalog or load_catalog(settings=settings)
     wanted_kinds = set(kinds) if kinds is not None else None
     queries = [catalog.get(q) for q in query_ids] if query_ids is not None else list(catalog.queries.values())
     queries = sorted(
         (q for q in queries if wanted_kinds is None or q.header.kind in wanted_kinds), key=lambda q: q.id
     )
-    return _run(archive, queries, start, end, clusters, settings, catalog, baseline_start)
+    return _run(
+        archive,
+        queries,
+        start,
+        end,
+        clusters,
+        settings,
+        catalog,
+        baseline_start,
+        release_findings_tables=not keep_tables,
+    )
 
 
 def _run(
@@ -99,6 +114,7 @@ def _run(
     settings: Settings | None,
     catalog: Catalog,
     fixed_baseline: datetime | None = None,
+    release_findings_tables: bool = False,
 ) -> CatalogRun:
     from kanalytics.config import Settings
 
@@ -117,7 +133,12 @@ def _run(
         results = {q.id: session.run(q) for q in queries}
     finally:
         con.close()
-    findings = sort_findings([f for r in results.values() for f in to_findings(r)])
+    found: list[Finding] = []
+    for result in results.values():
+        found.extend(to_findings(result))
+        if release_findings_tables and result.query.header.kind != "metric":
+            result.release_table()
+    findings = sort_findings(found)
     return CatalogRun(
         start=start,
         end=end,

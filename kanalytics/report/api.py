@@ -90,7 +90,9 @@ def generate_report(
 
     archive.require()
     catalog = catalog or load_catalog(settings=settings)
-    run = run_catalog(archive, start, end, clusters=clusters, settings=settings, catalog=catalog)
+    run = run_catalog(
+        archive, start, end, clusters=clusters, settings=settings, catalog=catalog, keep_tables=False
+    )
     done("catalog")
     previous = _previous_run(archive, start, end, clusters, settings, catalog)
     status = retention_status(archive, settings)

@@ -35,8 +35,13 @@ def _csv_cell(value: Any) -> str:
 
 
 def write_findings_json(findings: list[Finding], out: Path) -> None:
-    data = [json_safe(f.to_json()) for f in findings]
-    out.write_text(json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    """A JSON array of every finding, written one finding at a time (never the whole text in memory)."""
+    with out.open("w", encoding="utf-8") as handle:
+        handle.write("[")
+        for index, finding in enumerate(findings):
+            handle.write(",\n " if index else "\n ")
+            handle.write(json.dumps(json_safe(finding.to_json()), sort_keys=True, ensure_ascii=False))
+        handle.write("\n]\n" if findings else "]\n")
 
 
 def sha256_file(path: Path) -> str:
