@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -78,7 +80,7 @@ def connect(
     connection: duckdb.DuckDBPyConnection | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the `events` view over the partitions of the period (all when unbounded)."""
-    con = connection or duckdb.connect()
+    con = connection or duckdb.connect(config=duckdb_config())
     files = event_files(layout, start, end, clusters)
     if files:
         # A view cannot take bound parameters; the list holds our own file paths, each quoted by _sql_list.
@@ -96,6 +98,17 @@ def connect(
 def fetch_arrow(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None) -> pa.Table:
     """Run one statement with bound `$name` parameters and return its rows as Arrow (no extra copy)."""
     return con.sql(query, params=params or None).to_arrow_table()
+
+
+def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
+    """Bounded memory for every read connection: DuckDB's default (80% of RAM) let a 10M-event month's
+    catalog run reach 5.6 GiB of buffer cache; with 1 GiB it peaks at 1.3 GiB and spills to a temp folder.
+    `KANALYTICS_DUCKDB_MEMORY` (e.g. 4GB) raises it on machines with room to spare."""
+    spill = Path(tempfile.gettempdir()) / "kanalytics-duckdb"
+    return {
+        "memory_limit": os.environ.get("KANALYTICS_DUCKDB_MEMORY", "1GB"),
+        "temp_directory": str(spill),
+    }
 
 
 def _sql_list(items: list[str]) -> str:
