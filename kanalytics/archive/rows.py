@@ -117,7 +117,6 @@ _NESTED_POS = {
 }
 _JSON_POS = tuple((key, _POS[column]) for key, column in _JSON)
 _TS_POS = tuple((key, _POS[column]) for key, column in _TIMESTAMPS)
-_P = _POS  # short alias for the fixed positions used below
 _WIDTH = len(COLUMN_NAMES)
 
 
@@ -161,10 +160,10 @@ def event_to_values(event: Any) -> list[Any]:
             row[pos] = value
         else:
             raw[key] = value
-    audit_id = row[_P["audit_id"]]
+    audit_id = row[_POS["audit_id"]]
     if not audit_id:
         raise NotAnEvent("not an audit event: auditID must be a non-empty string")
-    if row[_P["stage"]] is None:
+    if row[_POS["stage"]] is None:
         raise NotAnEvent("not an audit event: stage must be a string")
 
     for key, spec in _NESTED_POS.items():
@@ -185,7 +184,7 @@ def event_to_values(event: Any) -> list[Any]:
                 del leftover[sub]
                 captured = True
         if key == "user" and "extra" in leftover:
-            row[_P["user_extra"]] = jsontext.dumps(leftover.pop("extra"))
+            row[_POS["user_extra"]] = jsontext.dumps(leftover.pop("extra"))
             captured = True
         if leftover or not captured:
             nested[key] = leftover
@@ -193,7 +192,7 @@ def event_to_values(event: Any) -> list[Any]:
     ips = get("sourceIPs", _MISSING)
     if ips is not _MISSING:
         if _str_list(ips):
-            row[_P["source_ips"]] = ips
+            row[_POS["source_ips"]] = ips
         else:
             raw["sourceIPs"] = ips
 
@@ -205,16 +204,16 @@ def event_to_values(event: Any) -> list[Any]:
     if type(status) is dict:
         code = status.get("code")
         if type(code) is int and -(2**31) <= code < 2**31:
-            row[_P["response_code"]] = code
+            row[_POS["response_code"]] = code
         reason = status.get("reason")
         if type(reason) is str:
-            row[_P["response_reason"]] = reason
+            row[_POS["response_reason"]] = reason
     annotations = get("annotations")
     if type(annotations) is dict:
         decision = annotations.get("authorization.k8s.io/decision")
         reason = annotations.get("authorization.k8s.io/reason")
-        row[_P["authz_decision"]] = decision if type(decision) is str else None
-        row[_P["authz_reason"]] = reason if type(reason) is str else None
+        row[_POS["authz_decision"]] = decision if type(decision) is str else None
+        row[_POS["authz_reason"]] = reason if type(reason) is str else None
 
     for key, pos in _TS_POS:
         value = get(key, _MISSING)
@@ -230,7 +229,7 @@ def event_to_values(event: Any) -> list[Any]:
         row[pos] = micros
         if not exact:
             raw[key] = value
-    request_pos, stage_pos = _P["request_ts"], _P["stage_ts"]
+    request_pos, stage_pos = _POS["request_ts"], _POS["stage_ts"]
     if row[request_pos] is None or row[stage_pos] is None:
         # Legacy (v1beta1-era) events carry only `timestamp`; derive both instants from it.
         legacy = get("timestamp")
@@ -262,7 +261,7 @@ def event_to_values(event: Any) -> list[Any]:
     if absent:
         extra["absent"] = absent
     if extra:
-        row[_P["extra"]] = jsontext.dumps(extra)
+        row[_POS["extra"]] = jsontext.dumps(extra)
     return row
 
 

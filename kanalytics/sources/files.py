@@ -146,7 +146,9 @@ def _read_stream(
             if first:
                 first = False
                 if _is_document(carry + chunk):
-                    yield from _document(carry + chunk + _read_rest(stream, len(chunk)), origin)
+                    yield from _document(
+                        carry + chunk + stream.read(MAX_DOCUMENT_BYTES + 1 - len(chunk)), origin
+                    )
                     return
             if not chunk:
                 break
@@ -207,11 +209,6 @@ def _is_document(head: bytes) -> bool:
         if stripped:
             return stripped[:1] in (b"{", b"[") and not _parses(stripped)
     return False
-
-
-def _read_rest(stream: IO[bytes], already: int) -> bytes:
-    rest = stream.read(MAX_DOCUMENT_BYTES + 1 - already)
-    return rest
 
 
 def _parses(data: bytes) -> bool:

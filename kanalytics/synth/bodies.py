@@ -211,14 +211,6 @@ def mutating_webhook(name: str, uid: str, rv: int, url: str) -> Body:
     }
 
 
-def status_ok(kind: str, name: str, uid: str, group: str = "") -> Body:
-    """The Status object a delete returns."""
-    details: Body = {"name": name, "kind": kind, "uid": uid}
-    if group:
-        details["group"] = group
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
-
-
 def job(w: Workload, name: str, uid: str, rv: int) -> Body:
     meta = _meta(name, w.namespace, uid, rv, {"app.kubernetes.io/name": f"{w.name}-cleanup"})
     meta["ownerReferences"] = [
