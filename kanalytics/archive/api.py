@@ -96,6 +96,7 @@ class Archive:
         start: datetime | None = None,
         end: datetime | None = None,
         clusters: Sequence[str] | None = None,
+        safe: bool = False,
         **params: Any,
     ) -> pl.DataFrame:
         """Run SQL against the `events` view; `$name` placeholders are bound from `params`.
@@ -103,19 +104,30 @@ class Archive:
         `start`/`end` limit the partitions the view covers (pruning); when the query itself refers to
         `$start` or `$end`, they are bound as parameters too, so `sql("... request_ts >= $start", start=t)`
         works as one would expect.
+
+        The query runs with the full DuckDB (it may read and write any file the process can, load
+        extensions, fetch URLs) unless `safe`: then it must be one SELECT and can read the archive's
+        events and nothing else (see `archive.safe_sql`, docs/sql-safety.md).
         """
         import duckdb
         import polars as pl
 
+        from kanalytics.archive import safe_sql
+
+        if safe:
+            safe_sql.check_select_only(query)
         for name, value in (("start", start), ("end", end)):
             if value is not None and re.search(rf"\${name}\b", query):
                 params.setdefault(name, value)
         con = self.connect(start, end, clusters)
         try:
+            if safe:
+                safe_sql.lock_down(con, self.layout)
             table = reader.fetch_arrow(con, query, params)
             return pl.from_arrow(table)  # type: ignore[return-value]
         except duckdb.Error as exc:
-            raise QueryError(f"query failed: {exc}") from None
+            hint = safe_sql.SAFE_HINT if safe and isinstance(exc, duckdb.PermissionException) else None
+            raise QueryError(f"query failed: {exc}", hint=hint) from None
         finally:
             con.close()
 
@@ -226,14 +238,15 @@ class Archive:
 
         self.require()
         info = ArchiveInfo(root=str(self.root))
-        partitions = self.layout.partitions()
+        committed = reader.committed_partitions(self.layout)  # what the chain committed, not what is on disk
+        partitions = [p for p, _ in committed]
         info.partitions = len(partitions)
         info.clusters = sorted({p.cluster for p in partitions})
         if partitions:
             dates = sorted(p.date for p in partitions)
             info.first_date, info.last_date = dates[0].isoformat(), dates[-1].isoformat()
-        for partition in partitions:
-            for path in self.layout.partition_files(partition):
+        for _, paths in committed:
+            for path in paths:
                 info.files += 1
                 info.bytes += path.stat().st_size
                 info.events += pq.ParquetFile(path).metadata.num_rows

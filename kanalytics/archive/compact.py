@@ -22,14 +22,15 @@ import pyarrow.parquet as pq
 
 from kanalytics.archive import holds as holds_mod
 from kanalytics.archive import manifest as manifests
+from kanalytics.archive.chain import replay
 from kanalytics.archive.fileformat import COMPRESSION_LEVEL, ROW_GROUP_ROWS, parquet_writer, sort_rows
-from kanalytics.archive.fsutil import fsync_dir, fsync_file, sha256_file
+from kanalytics.archive.fsutil import fsync_file, sha256_file
 from kanalytics.archive.layout import Layout, Partition
 from kanalytics.archive.lock import writer_lock
 from kanalytics.archive.manifest import FileEntry
 from kanalytics.archive.rows import format_timestamp
 from kanalytics.archive.schema import ARROW_SCHEMA
-from kanalytics.archive.verify import file_problem, replay
+from kanalytics.archive.verify import file_problem
 from kanalytics.errors import ArchiveError, UsageError
 
 TARGET_FILE_BYTES = 512 * 1024 * 1024  # split output above this (DESIGN: 100 MB–1 GB per file)
@@ -191,9 +192,8 @@ def _compact_partition(
     manifests.publish(layout, [e.path for e in new])
     if hook:
         hook("after-publish")
-    for entry in old:
-        layout.path(entry.path).unlink(missing_ok=True)
-    fsync_dir(layout.partition_dir(partition))
+    # The old files go now if no reader is using the archive, else on the next writer run.
+    manifests.purge_removed(layout, trusted=committed)
     return PartitionCompaction(
         partition=partition.relpath,
         files_before=len(old),

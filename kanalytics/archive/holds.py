@@ -8,15 +8,16 @@ range is widened to every UTC date that its local days touch: a hold never prote
 from __future__ import annotations
 
 import getpass
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kanalytics.archive import manifest as manifests
 from kanalytics.archive.layout import Layout, Partition, check_cluster_name
 from kanalytics.archive.lock import writer_lock
-from kanalytics.errors import RetentionError, UsageError
+from kanalytics.errors import ArchiveError, RetentionError, UsageError
 
 HOLD_ADD = "hold-add"
 HOLD_RELEASE = "hold-release"
@@ -67,11 +68,43 @@ class Hold:
         return asdict(self) | {"active": self.active}
 
 
+_HOLD_ID = re.compile(r"\AH[1-9][0-9]{0,8}\Z")
+
+
+def hold_problem(manifest: manifests.Manifest) -> str | None:
+    """Why a hold-add/hold-release manifest's details cannot be a hold, or None (also None for other kinds)."""
+    d = manifest.details
+    if manifest.operation not in (HOLD_ADD, HOLD_RELEASE):
+        return None
+    if not isinstance(d.get("id"), str) or not _HOLD_ID.match(d["id"]):
+        return f"{manifest.operation} has no valid hold id ({d.get('id')!r})"
+    if manifest.operation == HOLD_RELEASE:
+        return None
+    try:
+        check_cluster_name(d["cluster"])
+        first, last = date.fromisoformat(d["from"]), date.fromisoformat(d["to"])
+        ZoneInfo(d.get("timezone", "UTC"))
+        if not (isinstance(d["reason"], str) and isinstance(d["owner"], str)) or last < first:
+            raise ValueError("reason, owner or range")
+        if d.get("namespace") is not None and not isinstance(d["namespace"], str):
+            raise ValueError("namespace")
+    except (KeyError, TypeError, ValueError, UsageError, ZoneInfoNotFoundError) as exc:
+        detail = exc.message if isinstance(exc, UsageError) else str(exc)
+        return f"hold-add {d.get('id')} has invalid details ({detail})"
+    return None
+
+
 def list_holds(layout: Layout) -> list[Hold]:
     """Every hold ever placed, in order, with its release if any: the replay of the chain."""
     holds: dict[str, Hold] = {}
     for manifest in manifests.iter_manifests(layout):
         d = manifest.details
+        problem = hold_problem(manifest)
+        if problem is not None:
+            raise ArchiveError(
+                f"_manifests/{manifest.seq:010d}.json: {problem}; the legal holds cannot be read",
+                hint="the manifest was forged or corrupted: run `kanalytics verify`; nothing was deleted",
+            )
         if manifest.operation == HOLD_ADD:
             holds[d["id"]] = Hold(
                 id=d["id"],

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from kanalytics.errors import UsageError
+from kanalytics.errors import ArchiveError, UsageError
 
 EVENTS_DIR = "events"
 MANIFESTS_DIR = "_manifests"
 QUARANTINE_DIR = "_quarantine"
 STATE_DIR = "_state"
 LOCK_FILE = "writer.lock"
+READERS_LOCK_FILE = "readers.lock"
+PURGED_FILE = "purged-through"
 TMP_PREFIX = "."
 TMP_SUFFIX = ".tmp"
+# The folder each kind of committed file lives in: a manifest entry of another kind, or outside its folder,
+# is forged or corrupted.
+KIND_DIRS = {"events": EVENTS_DIR, "quarantine": QUARANTINE_DIR}
+_UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 
-_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_PARTITION = re.compile(r"^cluster=(?P<cluster>[^/]+)/date=(?P<date>\d{4}-\d{2}-\d{2})$")
+# \Z, not $: `$` also matches before a trailing newline, so "evil\n" would pass.
+_CLUSTER_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
+_PARTITION = re.compile(r"\Acluster=(?P<cluster>[^/]+)/date=(?P<date>\d{4}-\d{2}-\d{2})\Z")
 
 
 def check_cluster_name(name: str) -> str:
@@ -28,6 +37,50 @@ def check_cluster_name(name: str) -> str:
             hint="use letters, digits, '.', '_' or '-' (at most 100 characters), starting with a letter or digit",
         )
     return name
+
+
+def relpath_problem(relpath: object, kind: str | None = None) -> str | None:
+    """Why `relpath` is not a safe path for a committed file (of `kind`, or of any kind), or None.
+
+    The one check for every path read from a manifest: a normalised relative POSIX path, without empty, `.`
+    or `..` segments, backslashes or control characters, under its kind's folder (events files inside a
+    `cluster=/date=` partition). Symlinks are checked on disk by `Layout.path`.
+    """
+    if not isinstance(relpath, str) or not relpath:
+        return "is not a path"
+    if _UNSAFE_CHARS.search(relpath):
+        return "contains a backslash or a control character"
+    if relpath.startswith("/"):
+        return "is absolute"
+    parts = relpath.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "is not normalised (empty, '.' or '..' segment)"
+    kinds = [kind] if kind is not None else list(KIND_DIRS)
+    if kind is not None and kind not in KIND_DIRS:
+        return f"has an unknown kind {kind!r}"
+    for candidate in kinds:
+        top = KIND_DIRS[candidate]
+        if candidate == "events":
+            partition = Partition.from_relpath(relpath)
+            if len(parts) == 4 and partition is not None and _CLUSTER_NAME.match(partition.cluster):
+                return None
+        elif len(parts) == 2 and parts[0] == top:
+            return None
+    where = " or ".join(f"{KIND_DIRS[k]}/" for k in kinds)
+    return f"is not a file directly under {where}" + (
+        " inside a cluster=/date= partition" if "events" in kinds else ""
+    )
+
+
+def check_relpath(relpath: str, kind: str | None = None) -> str:
+    """`relpath` when it is safe (see `relpath_problem`); otherwise an ArchiveError naming it."""
+    problem = relpath_problem(relpath, kind)
+    if problem is not None:
+        raise ArchiveError(
+            f"refusing the archive path {relpath!r}: it {problem}",
+            hint="the manifest that names it was forged or corrupted; run `kanalytics verify`",
+        )
+    return relpath
 
 
 @dataclass(frozen=True, order=True)
@@ -59,6 +112,7 @@ class Layout:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._resolved_root: Path | None = None
 
     @property
     def events(self) -> Path:
@@ -80,6 +134,16 @@ class Layout:
     def lock(self) -> Path:
         return self.state / LOCK_FILE
 
+    @property
+    def readers_lock(self) -> Path:
+        """Readers hold it shared while they may open files; writers delete files only when no one does."""
+        return self.state / READERS_LOCK_FILE
+
+    @property
+    def purged(self) -> Path:
+        """The manifest seq through which every removed file is gone from disk (a writer's bookmark)."""
+        return self.state / PURGED_FILE
+
     def partition_dir(self, partition: Partition) -> Path:
         return self.root / partition.relpath
 
@@ -94,11 +158,34 @@ class Layout:
         return self.manifests / f"{seq:010d}.json"
 
     def path(self, relpath: str) -> Path:
-        return self.root / relpath
+        """The file of a committed path: checked (see `check_relpath`) and still inside the root on disk."""
+        path = self.root / check_relpath(relpath)
+        if self._escapes(relpath):
+            raise ArchiveError(
+                f"refusing the archive path {relpath!r}: it leads outside {self.root} through a symlink",
+                hint="replace the symlink with the real folder or file; run `kanalytics verify`",
+            )
+        return path
+
+    def _escapes(self, relpath: str) -> bool:
+        """Whether a symlink below the root leads `relpath` outside it (lstat per segment: readers call this
+        for every file of a period)."""
+        current = self.root
+        for part in relpath.split("/"):
+            current = current / part
+            try:
+                mode = os.lstat(current).st_mode
+            except (FileNotFoundError, NotADirectoryError):
+                return False
+            if stat.S_ISLNK(mode):
+                if self._resolved_root is None:
+                    self._resolved_root = self.root.resolve()
+                return not current.resolve().is_relative_to(self._resolved_root)
+        return False
 
     def tmp_path(self, relpath: str) -> Path:
         """Where a file is written before it is committed: a hidden name that readers' globs skip."""
-        final = self.root / relpath
+        final = self.path(relpath)
         return final.with_name(f"{TMP_PREFIX}{final.name}{TMP_SUFFIX}")
 
     def is_archive(self) -> bool:
@@ -116,6 +203,7 @@ class Layout:
         return found
 
     def partition_files(self, partition: Partition) -> list[Path]:
-        """Committed data files of a partition (temporary files are hidden and skipped)."""
+        """Data files on disk in a partition (temporary files skipped): what is there, not what was committed;
+        readers use `chain.committed_files`."""
         directory = self.partition_dir(partition)
         return sorted(p for p in directory.glob("*.parquet") if not p.name.startswith(TMP_PREFIX))

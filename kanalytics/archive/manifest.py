@@ -4,13 +4,18 @@ A manifest records the files it added and removed (path, SHA-256, bytes, rows, t
 and its details, and the hash of the previous manifest. Writing the manifest is the commit point of every
 change: data files are written under hidden temporary names first, the manifest is renamed into place, then
 the data files are renamed to their final names. `recover` finishes or rolls back an interrupted change.
+
+Files a change removes are deleted only when no reader holds the readers lock (see `lock.readers_idle`):
+a reader that resolved the previous state keeps finding its files until it is done, and the next writer
+run deletes what was left. Every path a manifest names is checked when it is parsed (`layout.check_relpath`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +24,9 @@ from typing import Any
 import orjson
 
 from kanalytics.archive.fsutil import atomic_write_bytes, fsync_dir
-from kanalytics.archive.layout import TMP_PREFIX, TMP_SUFFIX, Layout
-from kanalytics.errors import ArchiveError
+from kanalytics.archive.layout import TMP_PREFIX, TMP_SUFFIX, Layout, relpath_problem
+from kanalytics.archive.lock import readers_idle
+from kanalytics.errors import ArchiveError, IntegrityError
 
 MANIFEST_FORMAT = "kanalytics.manifest"
 MANIFEST_VERSION = 1
@@ -72,12 +78,13 @@ class Manifest:
         }
 
     @classmethod
-    def from_bytes(cls, data: bytes, origin: str) -> Manifest:
+    def from_bytes(cls, data: bytes, origin: str, *, check_paths: bool = True) -> Manifest:
+        """Parse a manifest; with `check_paths` (every writer and reader) refuse one naming an unsafe path."""
         try:
             raw = orjson.loads(data)
             if raw.get("format") != MANIFEST_FORMAT:
                 raise ValueError("not a kanalytics manifest")
-            return cls(
+            manifest = cls(
                 seq=int(raw["seq"]),
                 created_at=str(raw["created_at"]),
                 operation=str(raw["operation"]),
@@ -89,6 +96,47 @@ class Manifest:
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ArchiveError(f"{origin}: unreadable manifest: {exc}") from None
+        problems = entry_problems(manifest) if check_paths else []
+        if problems:
+            raise ArchiveError(
+                f"{origin}: refusing this manifest: {problems[0]}"
+                + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+                hint="it was forged or corrupted; nothing was read or changed. Run `kanalytics verify`, "
+                "then restore the archive (or at least _manifests/) from a backup",
+            )
+        return manifest
+
+    def without_unsafe_entries(self) -> Manifest:
+        """The manifest with only the entries `entry_problems` accepts (verify goes on checking the rest)."""
+        keep = [e for e in self.files_added if _entry_problem(e) is None]
+        drop = [e for e in self.files_removed if _entry_problem(e) is None]
+        return Manifest(**{**self.__dict__, "files_added": keep, "files_removed": drop})
+
+
+def _entry_problem(entry: FileEntry) -> str | None:
+    if not isinstance(entry.kind, str):
+        return "has no valid kind"
+    problem = relpath_problem(entry.path, entry.kind)
+    if problem is not None:
+        return problem
+    if (
+        not isinstance(entry.sha256, str)
+        or not isinstance(entry.bytes, int)
+        or not isinstance(entry.rows, int)
+    ):
+        return "has no valid sha256, bytes or rows"
+    return None
+
+
+def entry_problems(manifest: Manifest) -> list[str]:
+    """Every files_added/files_removed entry whose path or fields cannot be trusted, as one line each."""
+    found = []
+    for name, entries in (("files_added", manifest.files_added), ("files_removed", manifest.files_removed)):
+        for index, entry in enumerate(entries):
+            problem = _entry_problem(entry)
+            if problem is not None:
+                found.append(f"{name}[{index}] path {entry.path!r} {problem}")
+    return found
 
 
 def encode(manifest: Manifest) -> bytes:
@@ -96,9 +144,15 @@ def encode(manifest: Manifest) -> bytes:
 
 
 def manifest_paths(layout: Layout) -> list[Path]:
-    if not layout.manifests.is_dir():
+    """The committed manifests in sequence order (zero-padded names sort as numbers)."""
+    try:
+        with os.scandir(layout.manifests) as entries:
+            names = sorted(
+                e.name for e in entries if e.name.endswith(".json") and not e.name.startswith(TMP_PREFIX)
+            )
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(p for p in layout.manifests.glob("*.json") if not p.name.startswith(TMP_PREFIX))
+    return [layout.manifests / name for name in names]
 
 
 def iter_manifests(layout: Layout) -> Iterator[Manifest]:
@@ -131,8 +185,16 @@ def append_manifest(
         details=details or {},
     )
     data = encode(manifest)
-    _sign(layout, manifest.seq, data)
-    atomic_write_bytes(layout.manifest_file(manifest.seq), data)
+    try:
+        _sign(layout, manifest.seq, data)
+        atomic_write_bytes(layout.manifest_file(manifest.seq), data)
+    except BaseException:
+        if not layout.manifest_file(manifest.seq).exists():  # not committed: roll the change back now
+            with contextlib.suppress(OSError):  # a read-only disk refuses even this; report the cause
+                for entry in manifest.files_added:
+                    layout.tmp_path(entry.path).unlink(missing_ok=True)
+                signature_file(layout, manifest.seq).unlink(missing_ok=True)
+        raise
     return Manifest(**{**manifest.__dict__, "sha256": hashlib.sha256(data).hexdigest()})
 
 
@@ -156,39 +218,185 @@ def _sign(layout: Layout, seq: int, data: bytes) -> None:
 
 
 def publish(layout: Layout, relpaths: Iterable[str]) -> None:
-    """Move committed files from their temporary names to their final names."""
+    """Give committed files their final names.
+
+    While readers are active the final name is a hard link and the temporary name stays, since a reader
+    that resolved the commit before the rename may open the file by it; the next writer removes it.
+    """
     directories: set[Path] = set()
-    for relpath in relpaths:
-        tmp, final = layout.tmp_path(relpath), layout.path(relpath)
-        if tmp.exists():
-            os.replace(tmp, final)
-            directories.add(final.parent)
+    with readers_idle(layout) as idle:
+        for relpath in relpaths:
+            tmp, final = layout.tmp_path(relpath), layout.path(relpath)
+            if tmp.exists():
+                _give_final_name(tmp, final, keep_tmp=not idle)
+                directories.add(final.parent)
     for directory in directories:
         fsync_dir(directory)
 
 
+def _give_final_name(tmp: Path, final: Path, *, keep_tmp: bool) -> None:
+    if keep_tmp:
+        try:
+            os.link(tmp, final)
+            return
+        except FileExistsError:
+            return  # published already
+        except OSError:
+            pass  # no hard links on this file system: rename (a reader in flight may miss the file)
+    os.replace(tmp, final)
+
+
+@dataclass
+class _Purge:
+    """Files that committed manifests removed and that are still on disk, and the manifests that say so."""
+
+    files: list[Path] = field(default_factory=list)
+    leftovers: list[Path] = field(default_factory=list)  # temporary names of published files
+    manifests: list[Manifest] = field(default_factory=list)
+    through: int = 0  # every removal up to this seq is gone once `files` are
+
+
 def recover(layout: Layout) -> dict[str, int]:
-    """Finish what the last manifest committed and delete uncommitted temporary files. Needs the lock."""
+    """Finish or roll back an interrupted change, and delete what committed changes removed once no reader can
+    still need it. Needs the writer lock.
+
+    With a verify key configured (see `signing.current_verifier`), it acts on no manifest whose signature
+    does not verify: it raises before renaming or deleting anything.
+    """
     last = last_manifest(layout)
     committed = {f.path for f in last.files_added} if last else set()
-    rolled_forward = rolled_back = 0
+    forward: list[str] = []
+    back: list[Path] = []
+    leftovers: list[Path] = []
     for tmp in _temporary_files(layout):
-        relpath = (
-            tmp.relative_to(layout.root).with_name(tmp.name[len(TMP_PREFIX) : -len(TMP_SUFFIX)]).as_posix()
-        )
-        if relpath in committed and not layout.path(relpath).exists():
-            os.replace(tmp, layout.path(relpath))
-            rolled_forward += 1
+        relpath = _final_relpath(layout, tmp)
+        if relpath is None:
+            back.append(tmp)
+        elif layout.path(relpath).exists():
+            leftovers.append(tmp)
+        elif relpath in committed:
+            forward.append(relpath)
         else:
-            tmp.unlink()
-            rolled_back += 1
-    if last:
-        # Files removed by the last change (compaction, retention) may still be present if it was killed.
-        for entry in last.files_removed:
-            path = layout.path(entry.path)
-            if path.exists():
-                path.unlink()
-    return {"rolled_forward": rolled_forward, "rolled_back": rolled_back}
+            back.append(tmp)
+    purge = _plan_purge(layout, leftovers)
+    _require_verified(layout, ([last] if forward and last else []) + purge.manifests)
+    for tmp in back:
+        tmp.unlink(missing_ok=True)
+    publish(layout, forward)
+    deleted, deferred = _purge(layout, purge)
+    return {
+        "rolled_forward": len(forward),
+        "rolled_back": len(back),
+        "deleted": deleted,
+        "deferred": deferred,
+    }
+
+
+def purge_removed(
+    layout: Layout, *, trusted: Manifest | None = None, on_delete: Callable[[], None] | None = None
+) -> int:
+    """Delete the files committed manifests removed, if no reader holds the readers lock; returns how many
+    are left for a later writer run (0 when all are gone). `trusted`: the manifest this process just wrote."""
+    purge = _plan_purge(layout, [])
+    _require_verified(layout, [m for m in purge.manifests if trusted is None or m.sha256 != trusted.sha256])
+    return _purge(layout, purge, on_delete)[1]
+
+
+def _plan_purge(layout: Layout, leftovers: list[Path]) -> _Purge:
+    mark = _purged_through(layout)
+    window = [p for p in manifest_paths(layout) if p.stem.isdigit() and int(p.stem) > mark]
+    chain = [Manifest.from_bytes(p.read_bytes(), str(p)) for p in window]
+    purge = _Purge(leftovers=leftovers, through=chain[-1].seq if chain else mark)
+    added_later: set[str] = set()
+    for manifest in reversed(chain):
+        present = [
+            layout.path(e.path)
+            for e in manifest.files_removed
+            if e.path not in added_later and os.path.lexists(layout.path(e.path))
+        ]
+        if present:
+            purge.files += present
+            purge.manifests.append(manifest)
+        added_later.update(e.path for e in manifest.files_added)
+    return purge
+
+
+def _purge(layout: Layout, purge: _Purge, on_delete: Callable[[], None] | None = None) -> tuple[int, int]:
+    """(deleted, deferred)."""
+    if purge.files or purge.leftovers:
+        with readers_idle(layout) as idle:
+            if not idle:
+                return 0, len(purge.files) + len(purge.leftovers)
+            for path in [*purge.files, *purge.leftovers]:
+                path.unlink(missing_ok=True)
+                if on_delete:
+                    on_delete()
+        for directory in sorted({p.parent for p in purge.files}):
+            _remove_if_empty(layout, directory)
+    if purge.through > _purged_through(layout):
+        atomic_write_bytes(layout.purged, f"{purge.through}\n".encode())
+    return len(purge.files) + len(purge.leftovers), 0
+
+
+def _remove_if_empty(layout: Layout, directory: Path) -> None:
+    """A partition folder that retention emptied goes too; one with other files stays."""
+    if not directory.is_dir():
+        return
+    try:
+        if directory.parent.parent != layout.events:
+            raise OSError("not a partition folder")
+        directory.rmdir()
+    except OSError:
+        fsync_dir(directory)
+    else:
+        fsync_dir(directory.parent)
+
+
+def _purged_through(layout: Layout) -> int:
+    try:
+        return int(layout.purged.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return 0
+
+
+def _require_verified(layout: Layout, chain: Iterable[Manifest]) -> None:
+    """Refuse to act on a manifest whose signature does not verify, when a verify key is configured."""
+    from kanalytics.archive import signing
+
+    key = signing.current_verifier()
+    if key is None:
+        return
+    for manifest in {m.seq: m for m in chain}.values():
+        sig = signature_file(layout, manifest.seq)
+        check = (
+            signing.check_signature(sig.read_bytes(), key, manifest.seq, manifest.sha256)
+            if sig.exists()
+            else None
+        )
+        if check is None or not check.ok:
+            rel = layout.manifest_file(manifest.seq).relative_to(layout.root).as_posix()
+            raise IntegrityError(
+                f"{rel}: refusing to act on this manifest: "
+                f"{'it is not signed' if check is None else check.message} "
+                f"(verify key {signing.fingerprint(key)}); nothing was renamed or deleted",
+                hint="run `kanalytics verify` with the same key to see what was changed; restore the "
+                "archive from a backup, or remove the forged manifest once you have kept it as evidence",
+            )
+
+
+def _final_relpath(layout: Layout, tmp: Path) -> str | None:
+    """The committed path a temporary file stands for, or None (a manifest's or an unsafe name)."""
+    name = tmp.name
+    if len(name) <= len(TMP_PREFIX) + len(TMP_SUFFIX):
+        return None
+    relpath = tmp.relative_to(layout.root).with_name(name[len(TMP_PREFIX) : -len(TMP_SUFFIX)]).as_posix()
+    if relpath_problem(relpath) is not None:
+        return None
+    try:
+        layout.path(relpath)
+    except ArchiveError:
+        return None
+    return relpath
 
 
 def _temporary_files(layout: Layout) -> Iterator[Path]:

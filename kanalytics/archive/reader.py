@@ -5,8 +5,9 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
+import weakref
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -14,13 +15,31 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kanalytics.archive import jsontext
+from kanalytics.archive import chain, jsontext
 from kanalytics.archive.layout import Layout, Partition
-from kanalytics.archive.manifest import last_manifest
+from kanalytics.archive.lock import reader_lock
 from kanalytics.archive.rows import row_to_event
 from kanalytics.archive.schema import ARROW_SCHEMA
 
 EVENTS_VIEW = "events"
+
+
+def _period_files(
+    layout: Layout,
+    start: datetime | None,
+    end: datetime | None,
+    clusters: Sequence[str] | None,
+) -> list[tuple[Partition, list[Path]]]:
+    """The committed files of the partitions that can hold events with start <= request_ts < end: the chain's
+    file set (never a directory listing), pruned by partition."""
+    state = chain.snapshot(layout)
+    chain.check_committed(layout, state)
+    return chain.committed_files(layout, state, chain.utc_day(start), chain.utc_day(end), clusters)
+
+
+def committed_partitions(layout: Layout) -> list[tuple[Partition, list[Path]]]:
+    """Every committed partition with the paths to read its files by."""
+    return _period_files(layout, None, None, None)
 
 
 def select_partitions(
@@ -29,19 +48,8 @@ def select_partitions(
     end: datetime | None = None,
     clusters: Sequence[str] | None = None,
 ) -> list[Partition]:
-    """Partitions that can hold events with start <= request_ts < end: the partition pruning step."""
-    first: date | None = start.astimezone(UTC).date() if start else None
-    last: date | None = end.astimezone(UTC).date() if end else None
-    chosen = []
-    for partition in layout.partitions():
-        if clusters and partition.cluster not in clusters:
-            continue
-        if first and partition.date < first:
-            continue
-        if last and partition.date > last:
-            continue
-        chosen.append(partition)
-    return chosen
+    """Committed partitions that can hold events with start <= request_ts < end: the partition pruning step."""
+    return [partition for partition, _ in _period_files(layout, start, end, clusters)]
 
 
 def event_files(
@@ -50,21 +58,7 @@ def event_files(
     end: datetime | None = None,
     clusters: Sequence[str] | None = None,
 ) -> list[Path]:
-    removed = _pending_removals(layout)
-    files: list[Path] = []
-    for partition in select_partitions(layout, start, end, clusters):
-        files.extend(f for f in layout.partition_files(partition) if f not in removed)
-    return files
-
-
-def _pending_removals(layout: Layout) -> set[Path]:
-    """Files the last change removed but that may still be on disk.
-
-    A compaction or retention run killed after its manifest was written leaves them until the next writer's
-    recovery deletes them; readers must not count their rows twice meanwhile.
-    """
-    last = last_manifest(layout)
-    return {layout.path(f.path) for f in last.files_removed} if last else set()
+    return [f for _, files in _period_files(layout, start, end, clusters) for f in files]
 
 
 def empty_events() -> pa.Table:
@@ -79,9 +73,21 @@ def connect(
     clusters: Sequence[str] | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with the `events` view over the partitions of the period (all when unbounded)."""
+    """A DuckDB connection with the `events` view over the committed files of the period (all when unbounded).
+
+    The connection holds the readers lock until it is garbage-collected, so no writer deletes a file the
+    view names while it may still be queried (writers leave such files to their next run).
+    """
+    fd = reader_lock(layout)
+    try:
+        files = event_files(layout, start, end, clusters)
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        raise
     con = connection or duckdb.connect(config=duckdb_config())
-    files = event_files(layout, start, end, clusters)
+    if fd is not None:
+        weakref.finalize(con, os.close, fd)
     if files:
         # A view cannot take bound parameters; the list holds our own file paths, each quoted by _sql_list.
         file_list = _sql_list([str(f) for f in files])
@@ -112,7 +118,7 @@ def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
 
 
 def _sql_list(items: list[str]) -> str:
-    # File paths come from our own directory listing, but quote them properly all the same.
+    # File paths come from the manifest chain (checked when parsed), but quote them properly all the same.
     return "[" + ", ".join("'" + item.replace("'", "''") + "'" for item in items) + "]"
 
 
@@ -125,21 +131,24 @@ def iter_events(
     """(cluster, Event) pairs in time order per partition; memory bounded by one partition."""
     lo = _micros(start) if start else None
     hi = _micros(end) if end else None
-    removed = _pending_removals(layout)
-    for partition in select_partitions(layout, start, end, clusters):
-        files = [f for f in layout.partition_files(partition) if f not in removed]
-        if not files:
-            continue
-        table = pa.concat_tables(pq.read_table(f, schema=ARROW_SCHEMA) for f in files)
-        table = table.sort_by(
-            [("request_ts", "ascending"), ("audit_id", "ascending"), ("stage", "ascending")]
-        )
-        for batch in table.to_batches(max_chunksize=10_000):
-            for row in batch.to_pylist():
-                ts = _micros(row["request_ts"])
-                if (lo is not None and ts < lo) or (hi is not None and ts >= hi):
-                    continue
-                yield partition.cluster, row_to_event(row)
+    fd = reader_lock(layout)
+    try:
+        for partition, files in _period_files(layout, start, end, clusters):
+            if not files:
+                continue
+            table = pa.concat_tables(pq.read_table(f, schema=ARROW_SCHEMA) for f in files)
+            table = table.sort_by(
+                [("request_ts", "ascending"), ("audit_id", "ascending"), ("stage", "ascending")]
+            )
+            for batch in table.to_batches(max_chunksize=10_000):
+                for row in batch.to_pylist():
+                    ts = _micros(row["request_ts"])
+                    if (lo is not None and ts < lo) or (hi is not None and ts >= hi):
+                        continue
+                    yield partition.cluster, row_to_event(row)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def _micros(value: datetime) -> int:

@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 
 from kanalytics.archive import holds as holds_mod
 from kanalytics.archive import manifest as manifests
-from kanalytics.archive.fsutil import fsync_dir
+from kanalytics.archive.chain import RETENTION_OPERATION, ChainState, replay
 from kanalytics.archive.layout import Layout, Partition
 from kanalytics.archive.lock import writer_lock
 from kanalytics.archive.manifest import FileEntry
-from kanalytics.archive.verify import RETENTION_OPERATION, file_problem, replay, verify_archive
+from kanalytics.archive.verify import file_problem, verify_archive
 from kanalytics.config import RetentionPolicy, Settings
 from kanalytics.errors import RetentionError
 
@@ -159,7 +159,7 @@ def plan_retention(layout: Layout, settings: Settings, *, today: date | None = N
             action, reason = "blocked", "blocked: manifest chain fails verification (run `kanalytics verify`)"
         else:
             bad = [e.path for e in entries if file_problem(layout.path(e.path), e, state.live[e.path][1])]
-            bad += _unexpected(layout, partition, {e.path for e in entries})
+            bad += _unexpected(layout, partition, state)
             if bad:
                 action, reason = (
                     "blocked",
@@ -181,14 +181,22 @@ def plan_retention(layout: Layout, settings: Settings, *, today: date | None = N
     return plan
 
 
-def _unexpected(layout: Layout, partition: Partition, live: set[str]) -> list[str]:
+def _unexpected(layout: Layout, partition: Partition, state: ChainState) -> list[str]:
+    """Files in the partition that no manifest committed (removed files awaiting deletion do not count)."""
     directory = layout.partition_dir(partition)
     files = (
         [p.relative_to(layout.root).as_posix() for p in directory.glob("*.parquet")]
         if directory.is_dir()
         else []
     )
-    return [f for f in files if f not in live and not f.rsplit("/", 1)[-1].startswith(".")]
+    removed = {**state.superseded, **state.deleted_by_policy}
+    return [
+        f
+        for f in files
+        if f not in state.live
+        and not f.rsplit("/", 1)[-1].startswith(".")
+        and (f not in removed or file_problem(layout.path(f), *removed[f]) is not None)
+    ]
 
 
 def _public_key(settings: Settings) -> Any:
@@ -207,6 +215,7 @@ class ApplyResult:
     deleted_files: int = 0
     deleted_events: int = 0
     manifests: list[int] = field(default_factory=list)
+    deferred_files: int = 0  # committed deletions left on disk while readers use the archive
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -265,25 +274,15 @@ def apply_retention(
             result.manifests.append(committed.seq)
             if hook:
                 hook("after-manifest")
-            for entry in removed:
-                layout.path(entry.path).unlink(missing_ok=True)
-                if hook:
-                    hook("after-delete")
-            for item in batch:
-                _remove_empty_dir(layout, Partition(item.cluster, date.fromisoformat(item.date)))
+            # Deleted now if no reader is using the archive, else by the next writer run (a report that
+            # resolved the old state keeps its files until it is done).
+            result.deferred_files = manifests.purge_removed(
+                layout, trusted=committed, on_delete=(lambda: hook("after-delete")) if hook else None
+            )
             result.deleted_partitions += len(batch)
             result.deleted_files += len(removed)
             result.deleted_events += sum(e.rows for e in removed)
     return result
-
-
-def _remove_empty_dir(layout: Layout, partition: Partition) -> None:
-    directory = layout.partition_dir(partition)
-    try:
-        directory.rmdir()
-        fsync_dir(directory.parent)
-    except OSError:  # not empty (stray or temporary files) or already gone: leave it
-        pass
 
 
 def _operator() -> str:
@@ -306,15 +305,21 @@ class RetentionStatus:
     deletions: list[dict[str, Any]] = field(default_factory=list)
     last_manifest_seq: int | None = None
     last_manifest_sha256: str | None = None
-    verification: str | None = None  # chain-only summary: cheap; files are not hashed here
+    verification: str | None = None  # the integrity statement: what was verified, and whether it held
     verification_ok: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def retention_status(archive: Archive, settings: Settings) -> RetentionStatus:
-    """Policy, holds, deletions so far and the chain head of `archive`, for the report."""
+def retention_status(
+    archive: Archive, settings: Settings, *, period: tuple[datetime, datetime] | None = None
+) -> RetentionStatus:
+    """Policy, holds, deletions so far, the chain head of `archive` and its integrity, for the report.
+
+    `period` [start, end): the data files of its UTC dates are hashed too (the report passes the dates its
+    queries read); without it only the chain is checked, and the statement says so.
+    """
     layout = archive.layout
     status = RetentionStatus(
         None, None, describe_policy(settings.retention), settings.retention.floor_days, settings.timezone
@@ -345,6 +350,13 @@ def retention_status(archive: Archive, settings: Settings) -> RetentionStatus:
             state.manifests[-1].seq,
             state.manifests[-1].sha256,
         )
-    report = verify_archive(layout, public_key=_public_key(settings), hash_files=False)
-    status.verification, status.verification_ok = report.summary(), report.ok
+    first, last = (
+        (period[0].astimezone(UTC).date(), (period[1] - timedelta(microseconds=1)).astimezone(UTC).date())
+        if period is not None
+        else (None, None)
+    )
+    report = verify_archive(
+        layout, public_key=_public_key(settings), start=first, end=last, hash_files=period is not None
+    )
+    status.verification, status.verification_ok = report.statement(), report.ok
     return status

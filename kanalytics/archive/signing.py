@@ -102,17 +102,22 @@ def set_signer(key: Ed25519PrivateKey | None) -> None:
 
 
 def reset_signer() -> None:
-    """Forget `set_signer`; fall back to `$KANALYTICS_SIGNING_KEY` again."""
-    global _explicit, _explicit_set
+    """Forget `set_signer` and `set_verifier`; fall back to `$KANALYTICS_SIGNING_KEY` (and
+    `$KANALYTICS_VERIFY_KEY`) again."""
+    global _explicit, _explicit_set, _verifier, _verifier_set
     _explicit, _explicit_set = None, False
+    _verifier, _verifier_set = None, False
 
 
-def configure(private_key_path: str | None) -> None:
-    """Sign with the configured key (`[signing] private_key_path`) unless the environment names one."""
+def configure(private_key_path: str | None, public_key_path: str | None = None) -> None:
+    """Sign with the configured key (`[signing] private_key_path`) unless the environment names one; check
+    manifests against `[signing] public_key_path` unless `$KANALYTICS_VERIFY_KEY` names a key."""
     if os.environ.get(SIGNING_KEY_ENV):
         reset_signer()
     elif private_key_path:
         set_signer(load_private_key(Path(private_key_path).expanduser()))
+    if public_key_path and not os.environ.get(VERIFY_KEY_ENV):
+        set_verifier(load_public_key(Path(public_key_path).expanduser()))
 
 
 def current_signer() -> Ed25519PrivateKey | None:
@@ -125,6 +130,33 @@ def current_signer() -> Ed25519PrivateKey | None:
     if _env_cache is None or _env_cache[0] != path:
         _env_cache = (path, load_private_key(path))
     return _env_cache[1]
+
+
+# -- the verify key: writers act on no manifest (recovery, deferred deletions) that it does not verify --
+_verifier: Ed25519PublicKey | None = None
+_verifier_set = False
+_verify_env_cache: tuple[str, Ed25519PublicKey] | None = None
+
+
+def set_verifier(key: Ed25519PublicKey | None) -> None:
+    """Check every manifest this process's writers act on against `key` (None: check none)."""
+    global _verifier, _verifier_set
+    _verifier, _verifier_set = key, True
+
+
+def current_verifier() -> Ed25519PublicKey | None:
+    """The key writers check manifests against: `set_verifier`/`configure`, else `$KANALYTICS_VERIFY_KEY`,
+    else the public half of the signing key (a writer that signs trusts only what that key signed)."""
+    global _verify_env_cache
+    if _verifier_set:
+        return _verifier
+    path = os.environ.get(VERIFY_KEY_ENV)
+    if path:
+        if _verify_env_cache is None or _verify_env_cache[0] != path:
+            _verify_env_cache = (path, load_public_key(path))
+        return _verify_env_cache[1]
+    signer = current_signer()
+    return signer.public_key() if signer is not None else None
 
 
 # -- manifest signatures ------------------------------------------------------------------------------------

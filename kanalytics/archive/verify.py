@@ -17,13 +17,20 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kanalytics.archive import signing
+from kanalytics.archive.chain import RETENTION_OPERATION, ChainState, replay
 from kanalytics.archive.fsutil import sha256_file
+from kanalytics.archive.holds import hold_problem
 from kanalytics.archive.layout import TMP_PREFIX, TMP_SUFFIX, Layout, Partition
-from kanalytics.archive.manifest import FileEntry, Manifest, manifest_paths, signature_file
+from kanalytics.archive.manifest import FileEntry, Manifest, entry_problems, manifest_paths, signature_file
 from kanalytics.errors import ArchiveError
 
-RETENTION_OPERATION = "retention-delete"
-_MANIFEST_NAME = re.compile(r"^(\d{10})\.(json|sig)$")
+UNSIGNED_NOTE = (
+    "the archive is unsigned: anyone who can write to it can append a well-formed manifest (a "
+    "retention-delete that passes a deletion off as 'deleted by policy', say) that cannot be told from a "
+    "genuine one; sign manifests (`kanalytics keygen`, [signing]) and verify against a checkpoint kept "
+    "elsewhere (--checkpoint) to prove more"
+)
+_MANIFEST_NAME = re.compile(r"\A(\d{10})\.(json|sig)\Z")
 
 
 @dataclass(frozen=True)
@@ -34,41 +41,6 @@ class Problem:
 
     def line(self) -> str:
         return f"{self.subject} {self.path} INVALID: {self.message}"
-
-
-@dataclass
-class ChainState:
-    """The replay of a manifest chain: which files are live, and which were removed and why."""
-
-    manifests: list[Manifest] = field(default_factory=list)
-    live: dict[str, tuple[FileEntry, int]] = field(default_factory=dict)
-    deleted_by_policy: dict[str, tuple[FileEntry, int]] = field(default_factory=dict)
-    superseded: dict[str, tuple[FileEntry, int]] = field(default_factory=dict)
-
-    def apply(self, manifest: Manifest) -> None:
-        self.manifests.append(manifest)
-        for entry in manifest.files_removed:
-            self.live.pop(entry.path, None)
-            target = self.deleted_by_policy if manifest.operation == RETENTION_OPERATION else self.superseded
-            target[entry.path] = (entry, manifest.seq)
-        for entry in manifest.files_added:
-            self.live[entry.path] = (entry, manifest.seq)
-
-    def live_by_partition(self) -> dict[Partition, list[FileEntry]]:
-        result: dict[Partition, list[FileEntry]] = {}
-        for path, (entry, _) in sorted(self.live.items()):
-            partition = Partition.from_relpath(path)
-            if partition is not None and entry.kind == "events":
-                result.setdefault(partition, []).append(entry)
-        return result
-
-
-def replay(layout: Layout) -> ChainState:
-    """Replay the chain as written (no checks beyond readability): the writers' view of the archive."""
-    state = ChainState()
-    for path in manifest_paths(layout):
-        state.apply(Manifest.from_bytes(path.read_bytes(), str(path)))
-    return state
 
 
 @dataclass
@@ -110,6 +82,26 @@ class VerifyReport:
             where = _ranges(self.unvalidated_dates) if self.unvalidated_dates else "no dated data affected"
             text += f"; could not be validated: {where}"
         return text
+
+    def statement(self) -> str:
+        """One sentence for a report: what was verified, and whether it held (never a silent pass)."""
+        signed = (
+            f"signatures checked with key {self.key}"
+            if self.signatures_checked
+            else "signatures not checked (the archive is unsigned or no public key is configured)"
+        )
+        if not self.ok:
+            return (
+                f"VERIFICATION FAILED ({len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}): "
+                f"{self.summary()}. Figures in this report may rest on altered or missing data; "
+                "run `kanalytics verify` before relying on them."
+            )
+        if not self.files_hashed:
+            return (
+                f"Manifest chain verified, data files NOT verified (not hashed): {self.summary()}; {signed}."
+            )
+        span = f"{self.requested[0] or 'the beginning'} to {self.requested[1] or 'now'}"
+        return f"Verified: {self.summary()} (file hashes checked for {span}); {signed}."
 
     def lines(self, verbose: bool = False) -> list[str]:
         out = [
@@ -191,7 +183,7 @@ def _check_chain(layout: Layout, report: VerifyReport, public_key: Ed25519Public
         rel = path.relative_to(layout.root).as_posix()
         data = path.read_bytes()
         try:
-            manifest = Manifest.from_bytes(data, rel)
+            manifest = Manifest.from_bytes(data, rel, check_paths=False)
         except ArchiveError:
             report.problems.append(
                 Problem("Manifest", rel, "invalid format (edited or corrupted); chain broken")
@@ -235,6 +227,13 @@ def _check_chain(layout: Layout, report: VerifyReport, public_key: Ed25519Public
         if problem:
             report.problems.append(Problem("Manifest", rel, problem))
             bad.add(index)
+        forged = [*entry_problems(manifest), *filter(None, [hold_problem(manifest)])]
+        for message in forged:
+            report.problems.append(Problem("Manifest", rel, f"{message}: forged or corrupted"))
+            bad.add(index)
+        if forged:
+            # Its unsafe paths are never opened, hashed or deleted; its other entries are still checked.
+            manifest = manifest.without_unsafe_entries()
         if public_key is not None:
             sig_path = signature_file(layout, manifest.seq if problem is None else named)
             if sig_path.exists():
@@ -267,7 +266,12 @@ def _check_chain(layout: Layout, report: VerifyReport, public_key: Ed25519Public
             "hash chain up to the first signed manifest"
         )
     if public_key is None and any(layout.manifests.glob("*.sig")):
-        report.notes.append("manifests are signed but no public key was given: signatures not checked")
+        report.notes.append(
+            "manifests are signed but no public key was given: signatures not checked, so an appended "
+            "manifest cannot be told from a genuine one (pass --public-key)"
+        )
+    elif public_key is None and paths:
+        report.notes.append(UNSIGNED_NOTE)
     report.manifests_valid = report.manifests_total - len(bad)
     if state.manifests:
         report.last_seq, report.last_sha256 = state.manifests[-1].seq, state.manifests[-1].sha256
@@ -348,13 +352,22 @@ def _check_files(
             return start is None and end is None
         return (start is None or partition.date >= start) and (end is None or partition.date <= end)
 
+    def fail(relpath: str, message: str) -> None:
+        report.problems.append(Problem("File", relpath, message))
+        report.unvalidated_dates.extend(_dates_of([FileEntry(relpath, "", 0)]))
+
     for relpath, (entry, seq) in sorted(state.live.items()):
         if not in_range(relpath):
             continue
         report.files_total += 1
-        message = file_problem(layout.path(relpath), entry, seq)
-        if message == "not found" and seq == report.last_seq and layout.tmp_path(relpath).is_file():
-            # Committed by the last manifest but killed before the rename: the next writer publishes it.
+        try:
+            path = layout.path(relpath)
+        except ArchiveError:
+            fail(relpath, "leads outside the archive through a symlink")
+            continue
+        message = file_problem(path, entry, seq)
+        if message == "not found" and layout.tmp_path(relpath).is_file():
+            # Committed but killed before the rename: the next writer publishes it; readers read it meanwhile.
             message = file_problem(layout.tmp_path(relpath), entry, seq)
             if message is None:
                 report.notes.append(f"{relpath}: committed but not yet renamed into place (interrupted)")
@@ -363,34 +376,45 @@ def _check_files(
             report.bytes_hashed += entry.bytes
             report.valid_lines.append(f"File {relpath} valid")
         else:
-            report.problems.append(Problem("File", relpath, message))
-            report.unvalidated_dates.extend(_dates_of([entry]))
+            fail(relpath, message)
     removed = {**state.superseded, **state.deleted_by_policy}
     for top in (layout.events, layout.quarantine):
         if not top.is_dir():
             continue
-        for path in sorted(p for p in top.rglob("*") if p.is_file()):
+        for path in sorted(p for p in top.rglob("*") if p.is_file() or p.is_symlink()):
             relpath = path.relative_to(layout.root).as_posix()
             if relpath in state.live or not in_range(relpath):
                 continue
-            if path.name.startswith(TMP_PREFIX) and path.name.endswith(TMP_SUFFIX):
-                if layout.path(_untemp(relpath)).relative_to(layout.root).as_posix() in state.live:
-                    continue  # a committed file awaiting its rename, already checked above
+            if path.is_symlink():
+                fail(relpath, "a symlink in no manifest (unexpected file)")
+            elif path.name.startswith(TMP_PREFIX) and path.name.endswith(TMP_SUFFIX):
+                if _untemp(relpath) in state.live:
+                    continue  # a committed file awaiting its rename, or its old name kept for readers
                 report.notes.append(
                     f"{relpath}: temporary file of an interrupted write (removed by the next writer)"
                 )
-            elif relpath in removed and removed[relpath][1] == (
-                state.manifests[-1].seq if state.manifests else -1
-            ):
-                report.notes.append(
-                    f"{relpath}: removed by manifest {removed[relpath][1]} but still present "
-                    "(interrupted; the next writer or a re-run deletes it)"
-                )
+            elif relpath in removed:
+                old, seq = removed[relpath]
+                if file_problem(path, old, seq) is None:
+                    report.notes.append(
+                        f"{relpath}: removed by manifest {seq}, still present until no reader can need it "
+                        "(the next writer run deletes it)"
+                    )
+                else:
+                    fail(
+                        relpath,
+                        f"present where manifest {seq} removed a file, but not that file (unexpected file)",
+                    )
             else:
-                report.problems.append(
-                    Problem("File", relpath, "present but in no manifest (unexpected file)")
-                )
-                report.unvalidated_dates.extend(_dates_of([FileEntry(relpath, "", 0)]))
+                fail(relpath, "present but in no manifest (unexpected file)")
 
 
-__all__ = ["ChainState", "Problem", "VerifyReport", "file_problem", "replay", "verify_archive"]
+__all__ = [
+    "RETENTION_OPERATION",
+    "ChainState",
+    "Problem",
+    "VerifyReport",
+    "file_problem",
+    "replay",
+    "verify_archive",
+]

@@ -95,7 +95,7 @@ def generate_report(
     )
     done("catalog")
     previous = _previous_run(archive, start, end, clusters, settings, catalog)
-    status = retention_status(archive, settings)
+    status = retention_status(archive, settings, period=(run.baseline_start, run.end))  # hashes what it read
     done("previous")
     generated_at = generated_at or datetime.now(UTC)
     info = _run_info(archive, run, settings, clusters, formats, generated_at, status.last_manifest_seq,

@@ -57,6 +57,8 @@ def assemble(
     summary.highlights = build.highlights(groups, coverage)
     charts = build.main_charts(run, settings.timezone)
     notes = []
+    if status.verification_ok is False:  # the archive failed verification: say so first, never bury it
+        notes.append(status.verification or "Archive verification failed.")
     if summary.empty:
         notes.append(
             "No audit events were recorded for this period and scope. Every check below is therefore "

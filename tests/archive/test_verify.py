@@ -16,7 +16,7 @@ from kanalytics.archive import signing
 from kanalytics.archive.api import Archive
 from kanalytics.archive.manifest import last_manifest
 from kanalytics.archive.retention import apply_retention
-from kanalytics.archive.verify import verify_archive
+from kanalytics.archive.verify import UNSIGNED_NOTE, verify_archive
 from kanalytics.errors import IntegrityError
 from tests.archive.retention_fixtures import day_events, settings
 
@@ -61,6 +61,7 @@ def test_untouched_archive_verifies_clean(tmp_path: Path) -> None:
     assert report.summary() == "4/4 manifests valid, 4/4 files valid"
     assert report.lines() == [
         "Results requested for the beginning to now",
+        f"note: {UNSIGNED_NOTE}",  # an unsigned chain proves less, and verify says so
         "4/4 manifests valid, 4/4 files valid",
     ]
 

@@ -1,0 +1,202 @@
+"""The committed state: the replay of the manifest chain, which files are live and which were removed and why.
+
+Writers, readers and `verify` all take the archive's file set from here, never from a directory listing, so
+a file copied into a partition is not read and a file a change removed is not counted. Readers use
+`snapshot`, cached per process and extended manifest by manifest as the chain grows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from kanalytics.archive.layout import TMP_PREFIX, Layout, Partition
+from kanalytics.archive.manifest import FileEntry, Manifest, manifest_paths
+from kanalytics.errors import ArchiveError
+
+RETENTION_OPERATION = "retention-delete"
+
+
+@dataclass
+class ChainState:
+    """The replay of a manifest chain: which files are live, and which were removed and why."""
+
+    manifests: list[Manifest] = field(default_factory=list)
+    live: dict[str, tuple[FileEntry, int]] = field(default_factory=dict)
+    deleted_by_policy: dict[str, tuple[FileEntry, int]] = field(default_factory=dict)
+    superseded: dict[str, tuple[FileEntry, int]] = field(default_factory=dict)
+    # live event files by partition, kept up to date by `apply`, so pruning a month never scans a year
+    partitions: dict[Partition, dict[str, FileEntry]] = field(default_factory=dict)
+
+    def apply(self, manifest: Manifest) -> None:
+        self.manifests.append(manifest)
+        for entry in manifest.files_removed:
+            if self.live.pop(entry.path, None) is not None:
+                self._index(entry, add=False)
+            target = self.deleted_by_policy if manifest.operation == RETENTION_OPERATION else self.superseded
+            target[entry.path] = (entry, manifest.seq)
+        for entry in manifest.files_added:
+            if entry.path in self.live:
+                self._index(self.live[entry.path][0], add=False)
+            self.live[entry.path] = (entry, manifest.seq)
+            self._index(entry, add=True)
+            self.superseded.pop(entry.path, None)
+            self.deleted_by_policy.pop(entry.path, None)
+
+    def _index(self, entry: FileEntry, *, add: bool) -> None:
+        partition = Partition.from_relpath(entry.path) if entry.kind == "events" else None
+        if partition is None:
+            return
+        files = self.partitions.setdefault(partition, {})
+        if add:
+            files[entry.path] = entry
+        else:
+            files.pop(entry.path, None)
+            if not files:
+                del self.partitions[partition]
+
+    def copy(self) -> ChainState:
+        return ChainState(
+            list(self.manifests),
+            dict(self.live),
+            dict(self.deleted_by_policy),
+            dict(self.superseded),
+            {p: dict(files) for p, files in self.partitions.items()},
+        )
+
+    def live_by_partition(self) -> dict[Partition, list[FileEntry]]:
+        return {p: [files[k] for k in sorted(files)] for p, files in sorted(self.partitions.items())}
+
+    @property
+    def last(self) -> Manifest | None:
+        return self.manifests[-1] if self.manifests else None
+
+
+def replay(layout: Layout) -> ChainState:
+    """Replay the chain as written, fresh from disk: the writers' view of the archive.
+
+    Every path is checked while the manifests are parsed; a manifest naming an unsafe path raises.
+    """
+    state = ChainState()
+    for path in manifest_paths(layout):
+        state.apply(Manifest.from_bytes(path.read_bytes(), str(path)))
+    return state
+
+
+# -- readers: a per-process snapshot, keyed on the newest manifest ------------------------------------------
+@dataclass
+class _Cached:
+    names: list[str]
+    newest: tuple[int, int, int]  # (inode, mtime_ns, size) of the newest manifest
+    state: ChainState
+
+
+_cache: dict[Path, _Cached] = {}
+_cache_lock = threading.Lock()
+
+
+def _stat_key(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+def snapshot(layout: Layout) -> ChainState:
+    """The committed state now, for readers (do not modify it). Thousands of manifests are parsed once per
+    process; later calls list the folder, stat the newest manifest and parse only what was appended."""
+    paths = manifest_paths(layout)
+    key = layout.root.resolve()
+    if not paths:
+        _cache.pop(key, None)
+        return ChainState()
+    names = [p.name for p in paths]
+    newest = _stat_key(paths[-1])
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None and cached.names == names and cached.newest == newest:
+        return cached.state
+    count = len(cached.names) if cached is not None else 0
+    if (
+        cached is not None
+        and 0 < count < len(names)
+        and names[:count] == cached.names
+        and _stat_key(paths[count - 1]) == cached.newest
+    ):
+        state = cached.state.copy()
+        appended = paths[count:]
+    else:
+        state, appended = ChainState(), paths
+    for path in appended:
+        state.apply(Manifest.from_bytes(path.read_bytes(), str(path)))
+    with _cache_lock:
+        _cache[key] = _Cached(names, newest, state)
+    return state
+
+
+def readable_path(layout: Layout, entry: FileEntry) -> Path:
+    """Where a committed file can be read: its final name, or its temporary name while a killed change waits
+    for the next writer to rename it (the manifest committed it already)."""
+    final = layout.path(entry.path)
+    if not final.exists():
+        tmp = layout.tmp_path(entry.path)
+        if tmp.exists():
+            return tmp
+    return final
+
+
+def committed_files(
+    layout: Layout,
+    state: ChainState,
+    first: date | None = None,
+    last: date | None = None,
+    clusters: Sequence[str] | None = None,
+) -> list[tuple[Partition, list[Path]]]:
+    """The committed event files per partition (pruned to [first, last] and `clusters`), in partition order."""
+    chosen: list[tuple[Partition, list[Path]]] = []
+    for partition, files in sorted(state.partitions.items()):
+        if clusters and partition.cluster not in clusters:
+            continue
+        if (first and partition.date < first) or (last and partition.date > last):
+            continue
+        chosen.append((partition, [readable_path(layout, files[k]) for k in sorted(files)]))
+    return chosen
+
+
+def partition_paths(layout: Layout, partition: Partition) -> list[Path]:
+    """The committed files of one partition now (ingest's dedupe reads these, never a folder listing)."""
+    state = snapshot(layout)
+    found = committed_files(layout, state, partition.date, partition.date, [partition.cluster])
+    return found[0][1] if found else []
+
+
+def check_committed(layout: Layout, state: ChainState) -> None:
+    """Refuse an archive whose events no manifest commits (`_manifests/` missing or emptied): reading the
+    folders instead would read whatever anyone copied there."""
+    if state.manifests or not layout.events.is_dir():
+        return
+    stray = next((p for p in layout.events.rglob("*.parquet") if not p.name.startswith(TMP_PREFIX)), None)
+    if stray is not None:
+        raise ArchiveError(
+            f"{layout.root}: events/ holds data files (e.g. {stray.relative_to(layout.root).as_posix()}) but "
+            "no manifest commits them, so nothing can be read as archived",
+            hint="restore _manifests/ from a backup, or re-ingest the original audit logs into a new archive; "
+            "`kanalytics verify` lists the files",
+        )
+
+
+def utc_day(value: datetime | None) -> date | None:
+    return value.astimezone(UTC).date() if value is not None else None
+
+
+__all__ = [
+    "RETENTION_OPERATION",
+    "ChainState",
+    "check_committed",
+    "committed_files",
+    "partition_paths",
+    "readable_path",
+    "replay",
+    "snapshot",
+]
