@@ -43,25 +43,38 @@ class _Builder:
         self.out = Converted(batch=None)
 
     def event(self, event: Any, origin: str, line: int, raw: bytes | None) -> None:
+        """One candidate Event; any failure to archive it becomes its quarantine record, never the run's."""
         self.out.read += 1
         try:
-            if self.redact and isinstance(event, dict) and redact_event(event):
-                self.out.redacted += 1
+            redacted = self.redact and isinstance(event, dict) and redact_event(event)
             row = event_to_values(event)
+            row[_HASH] = event_hash(event)
         except NotAnEvent as exc:
-            self.out.quarantine.append((origin, line, str(exc), raw or jsontext.dumps_bytes(event)))
+            self._quarantine(origin, line, str(exc), raw if raw is not None else _serialised(event))
             return
-        row[_HASH] = event_hash(event)
+        except (RecursionError, ArithmeticError, ValueError, TypeError) as exc:
+            # e.g. nesting too deep to serialise, text that is not UTF-8 (UnicodeError is a ValueError)
+            reason = f"cannot archive this event ({type(exc).__name__}): {exc}"
+            self._quarantine(origin, line, reason, raw if raw is not None else _serialised(event))
+            return
+        if redacted:
+            self.out.redacted += 1
         row.append(row[_REQUEST_TS] // _DAY_MICROS)
         self.rows.append(row)
 
     def problem(self, origin: str, line: int, reason: str, raw: bytes | None) -> None:
         self.out.read += 1
+        self._quarantine(origin, line, reason, raw)
+
+    def _quarantine(self, origin: str, line: int, reason: str, raw: bytes | None) -> None:
         self.out.quarantine.append((origin, line, reason, raw))
 
     def line(self, data: bytes, origin: str, line: int) -> None:
         try:
             document = jsontext.loads(data)
+        except RecursionError:
+            self.problem(origin, line, "not valid JSON: nested too deeply", data)
+            return
         except ValueError as exc:
             self.problem(origin, line, "not UTF-8 text" if not_utf8(data) else f"not valid JSON: {exc}", data)
             return
@@ -103,3 +116,11 @@ def convert_records(records: Iterable[Record], redact: bool = True) -> Converted
         else:
             builder.event(record.value, record.origin, record.line, record.raw)
     return builder.finish()
+
+
+def _serialised(event: Any) -> bytes | None:
+    """The event as JSON for quarantine, or None when even that fails (the reason says why)."""
+    try:
+        return jsontext.dumps_bytes(event)
+    except (RecursionError, ValueError, TypeError):
+        return None

@@ -18,7 +18,11 @@ from kanalytics.archive import jsontext
 from kanalytics.archive.schema import COLUMN_NAMES
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_NAIVE = datetime(1970, 1, 1)
 _EPOCH_DATE = date(1970, 1, 1)
+# The instants the archive can hold: what datetime (and so every reader of the Parquet files) can represent.
+MIN_MICROS = (datetime(1, 1, 1) - _EPOCH_NAIVE) // timedelta(microseconds=1)
+MAX_MICROS = (datetime(9999, 12, 31, 23, 59, 59, 999999) - _EPOCH_NAIVE) // timedelta(microseconds=1)
 
 # top-level string fields -> column
 _SCALARS = (
@@ -95,19 +99,33 @@ def parse_timestamp(value: str) -> tuple[int, bool]:
             exact = not fraction[6:].strip("0")
             text = text[: dot + 7] + text[end:]
     parsed = datetime.fromisoformat(text.replace("z", "Z"))
-    if parsed.tzinfo is None:
+    offset = parsed.utcoffset()
+    if offset is None:
         raise ValueError(f"timestamp without a time zone: {value!r}")
-    delta = parsed - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds, exact
+    # Naive arithmetic: `parsed - _EPOCH` overflows when the UTC instant leaves years 1..9999.
+    delta = parsed.replace(tzinfo=None) - _EPOCH_NAIVE - offset
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if not MIN_MICROS <= micros <= MAX_MICROS:
+        raise ValueError(f"timestamp {value!r} is outside the years 0001-9999 in UTC")
+    return micros, exact
 
 
 def format_timestamp(micros: int) -> str:
-    return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 in UTC with microseconds and a 4-digit year (strftime's %Y gives `1`, not `0001`)."""
+    moment = _EPOCH + timedelta(microseconds=micros)
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S.%f}Z"
 
 
 def event_hash(event: dict[str, Any]) -> bytes:
-    """The dedupe identity: BLAKE2b-128 over the canonical JSON (sorted keys) of the redacted event."""
-    return hashlib.blake2b(jsontext.dumps_bytes(event, sort_keys=True), digest_size=16).digest()
+    """The dedupe identity: BLAKE2b-128 over the canonical JSON (sorted keys) of the redacted event.
+
+    Also the one check for NaN and infinity (only events given as Python objects can hold them): orjson
+    writes them as `null`, so the archive would silently hold something else than the input.
+    """
+    canonical = jsontext.dumps_bytes(event, sort_keys=True)
+    if b"null" in canonical and jsontext.has_non_finite(event):
+        raise ValueError(jsontext.NON_FINITE)
+    return hashlib.blake2b(canonical, digest_size=16).digest()
 
 
 _POS = {name: index for index, name in enumerate(COLUMN_NAMES)}
@@ -215,6 +233,7 @@ def event_to_values(event: Any) -> list[Any]:
         row[_POS["authz_decision"]] = decision if type(decision) is str else None
         row[_POS["authz_reason"]] = reason if type(reason) is str else None
 
+    unusable = ""
     for key, pos in _TS_POS:
         value = get(key, _MISSING)
         if value is _MISSING:
@@ -224,8 +243,10 @@ def event_to_values(event: Any) -> list[Any]:
         if type(value) is str:
             try:
                 micros, exact = parse_timestamp(value)
-            except ValueError:
+            except ValueError as exc:
                 micros = None
+                if key == "requestReceivedTimestamp":
+                    unusable = f" ({exc})"
         row[pos] = micros
         if not exact:
             raw[key] = value
@@ -246,7 +267,8 @@ def event_to_values(event: Any) -> list[Any]:
                     absent.append(key)
     if row[request_pos] is None:
         raise NotAnEvent(
-            "not an audit event: no usable requestReceivedTimestamp (nor legacy `timestamp`) to place it in time"
+            "not an audit event: no usable requestReceivedTimestamp (nor legacy `timestamp`) to place it in "
+            f"time{unusable}"
         )
 
     extra: dict[str, Any] = {}

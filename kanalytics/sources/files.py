@@ -1,74 +1,108 @@
-"""Open inputs (plain, gzip, zstd; files, folders, stdin) and frame them into Records.
+"""Open inputs (plain, gzip, zstd; files, folders, stdin) and frame them into Blocks and Records.
 
-A file is read as JSON Lines unless its first line is not JSON by itself, in which case it is read as one
-pretty-printed document (an Event or EventList, as the webhook backend and some exporters write). Every
-problem becomes a Record with an `error`, so the caller can quarantine it with file and line; nothing is
-skipped silently except blank lines.
+A file is read as JSON Lines unless its first line starts a JSON value that is not complete by itself, in
+which case it is read as a stream of JSON documents (an Event, EventList or array, pretty-printed, as the
+webhook backend and some exporters write; see `jsonstream`). The decision needs only the first line, and
+reading needs memory for one line or one document item, never for the file. Every problem becomes a Record
+with an `error`, so the caller can quarantine it with file and line:
+  - a line over MAX_LINE_BYTES is quarantined by its first QUARANTINE_HEAD_BYTES; the rest of it is
+    discarded while reading, never held;
+  - a stream that ends early (truncated gzip/zstd, read error) keeps every whole line before the damage,
+    and its partial last line is quarantined with where the input stopped;
+  - an unreadable file or folder inside an input folder is a PathNotice (quarantined by ingest, named), and
+    FIFOs, sockets, dangling symlinks, hidden and non-log names are PathNotices that are only reported.
+Nothing is skipped silently except blank lines.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
+import os
 import sys
-import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, cast
-
-import zstandard
+from typing import IO, Any
 
 from kanalytics.archive import jsontext
 from kanalytics.errors import InputError
-from kanalytics.sources import native
+from kanalytics.sources import decompress, jsonstream
+from kanalytics.sources.decompress import StreamDamaged
+from kanalytics.sources.records import Block, PathNotice, Record
+
+__all__ = ["BOM", "Block", "PathNotice", "Record", "expand_paths", "not_utf8", "read_inputs", "walk_inputs"]
 
 BOM = b"\xef\xbb\xbf"
-MAX_LINE_BYTES = 16 * 1024 * 1024
-MAX_DOCUMENT_BYTES = 1024 * 1024 * 1024
+MAX_LINE_BYTES = 16 * 1024 * 1024  # longest line (or document item) that is parsed
+QUARANTINE_HEAD_BYTES = 64 * 1024  # how much of a longer one is kept in quarantine
 BLOCK_BYTES = 4 * 1024 * 1024
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _SKIP_SUFFIXES = (".md", ".tsv", ".yaml", ".yml", ".txt", ".sha256", ".sig")
 
-
-@dataclass(slots=True)
-class Block:
-    """Whole lines of a JSON Lines input; `first_line` is the number of the first one."""
-
-    origin: str
-    first_line: int
-    data: bytes
+Item = Record | Block | PathNotice
 
 
-@dataclass(slots=True)
-class Record:
-    """One candidate Event, or one problem, located by origin and line."""
-
-    origin: str
-    line: int
-    value: Any = None
-    error: str | None = None
-    raw: bytes | None = None  # the input bytes, kept for quarantine
-
-
+# -- paths ------------------------------------------------------------------------------------------------
 def expand_paths(paths: Iterable[str]) -> list[str]:
     """Files in the order they should be read: folders recursively, rotated sets oldest first."""
-    expanded: list[str] = []
+    return [item for item in walk_inputs(paths) if isinstance(item, str)]
+
+
+def walk_inputs(paths: Iterable[str]) -> Iterator[str | PathNotice]:
+    """`expand_paths`, plus a PathNotice for each path inside a folder that will not be read."""
     for item in paths:
         if item == "-":
-            expanded.append(item)
+            yield item
             continue
         path = Path(item)
-        if path.is_dir():
-            files = [p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")]
-            files = [p for p in files if not p.name.endswith(_SKIP_SUFFIXES)]
-            expanded.extend(str(p) for p in sorted(files, key=_rotation_key))
-        elif path.is_file():
-            expanded.append(str(path))
+        try:
+            is_dir = path.is_dir()
+        except OSError as exc:  # e.g. a parent folder that cannot be searched
+            yield PathNotice(item, "unreadable", exc.strerror or str(exc))
+            continue
+        if is_dir:
+            yield from _walk_folder(path)
+        elif path.exists():
+            yield item  # a file, or a FIFO named on purpose (e.g. `<(zcat audit.log.gz)`): read as given
         else:
             raise InputError(f"input not found: {item}", hint="give a file, a folder, or '-' for stdin")
-    return expanded
+
+
+def _walk_folder(root: Path) -> Iterator[str | PathNotice]:
+    files: list[Path] = []
+    notices: list[PathNotice] = []
+    visited: set[tuple[int, int]] = set()
+    folders = [root]
+    while folders:
+        folder = folders.pop()
+        try:
+            stat = folder.stat()
+            if (stat.st_dev, stat.st_ino) in visited:
+                notices.append(PathNotice(f"{folder}/", "skipped", "folder already read (symlink loop)"))
+                continue
+            visited.add((stat.st_dev, stat.st_ino))
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            notices.append(PathNotice(f"{folder}/", "unreadable", exc.strerror or str(exc)))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.name.startswith("."):
+                notices.append(PathNotice(str(path), "skipped", "hidden name"))
+            elif entry.is_dir():
+                folders.append(path)
+            elif entry.is_file():
+                if entry.name.endswith(_SKIP_SUFFIXES):
+                    notices.append(PathNotice(str(path), "skipped", "not a log file name"))
+                else:
+                    files.append(path)
+            elif entry.is_symlink():
+                notices.append(PathNotice(str(path), "skipped", "dangling symlink"))
+            else:
+                notices.append(
+                    PathNotice(str(path), "skipped", "not a regular file (FIFO, socket or device)")
+                )
+    yield from notices
+    yield from (str(p) for p in sorted(files, key=_rotation_key))
 
 
 def _rotation_key(path: Path) -> tuple[str, int, str]:
@@ -82,33 +116,25 @@ def _rotation_key(path: Path) -> tuple[str, int, str]:
     return (str(path.parent / name), 0, name)
 
 
-def read_inputs(
-    paths: Iterable[str], progress: Callable[[int], None] | None = None
-) -> Iterator[Record | Block]:
-    for item in expand_paths(paths):
-        if item == "-":
+# -- reading --------------------------------------------------------------------------------------------
+def read_inputs(paths: Iterable[str], progress: Callable[[int], None] | None = None) -> Iterator[Item]:
+    for item in walk_inputs(paths):
+        if isinstance(item, PathNotice):
+            yield item
+        elif item == "-":
             yield from _read_stream(sys.stdin.buffer, "<stdin>", progress)
         else:
             yield from read_file(Path(item), progress)
 
 
-def read_file(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[Record | Block]:
+def read_file(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
     try:
         handle = open(path, "rb")  # noqa: SIM115 (closed below; the generator owns it)
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+        yield PathNotice(str(path), "unreadable", exc.strerror or str(exc))
+        return
     with handle:
         yield from _read_stream(handle, str(path), progress)
-
-
-def _decompressed(raw: IO[bytes]) -> IO[bytes]:
-    head = raw.peek(4)[:4] if isinstance(raw, io.BufferedReader) else b""
-    if head.startswith(_GZIP_MAGIC):
-        return cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
-    if head.startswith(_ZSTD_MAGIC):
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
-        return cast(IO[bytes], io.BufferedReader(cast(Any, reader)))
-    return raw
 
 
 class _Counting(io.RawIOBase):
@@ -134,45 +160,102 @@ def _read_stream(
     source: IO[bytes] = raw
     if progress is not None:
         source = io.BufferedReader(_Counting(raw, progress), buffer_size=1 << 20)
-    elif not isinstance(raw, io.BufferedReader):
-        source = cast(IO[bytes], io.BufferedReader(cast(Any, raw)))
-    stream = _decompressed(source)
-    carry = b""
-    line_no = 1  # number of the first line in `carry`
-    first = True
+    head, chunks = _head(decompress.chunks(source, BLOCK_BYTES))
+    if _is_document(head):
+
+        def lines(rest: Iterator[bytes], first_line: int) -> Iterator[Record | Block]:
+            return _frame_lines(rest, origin, first_line)
+
+        yield from jsonstream.read_documents(chunks, origin, MAX_LINE_BYTES, QUARANTINE_HEAD_BYTES, lines)
+    else:
+        yield from _frame_lines(chunks, origin, 1)
+
+
+def _head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The input up to the end of its first non-blank line (at most MAX_LINE_BYTES + a chunk), and all of it."""
+    parts: list[bytes] = []
+    size = 0
+    damage: StreamDamaged | None = None
     try:
-        while True:
-            chunk = stream.read(BLOCK_BYTES)
-            if first:
-                first = False
-                if _is_document(carry + chunk):
-                    yield from _document(
-                        carry + chunk + stream.read(MAX_DOCUMENT_BYTES + 1 - len(chunk)), origin
-                    )
-                    return
-            if not chunk:
+        for chunk in chunks:
+            parts.append(chunk)
+            size += len(chunk)
+            if size > MAX_LINE_BYTES or b"\n" in b"".join(parts).removeprefix(BOM).lstrip():
                 break
-            data = carry + chunk
+    except StreamDamaged as exc:
+        damage = exc
+    head = b"".join(parts)
+
+    def everything() -> Iterator[bytes]:
+        if head:
+            yield head
+        if damage is not None:
+            raise damage
+        yield from chunks
+
+    return head, everything()
+
+
+def _is_document(head: bytes) -> bool:
+    """True when the first line starts a JSON value that is not complete on that line."""
+    data = head.removeprefix(BOM).lstrip()
+    if data[:1] not in (b"{", b"["):
+        return False
+    newline = data.find(b"\n")
+    if newline == -1:
+        return len(head) > MAX_LINE_BYTES or not _parses(data)
+    return not _parses(data[:newline])
+
+
+def _parses(data: bytes) -> bool:
+    try:
+        jsontext.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
+def _frame_lines(chunks: Iterator[bytes], origin: str, line_no: int) -> Iterator[Record | Block]:
+    """Blocks of whole lines; over-long lines and a damaged tail become Records. Holds one line at most."""
+    carry = b""
+    long_head: bytes | None = None  # the head of an over-long line being discarded
+    long_size = 0
+    try:
+        for chunk in chunks:
+            if long_head is not None:
+                newline = chunk.find(b"\n")
+                if newline == -1:
+                    long_size += len(chunk)
+                    continue
+                yield _over_long(origin, line_no, long_head, long_size + newline)
+                line_no += 1
+                long_head = None
+                chunk = chunk[newline + 1 :]
+            data = carry + chunk if carry else chunk
             cut = data.rfind(b"\n")
             if cut == -1:
                 carry = data
-                if len(carry) > MAX_LINE_BYTES:
-                    yield _oversize(stream, carry, origin, line_no)
-                    line_no += 1
-                    carry = b""
-                continue
-            block, carry = data[: cut + 1], data[cut + 1 :]
-            yield from _split_oversize(block, origin, line_no)
-            line_no += block.count(b"\n")
-    except (EOFError, OSError, zlib.error, zstandard.ZstdError) as exc:
-        if carry:
-            yield Block(origin, line_no, carry)
-        yield Record(
-            origin, line_no + 1, error=f"input ends early (truncated or corrupt compressed stream): {exc}"
-        )
+            else:
+                block, carry = data[: cut + 1], data[cut + 1 :]
+                yield from _split_oversize(block, origin, line_no)
+                line_no += block.count(b"\n")
+            if len(carry) > MAX_LINE_BYTES:
+                long_head, long_size, carry = carry[:QUARANTINE_HEAD_BYTES], len(carry), b""
+    except StreamDamaged as exc:
+        tail = long_head if long_head is not None else carry[:QUARANTINE_HEAD_BYTES]
+        yield Record(origin, line_no, error=str(exc), raw=tail or None)
         return
-    if carry:
+    if long_head is not None:
+        yield _over_long(origin, line_no, long_head, long_size)
+    elif carry:
         yield from _split_oversize(carry, origin, line_no)
+
+
+def _over_long(origin: str, line_no: int, head: bytes, size: int) -> Record:
+    kept = "" if len(head) >= size else f"; its first {len(head)} bytes are kept"
+    return Record(
+        origin, line_no, error=f"line longer than {MAX_LINE_BYTES} bytes ({size} bytes){kept}", raw=head
+    )
 
 
 def _split_oversize(block: bytes, origin: str, first_line: int) -> Iterator[Record | Block]:
@@ -189,9 +272,7 @@ def _split_oversize(block: bytes, origin: str, first_line: int) -> Iterator[Reco
             if pending:
                 yield Block(origin, pending_start, b"\n".join(pending))
                 pending = []
-            yield Record(
-                origin, number, error=f"line longer than {MAX_LINE_BYTES} bytes ({len(line)} bytes)", raw=line
-            )
+            yield _over_long(origin, number, line[:QUARANTINE_HEAD_BYTES], len(line))
             pending_start = number + 1
         else:
             if not pending:
@@ -201,69 +282,9 @@ def _split_oversize(block: bytes, origin: str, first_line: int) -> Iterator[Reco
         yield Block(origin, pending_start, b"\n".join(pending))
 
 
-def _is_document(head: bytes) -> bool:
-    """True when the input is one pretty-printed JSON document rather than JSON Lines."""
-    head = head.removeprefix(BOM)
-    for line in head.split(b"\n", 64)[:64]:
-        stripped = line.strip()
-        if stripped:
-            return stripped[:1] in (b"{", b"[") and not _parses(stripped)
-    return False
-
-
-def _parses(data: bytes) -> bool:
-    try:
-        jsontext.loads(data)
-    except ValueError:
-        return False
-    return True
-
-
-def _unwrapped(document: Any, origin: str, line_no: int, data: bytes) -> Iterator[Record]:
-    events = native.unwrap(document)
-    if events is None:
-        yield Record(
-            origin, line_no, error="not an audit event: not a JSON object, EventList or array", raw=data
-        )
-        return
-    single = len(events) == 1
-    for event in events:
-        yield Record(origin, line_no, value=event, raw=data if single else None)
-
-
-def _document(data: bytes, origin: str) -> Iterator[Record | Block]:
-    data = data.removeprefix(BOM)
-    if len(data) > MAX_DOCUMENT_BYTES:
-        yield Record(
-            origin, 1, error=f"JSON document larger than {MAX_DOCUMENT_BYTES} bytes", raw=data[: 1 << 20]
-        )
-        return
-    try:
-        document = jsontext.loads(data)
-    except ValueError:
-        # Not one document after all: judge it line by line, so each bad line is quarantined on its own.
-        yield from _split_oversize(data, origin, 1)
-        return
-    yield from _unwrapped(document, origin, 1, data)
-
-
 def not_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         return True
     return False
-
-
-def _oversize(stream: IO[bytes], head: bytes, origin: str, line_no: int) -> Record:
-    """A line over the limit: keep all of it for quarantine (compressed later), without parsing it."""
-    parts = [head]
-    while True:
-        chunk = stream.readline(MAX_LINE_BYTES)
-        parts.append(chunk)
-        if not chunk or chunk.endswith(b"\n"):
-            break
-    data = b"".join(parts).rstrip(b"\r\n")
-    return Record(
-        origin, line_no, error=f"line longer than {MAX_LINE_BYTES} bytes ({len(data)} bytes)", raw=data
-    )
