@@ -52,7 +52,8 @@ def test_falco_traces(tmp_path: Path) -> None:
     ]
     _same_events(exported, expected)
     again = kanalytics.open_archive(tmp_path / "a").ingest([folder], cluster="minikube")
-    assert (again.archived, again.duplicates, again.quarantined) == (0, 51, 1)
+    # redaction on: the 6 ConfigMaps holding "aws_secret_access_key = MY-KEY" get new content hashes
+    assert (again.archived, again.duplicates, again.quarantined) == (6, 45, 1)
 
 
 def test_audit2rbac_legacy_timestamps(tmp_path: Path) -> None:
