@@ -11,7 +11,7 @@ import typer
 
 from kanalytics.cli import app
 from kanalytics.cli.options import ArchiveOption, ClusterFilterOption, ConfigOption, FormatOption, JsonOption
-from kanalytics.cli.output import check_format, print_frame, print_json
+from kanalytics.cli.output import check_format, echo, print_frame, print_json
 from kanalytics.errors import QueryError, UsageError
 
 if TYPE_CHECKING:
@@ -161,12 +161,12 @@ def run_query_cmd(
     if result.status == "error":
         raise QueryError(result.reason)
     if result.status == "not-evaluable":
-        typer.echo(f"not evaluable: {result.reason}", err=True)
+        echo(f"not evaluable: {result.reason}", err=True)
         return
     assert result.table is not None  # status ok always carries a table
     print_frame(to_polars(result.table), fmt, title=f"{query_id}: {result.rows} rows")
     for item in result.suppressed:
-        typer.echo(f"suppressed {item.count} by {item.list_name} {item.value!r}: {item.reason}", err=True)
+        echo(f"suppressed {item.count} by {item.list_name} {item.value!r}: {item.reason}", err=True)
 
 
 @app.command("findings")
@@ -225,6 +225,6 @@ def findings_cmd(
         print_frame(frame, fmt, title=f"{len(found)} findings")
     failed = [r for r in run.results.values() if r.status == "error"]
     for result in failed:
-        typer.echo(f"error: {result.reason}", err=True)
+        echo(f"error: {result.reason}", err=True)
     if failed:
         raise typer.Exit(1)

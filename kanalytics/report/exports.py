@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from kanalytics.catalog.findings import json_safe
 from kanalytics.catalog.model import Finding
+from kanalytics.textsafe import csv_cell, escape_json_text
 
 CSV_COLUMNS = (
     "severity", "query_id", "title", "kind", "area", "ts", "cluster", "audit_id", "user_name", "source_ip",
@@ -17,21 +19,28 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
+def write_csv(
+    handle: IO[str], columns: Sequence[str], rows: Iterable[Sequence[Any]], *, lineterminator: str = "\r\n"
+) -> None:
+    """The one CSV writer (report files, `findings -f csv`, `sql -f csv`): every cell through `csv_cell`,
+    so no cell runs as a spreadsheet formula and no control or bidi character reaches the reader raw."""
+    writer = csv.writer(handle, lineterminator=lineterminator)
+    writer.writerow([csv_cell(c) for c in columns])
+    for row in rows:
+        writer.writerow([csv_cell(v) for v in row])
+
+
 def write_findings_csv(findings: list[Finding], out: Path) -> None:
     """Every finding, one row each; extra evidence columns as one JSON object so no column is lost."""
-    with out.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
+
+    def rows() -> Iterable[list[Any]]:
         for f in findings:
             data = json_safe(f.to_json())
             data["evidence"] = json.dumps(data.get("evidence") or {}, sort_keys=True, ensure_ascii=False)
-            writer.writerow([_csv_cell(data.get(c)) for c in CSV_COLUMNS])
+            yield [data.get(c) for c in CSV_COLUMNS]
 
-
-def _csv_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    # Spreadsheet formula injection: a log value starting with = + - @ must stay text when opened.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        write_csv(handle, CSV_COLUMNS, rows())
 
 
 def write_findings_json(findings: list[Finding], out: Path) -> None:
@@ -40,7 +49,9 @@ def write_findings_json(findings: list[Finding], out: Path) -> None:
         handle.write("[")
         for index, finding in enumerate(findings):
             handle.write(",\n " if index else "\n ")
-            handle.write(json.dumps(json_safe(finding.to_json()), sort_keys=True, ensure_ascii=False))
+            handle.write(
+                escape_json_text(json.dumps(json_safe(finding.to_json()), sort_keys=True, ensure_ascii=False))
+            )
         handle.write("\n]\n" if findings else "]\n")
 
 

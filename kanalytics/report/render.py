@@ -1,6 +1,7 @@
 """Render a `ReportContext` with the Jinja2 templates to HTML, and the same HTML to PDF with WeasyPrint.
 
-The environment autoescapes everything and uses `StrictUndefined`; WeasyPrint gets a URL fetcher that
+The environment autoescapes everything, shows bidi and control characters of every `{{ }}` output visibly
+(`finalize`), and uses `StrictUndefined`; WeasyPrint gets a URL fetcher that
 serves `data:` URIs only and refuses every other URL, so rendering never touches the network or the disk.
 """
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kanalytics.errors import ReportError
+from kanalytics.textsafe import visible_html
 
 if TYPE_CHECKING:
     import jinja2
@@ -55,12 +57,24 @@ def environment(folder: Path | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_shown,
     )
     env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else str(v)
     env.filters["sevmark"] = lambda s: SEVERITY_MARKS.get(str(s), "")
     env.filters["statusmark"] = lambda s: STATUS_MARKS.get(str(s), "")
     env.filters["slug"] = lambda s: "".join(c if c.isalnum() else "-" for c in str(s).lower())
     return env
+
+
+def _shown(value: Any) -> Any:
+    """Every `{{ }}` value, before autoescaping: a U+202E in a user name must not reorder the report's text.
+
+    Markup (already-escaped HTML) gets the same treatment; `<U+202E>` is then written escaped."""
+    import markupsafe
+
+    if isinstance(value, markupsafe.Markup):
+        return markupsafe.Markup(visible_html(str(value), escaped=True))
+    return visible_html(value) if isinstance(value, str) else value
 
 
 def render_html(context: ReportContext, *, medium: str = "screen", row_cap: int | None = None) -> str:
