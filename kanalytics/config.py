@@ -1,12 +1,14 @@
 """Load and validate `kanalytics.toml`: organisation, time zone, allow-lists, retention and signing settings.
 
 Every section is optional; a missing file means defaults. Unknown keys are errors, so a typo in a suppression
-or a retention policy is reported instead of silently ignored.
+or a retention policy is reported instead of silently ignored. Types are strict: TOML has real integers,
+strings and booleans, so `keep_days = true` or `keep_days = "30"` is an error, never 1 or 30.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import tomllib
 from pathlib import Path
@@ -21,7 +23,7 @@ CONFIG_ENV = "KANALYTICS_CONFIG"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class AllowEntry(_Strict):
@@ -139,8 +141,43 @@ def parse_settings(raw: dict[str, Any], origin: str = "<config>") -> Settings:
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors(include_url=False))
         raise ConfigError(f"{origin}: invalid configuration: {problems}") from None
     return settings.model_copy(update={"source": origin})
+
+
+# pydantic error type -> the TOML type the key needs, for "expected an integer, got a string".
+_EXPECTED = {
+    "int_type": "an integer",
+    "string_type": "a string",
+    "bool_type": "a boolean",
+    "float_type": "a number",
+    "list_type": "an array",
+    "dict_type": "a table",
+    "model_type": "a table",
+}
+
+
+def _problem(err: Any) -> str:
+    key = ".".join(str(p) for p in err["loc"])
+    expected = _EXPECTED.get(err["type"])
+    if expected is None:
+        return f"{key}: {err['msg']}"
+    return f"{key}: expected {expected}, got {_toml_value(err['input'])}"
+
+
+def _toml_value(value: Any) -> str:
+    """How a value reads in TOML, with its type: `a boolean (true)`, `a string ("30")`."""
+    if isinstance(value, bool):
+        return f"a boolean ({str(value).lower()})"
+    if isinstance(value, int):
+        return f"an integer ({value})"
+    if isinstance(value, float):
+        return f"a float ({value})"
+    if isinstance(value, str):
+        return f"a string ({json.dumps(value)})" if len(value) <= 40 else "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"  # dates and times: TOML has them too

@@ -12,6 +12,7 @@ matches (user_name for user lists, source_ip for networks, any value for registr
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import time
@@ -22,8 +23,9 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from kanalytics.catalog.findings import json_safe, missing_columns, sort_findings, to_findings
-from kanalytics.catalog.loader import Catalog, load_catalog, load_views
+from kanalytics.catalog.loader import Catalog, load_catalog, load_views, referenced_names
 from kanalytics.catalog.model import LEVEL_ORDER, CatalogRun, Finding, Query, QueryResult, Suppression, View
+from kanalytics.errors import ConfigError
 
 if TYPE_CHECKING:
     import duckdb
@@ -119,6 +121,7 @@ def _run(
     from kanalytics.config import Settings
 
     settings = settings or Settings()
+    check_query_lists(catalog, settings)
     start, end = _utc(start), _utc(end)
     if fixed_baseline is not None:
         baseline_start = _utc(fixed_baseline)
@@ -320,6 +323,40 @@ def allowlist_entries(settings: Settings) -> list[_Entry]:
         for e in values
     ]
     return entries
+
+
+def check_query_lists(catalog: Catalog, settings: Settings) -> None:
+    """Every `allowlists.query_lists` key must name a query that reads `allow_query_list`; otherwise its
+    entries would silently suppress nothing (a typo in the id is the usual cause). All offenders at once."""
+    problems: list[str] = []
+    for qid in sorted(settings.allowlists.query_lists):
+        query = catalog.queries.get(qid)
+        if query is None:
+            close = difflib.get_close_matches(qid, list(catalog.queries), n=3, cutoff=0.6)
+            guess = f" (did you mean: {', '.join(close)}?)" if close else ""
+            problems.append(f"allowlists.query_lists: unknown query id {qid!r}{guess}")
+        elif "allow_query_list" not in _names_read(catalog, query.sql):
+            problems.append(
+                f"allowlists.query_lists.{qid}: query {qid!r} does not read a per-query list "
+                "(allow_query_list), so these entries would suppress nothing"
+            )
+    if problems:
+        raise ConfigError(
+            f"{settings.source or 'configuration'}: " + "; ".join(problems),
+            hint="query ids are those `kanalytics query list` prints (built-in queries plus query_paths); "
+            "`kanalytics query show ID` prints a query's SQL and the lists it reads",
+        )
+
+
+def _names_read(catalog: Catalog, sql: str) -> set[str]:
+    """Names `sql` refers to, including through the shared views it selects from."""
+    names: set[str] = set()
+    pending = [sql]
+    while pending:
+        found = referenced_names(pending.pop()) - names
+        names |= found
+        pending += [catalog.views[n].sql for n in found if n in catalog.views]
+    return names
 
 
 def create_views(con: duckdb.DuckDBPyConnection, views: Sequence[View]) -> None:
