@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from kanalytics.archive import manifest as manifests
+from kanalytics.archive.chain import partition_paths
 from kanalytics.archive.convert import DAY_COLUMN, Converted, convert_block, convert_records
 from kanalytics.archive.fileformat import ROW_GROUP_ROWS, parquet_writer, sort_rows
 from kanalytics.archive.fsutil import fsync_file, sha256_file
@@ -36,18 +37,26 @@ from kanalytics.archive.manifest import FileEntry
 from kanalytics.archive.quarantine import QuarantineWriter
 from kanalytics.archive.rows import format_timestamp
 from kanalytics.archive.schema import ARROW_SCHEMA
-from kanalytics.sources.files import Block, Record
+from kanalytics.sources.records import Block, PathNotice, Record
 
 MAX_BUFFERED_ROWS = 128 * 1024
 MAX_TRACKED_EVENTS = 2_000_000
 _MAX_COLLISIONS_LISTED = 1000
 _RECORDS_PER_CHUNK = 10_000
+_RECORD_BYTES_PER_CHUNK = 16 * 1024 * 1024  # records also carry their input bytes: bound those too
+_MAX_PATHS_LISTED = 1000
 _EPOCH = date(1970, 1, 1)
 
 
 @dataclass
 class IngestSummary:
-    """What one ingest did. `read == archived + duplicates + quarantined` always holds."""
+    """What one ingest did. `read == archived + duplicates + quarantined` always holds.
+
+    A file or folder inside the input that could not be read counts as one quarantined record (reason
+    "cannot read ...", line 0) and is named in `unreadable`; paths skipped on purpose (FIFOs, dangling
+    symlinks, hidden and non-log names) are not records: they are counted by reason in `skipped` and named
+    in `skipped_examples`.
+    """
 
     read: int = 0
     archived: int = 0
@@ -60,6 +69,9 @@ class IngestSummary:
     quarantine_file: str | None = None
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
     collision_examples: list[dict[str, str]] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    skipped_examples: list[str] = field(default_factory=list)
     manifest_seq: int | None = None
     seconds: float = 0.0
 
@@ -161,12 +173,12 @@ class Ingestor:
         self._seen: OrderedDict[Partition, _Seen] = OrderedDict()
         self._tracked = 0
         self._buffered = 0
-        self._quarantine = QuarantineWriter(layout, self.batch_id)
+        self._quarantine = QuarantineWriter(layout, self.batch_id, redact=redact)
         self._pool: ProcessPoolExecutor | None = None
         self._pinned: set[Partition] = set()
         self._lock_fd = -1
 
-    def run(self, items: Iterable[Record | Block]) -> IngestSummary:
+    def run(self, items: Iterable[Record | Block | PathNotice]) -> IngestSummary:
         started = time.perf_counter()
         with writer_lock(self.layout) as lock_fd:
             self._lock_fd = lock_fd
@@ -190,21 +202,30 @@ class Ingestor:
         return self.summary
 
     # -- pipeline -----------------------------------------------------------------------------------------
-    def _consume(self, items: Iterable[Record | Block]) -> None:
+    def _consume(self, items: Iterable[Record | Block | PathNotice]) -> None:
         """Convert in order (blocks in workers, a few in flight), absorb results in input order."""
         pending: deque[Future[Converted] | Converted] = deque()
         records: list[Record] = []
+        record_bytes = 0
         in_flight = max(2, 2 * self.workers)
         for item in items:
+            if isinstance(item, PathNotice):
+                notice = self._notice(item)
+                if notice is not None:
+                    records.append(notice)
+                continue
             if isinstance(item, Record):
                 records.append(item)
-                if len(records) >= _RECORDS_PER_CHUNK:
+                record_bytes += len(item.raw) if item.raw is not None else 0
+                if len(records) >= _RECORDS_PER_CHUNK or record_bytes >= _RECORD_BYTES_PER_CHUNK:
                     pending.append(convert_records(records, self.redact))
-                    records = []
+                    records, record_bytes = [], 0
+                    while len(pending) > in_flight:
+                        self._absorb(_result(pending.popleft()))
                 continue
             if records:
                 pending.append(convert_records(records, self.redact))
-                records = []
+                records, record_bytes = [], 0
             pending.append(self._submit(item))
             while len(pending) > in_flight:
                 self._absorb(_result(pending.popleft()))
@@ -212,6 +233,19 @@ class Ingestor:
             pending.append(convert_records(records, self.redact))
         while pending:
             self._absorb(_result(pending.popleft()))
+
+    def _notice(self, notice: PathNotice) -> Record | None:
+        """An unreadable path becomes a quarantine record (so it is counted and exits 3); a skipped one is listed."""
+        summary = self.summary
+        if notice.kind == "unreadable":
+            if len(summary.unreadable) < _MAX_PATHS_LISTED:
+                summary.unreadable.append(f"{notice.path} ({notice.why})")
+            what = "folder" if notice.path.endswith("/") else "file"
+            return Record(notice.path, 0, error=f"cannot read this {what}: {notice.why}")
+        summary.skipped[notice.why] = summary.skipped.get(notice.why, 0) + 1
+        if len(summary.skipped_examples) < _MAX_PATHS_LISTED:
+            summary.skipped_examples.append(notice.path)
+        return None
 
     def _submit(self, block: Block) -> Future[Converted] | Converted:
         if self.workers <= 1:
@@ -323,7 +357,7 @@ class Ingestor:
     def _load_seen(self, partition: Partition) -> tuple[_Seen, int]:
         """What the partition already holds: committed files plus files this run has closed."""
         seen = _Seen()
-        paths = [str(p) for p in self.layout.partition_files(partition)]
+        paths = [str(p) for p in partition_paths(self.layout, partition)]  # committed files only
         paths += [str(self.layout.tmp_path(e.path)) for e in self._closed.get(partition, [])]
         count = 0
         for path in paths:

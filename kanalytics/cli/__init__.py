@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from kanalytics.errors import KanalyticsError
+from kanalytics.errors import KanalyticsError, StorageError
 
 app = typer.Typer(
     name="kanalytics",
@@ -59,7 +59,9 @@ def main() -> None:
     except KanalyticsError as exc:
         if debug:
             raise
-        typer.echo(f"error: {exc}", err=True)
+        from kanalytics.cli.output import error_text
+
+        typer.echo(error_text(exc), err=True)
         sys.exit(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
@@ -69,9 +71,34 @@ def main() -> None:
     except Exception as exc:  # the boundary: anything unexpected is a bug, reported without locals
         if debug:
             raise
+        # A full disk, a read-only mount or a refused permission is the machine's state, not a bug.
+        if (storage := StorageError.from_os_error(exc, _write_target(sys.argv[1:]))) is not None:
+            from kanalytics.cli.output import error_text
+
+            typer.echo(error_text(storage), err=True)
+            sys.exit(storage.exit_code)
+        from kanalytics.textsafe import visible
+
         typer.echo(
-            f"error: unexpected {type(exc).__name__}: {exc}\n"
+            f"error: unexpected {type(exc).__name__}: {visible(str(exc))}\n"
             "  hint: this is a bug in kanalytics; re-run with KANALYTICS_DEBUG=1 for the traceback",
             err=True,
         )
         sys.exit(70)
+
+
+# Options naming where a command writes, most specific first: the output, else the archive.
+_WRITE_TARGETS = (("--out", "-o"), ("--archive", "-a"))
+
+
+def _write_target(argv: list[str]) -> str | None:
+    """Where the failed command was told to write (`--out`, else `--archive`/$KANALYTICS_ARCHIVE): named when
+    the OS error carries no path of its own, as errors from pyarrow and from plain writes do not."""
+    for names in _WRITE_TARGETS:
+        for index, arg in enumerate(argv):
+            value = argv[index + 1] if arg in names and index + 1 < len(argv) else None
+            if arg.startswith(f"{names[0]}="):
+                value = arg.split("=", 1)[1]
+            if value is not None:
+                return "standard output" if value == "-" else value
+    return os.environ.get("KANALYTICS_ARCHIVE")

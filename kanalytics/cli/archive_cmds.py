@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -19,8 +20,11 @@ from kanalytics.cli.options import (
     JsonOption,
     ToOption,
 )
-from kanalytics.cli.output import check_format, print_frame, print_json
+from kanalytics.cli.output import check_format, echo, print_frame, print_json
 from kanalytics.errors import UsageError
+
+if TYPE_CHECKING:
+    from kanalytics.archive.ingest import IngestSummary
 
 
 def parse_instant(value: str | None, option: str) -> datetime | None:
@@ -71,10 +75,10 @@ def ingest(
     from kanalytics.config import load_settings
     from kanalytics.sources.files import expand_paths
 
-    signing.configure(load_settings(config).signing.private_key_path)
+    keys = load_settings(config).signing
+    signing.configure(keys.private_key_path, keys.public_key_path)
     arch = open_archive(archive)
-    files = expand_paths(paths)
-    total = sum(Path(p).stat().st_size for p in files if p != "-")
+    total = _input_bytes(expand_paths(paths))
     show_progress = sys.stderr.isatty() and total > 50 * 1024 * 1024 and not as_json
     if show_progress:
         from rich.progress import (
@@ -95,37 +99,68 @@ def ingest(
         ) as bar:
             task = bar.add_task("ingesting", total=total)
             summary = arch.ingest(
-                files, cluster=cluster, redact=not no_redact, progress=lambda n: bar.advance(task, n)
+                paths, cluster=cluster, redact=not no_redact, progress=lambda n: bar.advance(task, n)
             )
     else:
-        summary = arch.ingest(files, cluster=cluster, redact=not no_redact)
+        summary = arch.ingest(paths, cluster=cluster, redact=not no_redact)
     if as_json:
         print_json(summary.to_json())
     else:
-        typer.echo(
-            f"read {summary.read}: archived {summary.archived}, duplicates {summary.duplicates}, "
-            f"quarantined {summary.quarantined} ({summary.seconds:.1f} s)"
-        )
-        if summary.files_written:
-            typer.echo(
-                f"wrote {summary.files_written} file(s) in {len(summary.partitions)} partition(s), "
-                f"manifest {summary.manifest_seq}"
-            )
-        if summary.redacted:
-            typer.echo(f"redacted secret values in {summary.redacted} event(s)")
-        if summary.collisions:
-            typer.echo(
-                f"warning: {summary.collisions} event(s) reuse an auditID+stage with different content; "
-                "kept both (see the trail-integrity detections)"
-            )
-        if summary.quarantined:
-            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary.quarantine_reasons.items()))
-            typer.echo(
-                f"quarantined {summary.quarantined} record(s) in {summary.quarantine_file} ({reasons})",
-                err=True,
-            )
+        _print_ingest_summary(summary)
     if summary.quarantined:
         raise typer.Exit(3)
+
+
+def _input_bytes(files: list[str]) -> int:
+    total = 0
+    for name in files:
+        if name != "-":
+            with contextlib.suppress(OSError):  # unreadable or gone: ingest names it
+                total += Path(name).stat().st_size
+    return total
+
+
+def _print_ingest_summary(summary: IngestSummary) -> None:
+    typer.echo(
+        f"read {summary.read}: archived {summary.archived}, duplicates {summary.duplicates}, "
+        f"quarantined {summary.quarantined} ({summary.seconds:.1f} s)"
+    )
+    if summary.files_written:
+        typer.echo(
+            f"wrote {summary.files_written} file(s) in {len(summary.partitions)} partition(s), "
+            f"manifest {summary.manifest_seq}"
+        )
+    if summary.redacted:
+        typer.echo(f"redacted secret values in {summary.redacted} event(s)")
+    if summary.collisions:
+        typer.echo(
+            f"warning: {summary.collisions} event(s) reuse an auditID+stage with different content; "
+            "kept both (see the trail-integrity detections)"
+        )
+    if summary.quarantined:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary.quarantine_reasons.items()))
+        echo(
+            f"quarantined {summary.quarantined} record(s) in {summary.quarantine_file} ({reasons})",
+            err=True,
+        )
+    if summary.unreadable:
+        echo(
+            f"could not read {len(summary.unreadable)} input path(s), each quarantined as one record "
+            f"(check permissions, then ingest them again): {_listed(summary.unreadable)}",
+            err=True,
+        )
+    if summary.skipped:
+        counts = ", ".join(f"{n} {why}" for why, n in sorted(summary.skipped.items()))
+        echo(
+            f"skipped {sum(summary.skipped.values())} path(s) in input folders ({counts}): "
+            f"{_listed(summary.skipped_examples)}",
+            err=True,
+        )
+
+
+def _listed(paths: list[str], shown: int = 10) -> str:
+    more = len(paths) - shown
+    return ", ".join(paths[:shown]) + (f" and {more} more (see --json)" if more > 0 else "")
 
 
 @app.command()
@@ -149,7 +184,7 @@ def export(
     else:
         with open_output(out) as handle:
             count = arch.export(handle, start=start, end=end, clusters=cluster)
-    typer.echo(f"exported {count} event(s)" + ("" if str(out) == "-" else f" to {out}"), err=True)
+    echo(f"exported {count} event(s)" + ("" if str(out) == "-" else f" to {out}"), err=True)
 
 
 @app.command()
@@ -160,13 +195,29 @@ def sql(
     cluster: ClusterFilterOption = None,
     from_: FromOption = None,
     to: ToOption = None,
+    safe: Annotated[
+        bool,
+        typer.Option(
+            "--safe",
+            help="Allow one SELECT that reads the archive's events and nothing else: no other file, no "
+            "writes, no extensions, no network (docs/sql-safety.md).",
+        ),
+    ] = False,
 ) -> None:
-    """Run SQL over the archive's `events` view. --from/--to prune partitions before the query runs."""
+    """Run SQL over the archive's `events` view. --from/--to prune partitions before the query runs.
+
+    Without --safe this is the full DuckDB, as the user running it: a statement can read and write any
+    file that user can, install and load extensions, and fetch URLs.
+    """
     from kanalytics.archive.api import open_archive
 
     check_format(fmt)
     frame = open_archive(archive).sql(
-        query, start=parse_instant(from_, "--from"), end=parse_instant(to, "--to"), clusters=cluster
+        query,
+        start=parse_instant(from_, "--from"),
+        end=parse_instant(to, "--to"),
+        clusters=cluster,
+        safe=safe,
     )
     print_frame(frame, fmt)
 
@@ -194,4 +245,4 @@ def info(archive: ArchiveOption, as_json: JsonOption = False) -> None:
     ]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
-        typer.echo(f"{key:<{width}}  {value}")
+        echo(f"{key:<{width}}  {value}")  # cluster names come from folder names on disk

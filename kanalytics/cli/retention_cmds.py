@@ -11,7 +11,7 @@ import typer
 
 from kanalytics.cli import app
 from kanalytics.cli.options import ArchiveOption, ConfigOption, JsonOption
-from kanalytics.cli.output import print_json
+from kanalytics.cli.output import echo, print_json
 from kanalytics.errors import ArchiveError, IntegrityError, RetentionError, UsageError
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ def _settings(config: Path | None) -> Settings:
     from kanalytics.config import load_settings
 
     settings = load_settings(config)
-    signing.configure(settings.signing.private_key_path)  # every manifest this command writes gets signed
+    # Every manifest this command writes gets signed; recovery acts on none the public key does not verify.
+    signing.configure(settings.signing.private_key_path, settings.signing.public_key_path)
     return settings
 
 
@@ -111,7 +112,7 @@ def verify(
         print_json(report.to_json())
     else:
         for line in report.lines(verbose):
-            typer.echo(line)
+            echo(line)  # file names come from disk and manifests: a newline in one must not forge a line
     if not report.ok:
         raise IntegrityError(f"verification failed: {len(report.problems)} problem(s)")
 
@@ -230,23 +231,75 @@ def hold_add(
         typer.Option(help="Namespace concerned; the whole cluster-day is held.", show_default=False),
     ] = None,
     config: ConfigOption = None,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes",
+            help="Place the hold even on a cluster or namespace the archive has no events of "
+            "(e.g. before its first ingest).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Place a legal hold: retention never deletes the period while the hold is active."""
     from kanalytics.archive.holds import add_hold
+    from kanalytics.archive.layout import check_cluster_name
 
     settings = _settings(config)
+    layout = _layout(archive, must_exist=False)
+    first, last = _required_day(start, "--from"), _required_day(end, "--to")
+    unseen = _unseen_scope(layout, check_cluster_name(cluster), namespace)
+    if unseen is not None and not yes:
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"{unseen}: refusing to place the hold without confirmation",
+                hint="check the name (`kanalytics info` lists the clusters); to hold it anyway, "
+                "e.g. before its events arrive, re-run with --yes",
+            )
+        typer.confirm(f"{unseen}. Place the hold anyway?", abort=True)
     hold = add_hold(
-        _layout(archive, must_exist=False),
+        layout,
         cluster=cluster,
         namespace=namespace,
-        start=_required_day(start, "--from"),
-        end=_required_day(end, "--to"),
+        start=first,
+        end=last,
         reason=reason,
         owner=owner,
         timezone=settings.timezone,
     )
     _print_holds([hold.to_json()], as_json, prefix="placed ")
+
+
+def _unseen_scope(layout: Layout, cluster: str, namespace: str | None) -> str | None:
+    """What a new hold names that the archive holds no events of, or None: a typo would silently hold
+    nothing. A cluster counts as seen if it has data or any ingest ever recorded it (retention may have
+    deleted its data since)."""
+    import difflib
+
+    from kanalytics.archive.manifest import iter_manifests
+
+    with_data = {p.cluster for p in layout.partitions() if layout.partition_files(p)}
+    ingested = {m.details.get("cluster") for m in iter_manifests(layout) if m.operation == "ingest"}
+    known = sorted(c for c in with_data | ingested if isinstance(c, str))
+    if cluster not in known:
+        close = difflib.get_close_matches(cluster, known, n=3, cutoff=0.6)
+        guess = f" (did you mean {', '.join(close)}?)" if close else ""
+        listed = ", ".join(known) or "none yet"
+        return (
+            f"the archive {layout.root} has no events of cluster {cluster!r}{guess}; its clusters: {listed}"
+        )
+    if namespace and cluster in with_data and not _namespace_seen(layout, cluster, namespace):
+        return f"the archive {layout.root} has no events of namespace {namespace!r} in cluster {cluster!r}"
+    return None
+
+
+def _namespace_seen(layout: Layout, cluster: str, namespace: str) -> bool:
+    from kanalytics.archive.api import open_archive
+
+    found = open_archive(layout.root).sql(
+        "SELECT 1 FROM events WHERE namespace = $namespace LIMIT 1", clusters=[cluster], namespace=namespace
+    )
+    return found.height > 0
 
 
 @hold_app.command("list")
