@@ -1,7 +1,8 @@
-"""Conversion: raw input (blocks of lines, or parsed Records) into Arrow batches of archive rows.
+"""Conversion: candidate Events (Records) into Arrow batches of archive rows.
 
 This is the CPU-heavy half of ingest (parse, redact, map, hash) and it is pure: it runs in worker
-processes, one block at a time, and returns rows plus quarantine entries for the writer to take.
+processes, one block at a time, and returns rows plus quarantine entries for the writer to take. What an
+input document holds is `sources/`' to say (`sources.documents`); this module only maps Events to rows.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from kanalytics.archive import jsontext
 from kanalytics.archive.redact import redact_event
 from kanalytics.archive.rows import NotAnEvent, event_hash, event_to_values
 from kanalytics.archive.schema import ARROW_SCHEMA, COLUMN_NAMES
-from kanalytics.sources.files import BOM, Block, Record, not_utf8
-from kanalytics.sources.native import unwrap
+from kanalytics.sources import jsontext
+from kanalytics.sources.documents import block_records
+from kanalytics.sources.records import Block, Record
 
 DAY_COLUMN = "_day"  # UTC days since the epoch of request_ts: the partition date, computed once here
 _DAY_MICROS = 86_400_000_000
@@ -69,22 +70,6 @@ class _Builder:
     def _quarantine(self, origin: str, line: int, reason: str, raw: bytes | None) -> None:
         self.out.quarantine.append((origin, line, reason, raw))
 
-    def line(self, data: bytes, origin: str, line: int) -> None:
-        try:
-            document = jsontext.loads(data)
-        except RecursionError:
-            self.problem(origin, line, "not valid JSON: nested too deeply", data)
-            return
-        except ValueError as exc:
-            self.problem(origin, line, "not UTF-8 text" if not_utf8(data) else f"not valid JSON: {exc}", data)
-            return
-        events = unwrap(document)
-        if events is None:
-            self.problem(origin, line, "not an audit event: not a JSON object, EventList or array", data)
-            return
-        for event in events:
-            self.event(event, origin, line, data if len(events) == 1 else None)
-
     def finish(self) -> Converted:
         if self.rows:
             columns = zip(*self.rows, strict=True)  # transpose in C: rows were built in column order
@@ -94,17 +79,8 @@ class _Builder:
 
 
 def convert_block(block: Block, redact: bool = True) -> Converted:
-    """Convert one block of JSON Lines (runs in a worker process)."""
-    builder = _Builder(redact)
-    number = block.first_line - 1
-    for raw in block.data.split(b"\n"):
-        number += 1
-        if number == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM) :]
-        line = raw.strip()
-        if line:
-            builder.line(line, block.origin, number)
-    return builder.finish()
+    """Convert one block of JSON Lines (runs in a worker process: the lines are parsed here, once)."""
+    return convert_records(block_records(block), redact)
 
 
 def convert_records(records: Iterable[Record], redact: bool = True) -> Converted:

@@ -8,15 +8,20 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from kanalytics.catalog.model import FINDING_COLUMNS, SEVERITY_ORDER, Finding, QueryResult
+from kanalytics.catalog.model import (
+    ANOMALY_COLUMNS,
+    FINDING_COLUMNS,
+    FINDING_NAMES,
+    ROW_COLUMNS,
+    Finding,
+    QueryResult,
+    finding_schema,
+)
+from kanalytics.vocabulary import SEVERITY_ORDER
 
 if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
-
-# Columns that map to named Finding fields rather than to `evidence`.
-_NAMED = (*FINDING_COLUMNS, "cluster", "score", "baseline")
-ANOMALY_COLUMNS = ("score", "baseline")
 
 
 def missing_columns(kind: str, column_names: list[str]) -> list[str]:
@@ -75,7 +80,7 @@ def to_findings(result: QueryResult) -> list[Finding]:
                 cluster=_text(row.get("cluster")),
                 score=float(score) if isinstance(score, int | float | Decimal) else None,
                 baseline=_text(row.get("baseline")),
-                evidence={k: json_safe(v) for k, v in row.items() if k not in _NAMED},
+                evidence={k: json_safe(v) for k, v in row.items() if k not in ROW_COLUMNS},
             )
         )
     return found
@@ -109,34 +114,15 @@ def _text(value: Any) -> str | None:
 
 
 def findings_frame(findings: list[Finding]) -> pl.DataFrame:
-    """Findings as one polars DataFrame with a fixed schema (evidence as JSON text), for notebooks."""
+    """Findings as one polars DataFrame with the finding schema (evidence as JSON text), for notebooks."""
     import json
 
     import polars as pl
 
-    schema: dict[str, pl.DataType | type[pl.DataType]] = {
-        "severity": pl.String,
-        "query_id": pl.String,
-        "title": pl.String,
-        "kind": pl.String,
-        "area": pl.String,
-        "ts": pl.Datetime("us", "UTC"),
-        "cluster": pl.String,
-        "audit_id": pl.String,
-        "user_name": pl.String,
-        "source_ip": pl.String,
-        "verb": pl.String,
-        "resource": pl.String,
-        "namespace": pl.String,
-        "object_name": pl.String,
-        "summary": pl.String,
-        "score": pl.Float64,
-        "baseline": pl.String,
-        "evidence": pl.String,
-    }
+    schema = to_polars(finding_schema().empty_table()).schema
     rows = [
         {
-            **{name: getattr(f, name) for name in schema if name != "evidence"},
+            **{name: getattr(f, name) for name in FINDING_NAMES},
             "score": float(f.score) if f.score is not None else None,
             "evidence": json.dumps(json_safe(f.evidence), sort_keys=True),
         }

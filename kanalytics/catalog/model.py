@@ -13,40 +13,70 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
-Kind = Literal["metric", "detection", "anomaly"]
-Severity = Literal["info", "low", "medium", "high", "critical"]
-Level = Literal["None", "Metadata", "Request", "RequestResponse"]
-Automation = Literal["automated", "partial", "manual"]
-# The review areas of audit-log practice; each report section shows the queries of its area.
-Area = Literal[
-    "coverage",
-    "integrity",
-    "activity",
-    "failed-access",
-    "rbac",
-    "privileged-workloads",
-    "secrets",
-    "exec",
-    "anonymous",
-    "anomalies",
-    "network",
-    "configuration",
-]
-SEVERITY_ORDER: dict[str, int] = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
-LEVEL_ORDER: dict[str, int] = {"None": 0, "Metadata": 1, "Request": 2, "RequestResponse": 3}
+from kanalytics.vocabulary import LEVEL_ORDER as LEVEL_ORDER  # re-exported: kanalytics.vocabulary is the home
+from kanalytics.vocabulary import SEVERITIES, Area, AuditLevel, QueryKind, Severity
+from kanalytics.vocabulary import SEVERITY_ORDER as SEVERITY_ORDER
 
-# The finding shape (DESIGN.md "Queries"): every detection and anomaly returns at least these columns.
-FINDING_COLUMNS = (
-    "ts",
-    "audit_id",
-    "user_name",
-    "source_ip",
-    "verb",
-    "resource",
-    "namespace",
-    "object_name",
-    "summary",
+Automation = Literal["automated", "partial", "manual"]
+
+# The finding shape (DESIGN.md "Queries"), defined once: the `Finding` dataclass, `findings_frame`, findings.csv,
+# findings.json and the CLI's findings table all follow FINDING_FIELDS, in this order (tests/test_contracts.py).
+FindingSource = Literal["header", "required", "anomaly", "optional", "evidence"]
+
+
+@dataclass(frozen=True)
+class FindingField:
+    """One field of a finding: its name, Arrow type, where its value comes from and what it means.
+
+    `source`: "header" from the query's header; "required" a column every detection and anomaly returns;
+    "anomaly" a column anomalies also return; "optional" a column a query may return; "evidence" every other
+    column of the row, as one JSON object.
+    """
+
+    name: str
+    type: pa.DataType
+    source: FindingSource
+    description: str
+
+
+FINDING_FIELDS: tuple[FindingField, ...] = (
+    FindingField("severity", pa.string(), "header", "the query's severity: " + " | ".join(SEVERITIES)),
+    FindingField("query_id", pa.string(), "header", "the id of the query that raised it"),
+    FindingField("title", pa.string(), "header", "the query's title"),
+    FindingField("kind", pa.string(), "header", "detection | anomaly"),
+    FindingField("area", pa.string(), "header", "the review area of the query"),
+    FindingField(
+        "ts", pa.timestamp("us", tz="UTC"), "required", "when the audited request was received (UTC)"
+    ),
+    FindingField("cluster", pa.string(), "optional", "the cluster of the event"),
+    FindingField("audit_id", pa.string(), "required", "the Event's auditID (null for a pattern of events)"),
+    FindingField("user_name", pa.string(), "required", "the identity that made the request"),
+    FindingField("source_ip", pa.string(), "required", "the client address (source_ips[1])"),
+    FindingField("verb", pa.string(), "required", "the request verb"),
+    FindingField("resource", pa.string(), "required", "the resource of the request"),
+    FindingField("namespace", pa.string(), "required", "the namespace of the object"),
+    FindingField("object_name", pa.string(), "required", "the name of the object"),
+    FindingField("summary", pa.string(), "required", "one sentence saying what happened"),
+    FindingField("score", pa.float64(), "anomaly", "how far from the baseline (anomalies)"),
+    FindingField("baseline", pa.string(), "anomaly", "what the period was compared with (anomalies)"),
+    FindingField("evidence", pa.string(), "evidence", "every other column of the row, as a JSON object"),
 )
+FINDING_NAMES: tuple[str, ...] = tuple(f.name for f in FINDING_FIELDS)
+# What a detection or anomaly query must return; anomalies return ANOMALY_COLUMNS too.
+FINDING_COLUMNS: tuple[str, ...] = tuple(f.name for f in FINDING_FIELDS if f.source == "required")
+ANOMALY_COLUMNS: tuple[str, ...] = tuple(f.name for f in FINDING_FIELDS if f.source == "anomaly")
+# Row columns that fill named fields; every other column of a result row goes to `evidence`.
+ROW_COLUMNS: tuple[str, ...] = tuple(
+    f.name for f in FINDING_FIELDS if f.source in ("required", "anomaly", "optional")
+)
+# The findings table a terminal can show (`kanalytics findings`): the rest is in the JSON and CSV outputs.
+FINDING_TABLE_COLUMNS: tuple[str, ...] = ("severity", "ts", "query_id", "user_name", "namespace", "object_name",
+                                          "summary")  # fmt: skip
+
+
+def finding_schema() -> pa.Schema:
+    """The Arrow schema of a findings table (findings_frame, exports), in FINDING_FIELDS order."""
+    return pa.schema([pa.field(f.name, f.type) for f in FINDING_FIELDS])
 
 
 class QueryHeader(BaseModel):
@@ -56,9 +86,9 @@ class QueryHeader(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: str
-    kind: Kind
+    kind: QueryKind
     severity: Severity = "info"
-    needs_level: Level = "Metadata"
+    needs_level: AuditLevel = "Metadata"
     area: Area
     controls: list[str] = Field(default_factory=list)
     references: list[str] = Field(default_factory=list)
@@ -102,6 +132,31 @@ class ViewHeader(BaseModel):
 class View:
     header: ViewHeader
     sql: str
+    path: str
+    version: str  # short SHA-256 of the file's bytes; part of the catalog version
+
+    @property
+    def id(self) -> str:
+        return self.header.id
+
+
+class MacroHeader(BaseModel):
+    """The YAML header of a shared macro (`queries/macros/<id>.sql`, body: one SQL expression). Unknown keys
+    are errors. Queries and views call it as `<id>(<parameters>)`; like a view it is never listed or run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    parameters: list[str] = Field(default_factory=list)
+    # The values a macro may return, when it names categories (identity_type); a test holds them true.
+    returns: list[str] = Field(default_factory=list)
+    description: str
+
+
+@dataclass(frozen=True)
+class Macro:
+    header: MacroHeader
+    sql: str  # the body: one expression over `parameters`
     path: str
     version: str  # short SHA-256 of the file's bytes; part of the catalog version
 
@@ -162,13 +217,16 @@ class QueryResult:
 
 @dataclass(slots=True)
 class Finding:
-    """One row of a detection or anomaly, in the common shape plus its evidence columns."""
+    """One row of a detection or anomaly, in the common shape plus its evidence columns.
+
+    The fields are FINDING_FIELDS (a test holds them equal); `to_json` gives them in that order.
+    """
 
     query_id: str
     title: str
-    kind: str
-    severity: str
-    area: str
+    kind: QueryKind
+    severity: Severity
+    area: Area
     ts: datetime | None
     audit_id: str | None
     user_name: str | None
@@ -184,7 +242,7 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data = {name: getattr(self, name) for name in FINDING_NAMES}
         data["ts"] = self.ts.isoformat() if self.ts else None
         return data
 

@@ -1,4 +1,4 @@
-"""`generate_report`: run the catalog over a period and write the report files. The CLI's `report` calls this."""
+"""`generate_report`: run the catalog over a period and write the report files. `Archive.report` calls this."""
 
 from __future__ import annotations
 
@@ -11,18 +11,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kanalytics.errors import UsageError
+from kanalytics.report.metrics import COMPARISON_METRICS
 
 if TYPE_CHECKING:
-    from kanalytics.archive.api import Archive
+    from kanalytics.archive.api import Store
     from kanalytics.catalog.loader import Catalog
     from kanalytics.catalog.model import CatalogRun
+    from kanalytics.catalog.runner import Progress
     from kanalytics.config import Settings
 
 FORMATS = ("html", "pdf", "csv", "json")
 # What the previous-period comparison runs: one cheap aggregate (events, identities, denied). Re-running every
 # detection and anomaly over a second month doubled the catalog time for one row of the summary; findings are
 # compared with the previous month's own report instead.
-_COMPARISON_METRICS = ("identity-summary",)
+_COMPARISON_METRICS = tuple(m.id for m in COMPARISON_METRICS)
 
 
 @dataclass
@@ -58,7 +60,7 @@ def resolve_period(
 
 
 def generate_report(
-    archive: Archive,
+    archive: Store,
     start: datetime,
     end: datetime,
     out: Path,
@@ -68,8 +70,12 @@ def generate_report(
     formats: Sequence[str] = FORMATS,
     generated_at: datetime | None = None,
     catalog: Catalog | None = None,
+    progress: Progress | None = None,
 ) -> ReportOutputs:
-    """Evaluate the catalog over [start, end) (and the period before, for trends) and write the outputs."""
+    """Evaluate the catalog over [start, end) (and the period before, for trends) and write the outputs.
+
+    `progress` is told about each catalog query as it starts (see `kanalytics.catalog.runner.Progress`).
+    """
     import time
 
     from kanalytics.archive.retention import retention_status
@@ -91,7 +97,14 @@ def generate_report(
     archive.require()
     catalog = catalog or load_catalog(settings=settings)
     run = run_catalog(
-        archive, start, end, clusters=clusters, settings=settings, catalog=catalog, keep_tables=False
+        archive,
+        start,
+        end,
+        clusters=clusters,
+        settings=settings,
+        catalog=catalog,
+        keep_tables=False,
+        progress=progress,
     )
     done("catalog")
     previous = _previous_run(archive, start, end, clusters, settings, catalog)
@@ -125,7 +138,7 @@ def generate_report(
 
 
 def _previous_run(
-    archive: Archive,
+    archive: Store,
     start: datetime,
     end: datetime,
     clusters: Sequence[str] | None,
@@ -159,14 +172,14 @@ def _previous_period(start: datetime, end: datetime, settings: Settings) -> tupl
     return start - (end - start), start
 
 
-def _has_data(archive: Archive, start: datetime, end: datetime, clusters: Sequence[str] | None) -> bool:
+def _has_data(archive: Store, start: datetime, end: datetime, clusters: Sequence[str] | None) -> bool:
     from kanalytics.archive.reader import event_files
 
     return bool(event_files(archive.layout, start, end, clusters))
 
 
 def _run_info(
-    archive: Archive,
+    archive: Store,
     run: CatalogRun,
     settings: Settings,
     clusters: Sequence[str] | None,
@@ -175,7 +188,7 @@ def _run_info(
     manifest_seq: int | None,
     manifest_sha256: str | None,
 ) -> dict[str, Any]:
-    import kanalytics
+    from kanalytics._version import __version__
 
     settings_json = json.dumps(settings.model_dump(mode="json", exclude={"source"}), sort_keys=True)
     return {
@@ -188,7 +201,7 @@ def _run_info(
         "formats": list(formats),
         "config": settings.source,
         "settings_sha256": hashlib.sha256(settings_json.encode()).hexdigest(),
-        "kanalytics_version": kanalytics.__version__,
+        "kanalytics_version": __version__,
         "catalog_version": run.catalog_version,
         "manifest_seq": manifest_seq,
         "manifest_sha256": manifest_sha256,
@@ -199,7 +212,7 @@ def _run_info(
 
 
 def _reproduce_command(
-    archive: Archive,
+    archive: Store,
     run: CatalogRun,
     settings: Settings,
     clusters: Sequence[str] | None,

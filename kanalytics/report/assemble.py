@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from kanalytics.report import areas, build, evidence
 from kanalytics.report.context import Cover, ReportContext, Retention
+from kanalytics.report.metrics import EVENTS_PER_DAY, rows_of
 
 if TYPE_CHECKING:
     from kanalytics.archive.retention import RetentionStatus
@@ -27,7 +28,7 @@ def assemble(
 ) -> ReportContext:
     zone = settings.zone
     start, end = run.start.astimezone(zone), run.end.astimezone(zone)
-    clusters = run.clusters or sorted({str(r["cluster"]) for r in build.rows_of(run, "events-per-day")})
+    clusters = run.clusters or sorted({str(r["cluster"]) for r in rows_of(run, EVENTS_PER_DAY)})
     period_label = _period_label(start, end)
     cover = Cover(
         organisation=settings.report.organisation,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kanalytics.catalog.model import CatalogRun, QueryResult
 from kanalytics.report import charts
@@ -22,13 +22,25 @@ from kanalytics.report.context import (
     QueryStatus,
     SuppressionRow,
 )
+from kanalytics.report.metrics import (
+    ACTIVITY_HEATMAP,
+    AUDIT_LEVELS_SEEN,
+    DAILY_VOLUME,
+    EVENTS_PER_DAY,
+    HOURLY_COVERAGE_GAPS,
+    IDENTITY_SUMMARY,
+    TOP_IDENTITIES,
+    rows_of,
+)
 from kanalytics.report.tables import fmt_value, to_table
+from kanalytics.vocabulary import SEVERITIES, at_least
 
 if TYPE_CHECKING:
     from kanalytics.catalog.loader import Catalog
     from kanalytics.report.context import Chart
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
+# Finding groups of these severities come first among the highlights, before gaps in the evidence.
+HEADLINE_SEVERITIES = frozenset(at_least("medium"))
 
 
 @dataclass
@@ -42,17 +54,8 @@ class Totals:
     by_severity: dict[str, int]
 
 
-def rows_of(run: CatalogRun | None, query_id: str) -> list[dict[str, Any]]:
-    """The rows of an ok metric result, else []. Metric tables are small by construction."""
-    result = run.results.get(query_id) if run else None
-    if result is None or result.status != "ok" or result.table is None:
-        return []
-    rows: list[dict[str, Any]] = result.table.to_pylist()
-    return rows
-
-
 def totals(run: CatalogRun) -> Totals:
-    identity = rows_of(run, "identity-summary")
+    identity = rows_of(run, IDENTITY_SUMMARY)
     severity = Counter(f.severity for f in run.findings)
     return Totals(
         events=sum(int(r["events"]) for r in identity),
@@ -95,7 +98,7 @@ def summary(run: CatalogRun, previous: CatalogRun | None, previous_label: str) -
             return Delta(s, now.by_severity[s], None, not_compared)
         return Delta(s, now.by_severity[s], before.by_severity[s] if before else None)
 
-    identity_rows = rows_of(run, "identity-summary")
+    identity_rows = rows_of(run, IDENTITY_SUMMARY)
     return ExecutiveSummary(
         events=delta("Audit events", "events"),
         identities=delta("Identities", "identities"),
@@ -118,7 +121,7 @@ def highlights(groups: list[FindingGroup], coverage: Coverage) -> list[Highlight
     items = [
         Highlight(g.severity, g.title, f"{g.count:,} finding(s); first: {g.first_summary}", f"q-{g.query_id}")
         for g in groups
-        if g.severity in ("critical", "high", "medium")
+        if g.severity in HEADLINE_SEVERITIES
     ]
     if coverage.days_without_events or coverage.gap_hour_count:
         detail = (
@@ -132,14 +135,14 @@ def highlights(groups: list[FindingGroup], coverage: Coverage) -> list[Highlight
         )
         items.append(Highlight("coverage", "Checks not evaluable at this audit level", detail, "coverage"))
     items += [Highlight(g.severity, g.title, f"{g.count:,} finding(s)", f"q-{g.query_id}") for g in groups
-              if g.severity not in ("critical", "high", "medium")]  # fmt: skip
+              if g.severity not in HEADLINE_SEVERITIES]  # fmt: skip
     return items[:3]
 
 
 def coverage(run: CatalogRun, integrity: str, integrity_ok: bool | None) -> Coverage:
-    per_day = rows_of(run, "events-per-day")
+    per_day = rows_of(run, EVENTS_PER_DAY)
     empty_days = [f"{fmt_value(r['day'])} ({r['cluster']})" for r in per_day if int(r["events"]) == 0]
-    gaps = rows_of(run, "hourly-coverage-gaps")
+    gaps = rows_of(run, HOURLY_COVERAGE_GAPS)
     statuses = [query_status(r) for r in run.results.values()]
     days_total = len({r["day"] for r in per_day})
     total = sum(int(r["events"]) for r in per_day)
@@ -157,7 +160,7 @@ def coverage(run: CatalogRun, integrity: str, integrity_ok: bool | None) -> Cove
         days_without_events=empty_days,
         gap_hours=to_table(gaps, limit=60),
         gap_hour_count=len(gaps),
-        levels=to_table(rows_of(run, "audit-levels-seen")),
+        levels=to_table(rows_of(run, AUDIT_LEVELS_SEEN)),
         levels_seen=list(run.levels_seen),
         not_evaluable=sorted((s for s in statuses if s.status == "not-evaluable"), key=lambda s: s.id),
         errors=sorted((s for s in statuses if s.status == "error"), key=lambda s: s.id),
@@ -207,14 +210,14 @@ def suppressions(run: CatalogRun) -> list[SuppressionRow]:
 def main_charts(run: CatalogRun, zone: str = "UTC") -> dict[str, Chart]:
     """The charts more than one section shows, rendered once; `zone` names the day and hour buckets."""
     out: dict[str, Chart] = {}
-    if volume := rows_of(run, "daily-volume-by-identity-type"):
+    if volume := rows_of(run, DAILY_VOLUME):
         out["volume"] = charts.daily_volume(volume, zone)
-    if (per_day := rows_of(run, "events-per-day")) and any(int(r["events"]) for r in per_day):
+    if (per_day := rows_of(run, EVENTS_PER_DAY)) and any(int(r["events"]) for r in per_day):
         out["coverage"] = charts.coverage_per_day(per_day, zone)
-    if (heat := rows_of(run, "activity-heatmap")) and sum(int(r["events"]) for r in heat):
+    if (heat := rows_of(run, ACTIVITY_HEATMAP)) and sum(int(r["events"]) for r in heat):
         human = sum(int(r["human_events"]) for r in heat)
         column, who = ("human_events", "people") if human else ("events", "all identities")
         out["heatmap"] = charts.heatmap(heat, column, who, zone)
-    if top := rows_of(run, "top-identities"):
+    if top := rows_of(run, TOP_IDENTITIES):
         out["identities"] = charts.top_identities(top)
     return out

@@ -16,11 +16,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from kanalytics.report.context import Chart
+from kanalytics.vocabulary import IDENTITY_TYPES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-IDENTITY_TYPES = ("human", "service account", "node", "control plane", "anonymous", "unknown")
 _COLOURS = {
     "human": "#1f4e79",
     "service account": "#5b9bd5",

@@ -231,7 +231,7 @@ class FrameworkTable:
 class AreaSection:
     """One review area of audit-log practice: its metric tables, charts and the detections behind it."""
 
-    id: str  # the model.Area name, also the HTML anchor
+    id: str  # the area's name (kanalytics.vocabulary.Area), also the HTML anchor
     title: str
     intro: str
     charts: list[Chart]

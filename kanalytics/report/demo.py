@@ -38,7 +38,7 @@ def run_demo(
     """Generate, ingest and report into `out` (archive/, audit.jsonl.zst, truth.json, kanalytics.toml, report/)."""
     import time
 
-    import kanalytics
+    from kanalytics.archive.api import Store
     from kanalytics.catalog.period import month_bounds
     from kanalytics.config import load_settings
     from kanalytics.report.api import FORMATS, generate_report
@@ -53,7 +53,7 @@ def run_demo(
     )  # fmt: skip
     result.events, result.incidents = synth.events, synth.incidents
     result.seconds["synth"] = time.perf_counter() - began
-    archive = kanalytics.open_archive(result.archive)
+    archive = Store(result.archive)
     if not archive.layout.is_archive():  # re-running the demo keeps the archive (ingest dedupes anyway)
         began = time.perf_counter()
         archive.ingest([result.log], cluster=DEMO_CLUSTER)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kanalytics.catalog.model import SEVERITY_ORDER, CatalogRun, Finding
+from kanalytics.catalog.model import CatalogRun, Finding
 from kanalytics.report.context import FindingGroup, FindingRow, InventoryRow
 from kanalytics.report.tables import fmt_ts, fmt_value
+from kanalytics.vocabulary import SEVERITY_ORDER, Severity
 
 HTML_ROWS_PER_FINDING = 200
-INVENTORY_SEVERITIES = frozenset({"info"})
+INVENTORY_SEVERITIES: frozenset[Severity] = frozenset({"info"})
 
 EventKey = tuple[str, str]
 

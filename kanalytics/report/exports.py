@@ -10,13 +10,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from kanalytics.catalog.findings import json_safe
-from kanalytics.catalog.model import Finding
+from kanalytics.catalog.model import FINDING_NAMES, Finding
 from kanalytics.textsafe import csv_cell, escape_json_text
 
-CSV_COLUMNS = (
-    "severity", "query_id", "title", "kind", "area", "ts", "cluster", "audit_id", "user_name", "source_ip",
-    "verb", "resource", "namespace", "object_name", "summary", "score", "baseline", "evidence",
-)  # fmt: skip
+CSV_COLUMNS = FINDING_NAMES  # findings.csv has the finding shape's columns, in its order
 
 
 def write_csv(
