@@ -1,5 +1,5 @@
-"""Find, parse and validate every query file, shared view and control catalogue; the only code that reads
-`queries/`.
+"""Find, parse and validate every query file, shared view, shared macro and control catalogue; the only code
+that reads `queries/`.
 
 Every problem found is collected and raised together as one `QueryError`, so a broken tree is fixed in one
 pass instead of one error at a time.
@@ -10,27 +10,58 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from kanalytics.catalog.model import Automation, Control, Framework, Query, QueryHeader, View, ViewHeader
+from kanalytics.catalog.model import (
+    Automation,
+    Control,
+    Framework,
+    Macro,
+    MacroHeader,
+    Query,
+    QueryHeader,
+    View,
+    ViewHeader,
+)
 from kanalytics.errors import QueryError, UsageError
+from kanalytics.vocabulary import KIND_FOLDERS  # folder name -> the kind its queries must declare
 
 if TYPE_CHECKING:
     from kanalytics.config import Settings
 
-# Folder name -> the kind its queries must declare.
-KIND_FOLDERS = {"metrics": "metric", "detections": "detection", "anomalies": "anomaly"}
 CONTROLS_FOLDER = "controls"
 # Shared views: named SELECTs over `events` (or other views) that queries select from.
 VIEWS_FOLDER = "views"
+# Shared macros: DuckDB scalar macros (one expression each) that queries and views call, e.g. identity_type().
+MACROS_FOLDER = "macros"
 # Names a view may not take: the runner's own relations (the allow-list tables all start with `allow_`).
 _RESERVED_VIEW_IDS = frozenset({"events"})
+# The named parameters the runner binds (`Session.params_for`); a query naming any other `$name` is refused.
+QUERY_PARAMETERS: dict[str, str] = {
+    "period_start": "start of the period, inclusive (TIMESTAMPTZ)",
+    "period_end": "end of the period, exclusive (TIMESTAMPTZ)",
+    "baseline_start": "start of an anomaly's baseline window (TIMESTAMPTZ); the baseline ends at $period_start",
+    "timezone": "the configured time zone name, for hour-of-day and day arithmetic",
+    "query_id": "the id of the query being run, for the per-query allow-list: allowlisted($query_id, [...])",
+}
+# What a `references:` entry may start with ("<prefix>:<rule or page>"); a typo'd source is an error.
+REFERENCE_PREFIXES: dict[str, str] = {
+    "catalog": "kanalytics' own query catalogue (docs/queries.md)",
+    "falco": "a Falco k8s_audit rule, by its name",
+    "sigma": "a Sigma rule, by its title",
+    "elastic": "an Elastic detection rule, by its name",
+    "panther": "a Panther rule, by its id or name",
+    "splunk": "a Splunk security content detection, by its name",
+    "guardduty": "an Amazon GuardDuty finding type",
+    "datadog": "a Datadog Cloud SIEM rule, by its name",
+    "mitre": "a MITRE ATT&CK page (techniques belong in `mitre:`)",
+}
 
 _HEADER = re.compile(r"\A\s*/\*\s*---\s*\n(?P<yaml>.*?)\n\s*---\s*\*/(?P<sql>.*)\Z", re.DOTALL)
 # Python-format placeholders mean a value was (or will be) pasted into the SQL. DuckDB's own format()
@@ -41,6 +72,8 @@ _PERCENT_FORMAT = re.compile(r"%s\b|%\([A-Za-z_][A-Za-z0-9_]*\)[sdr]")
 # What is not an identifier reference: string literals, quoted identifiers and comments.
 _NOT_NAMES = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.DOTALL)
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+_Shared = TypeVar("_Shared", View, Macro)
 
 
 @dataclass
@@ -55,6 +88,8 @@ class Catalog:
     overrides: list[str] = field(default_factory=list)
     # Shared views in creation order (dependencies first). Not queries: never listed, reported or mapped.
     views: dict[str, View] = field(default_factory=dict)
+    # Shared macros in creation order (a macro after the macros it calls); created before the views.
+    macros: dict[str, Macro] = field(default_factory=dict)
 
     def get(self, query_id: str) -> Query:
         """The query `query_id`, or a UsageError naming close matches."""
@@ -83,6 +118,10 @@ class Catalog:
     def views_used_by(self, query: Query) -> list[str]:
         """Ids of the views `query` selects from directly, in creation order."""
         return [v for v in self.views if v in referenced_names(query.sql)]
+
+    def names_read(self, sql: str) -> set[str]:
+        """Names `sql` refers to, including through the views it selects from and the macros it calls."""
+        return names_read(sql, shared_sql(self.macros.values(), self.views.values()))
 
 
 class _ControlEntry(BaseModel):
@@ -134,14 +173,38 @@ def load_catalog(
 def load_views(
     extra_paths: Sequence[str | Path] = (), *, settings: Settings | None = None, include_builtin: bool = True
 ) -> dict[str, View]:
-    """Only the shared views (creation order) of the roots `load_catalog` would read; for callers that build a
-    `Session` without a catalog (benchmarks, tests)."""
+    """Only the shared views (creation order) of the roots `load_catalog` would read."""
+    return load_shared_sql(extra_paths, settings=settings, include_builtin=include_builtin)[1]
+
+
+def load_shared_sql(
+    extra_paths: Sequence[str | Path] = (), *, settings: Settings | None = None, include_builtin: bool = True
+) -> tuple[dict[str, Macro], dict[str, View]]:
+    """The shared macros and views (each in creation order) of the roots `load_catalog` would read; for callers
+    that build a `Session` without a catalog (benchmarks, tests)."""
     problems: list[str] = []
     roots = _roots(extra_paths, settings, include_builtin, problems)
     overrides: list[str] = []
-    views = _load_views(roots, problems, overrides)
+    macros = _load_macros(roots, problems, overrides)
+    views = _load_views(roots, problems, overrides, macros)
     _raise_problems(problems)
-    return views
+    return macros, views
+
+
+def shared_sql(macros: Iterable[Macro], views: Iterable[View]) -> dict[str, str]:
+    """Id -> SQL of every shared macro and view: what `names_read` follows."""
+    return {**{m.id: m.sql for m in macros}, **{v.id: v.sql for v in views}}
+
+
+def names_read(sql: str, shared: Mapping[str, str]) -> set[str]:
+    """Names `sql` refers to, including through the shared views and macros (`shared`: id -> SQL) it uses."""
+    names: set[str] = set()
+    pending = [sql]
+    while pending:
+        found = referenced_names(pending.pop()) - names
+        names |= found
+        pending += [shared[n] for n in found if n in shared]
+    return names
 
 
 def _roots(
@@ -204,13 +267,16 @@ def _load_roots(roots: list[Path], problems: list[str]) -> Catalog:
                     # A user folder may replace a built-in query on purpose; the report lists it.
                     overrides.append(f"query {query.id}: {path} overrides {queries[query.id].path}")
                 queries[query.id] = query
-    views = _load_views(roots, problems, overrides)
+    macros = _load_macros(roots, problems, overrides)
+    views = _load_views(roots, problems, overrides, macros)
     _raise_problems(problems)
     digest = hashlib.sha256()
     for qid in sorted(queries):
         digest.update(f"{qid}:{queries[qid].version}\n".encode())
     for vid in sorted(views):
         digest.update(f"view {vid}:{views[vid].version}\n".encode())
+    for mid in sorted(macros):
+        digest.update(f"macro {mid}:{macros[mid].version}\n".encode())
     for fid in sorted(framework_files):
         digest.update(f"{fid}:{_file_version(framework_files[fid])}\n".encode())
     return Catalog(
@@ -220,16 +286,19 @@ def _load_roots(roots: list[Path], problems: list[str]) -> Catalog:
         version=digest.hexdigest()[:12],
         overrides=overrides,
         views=views,
+        macros=macros,
     )
 
 
-def _load_views(roots: list[Path], problems: list[str], overrides: list[str]) -> dict[str, View]:
+def _load_views(
+    roots: list[Path], problems: list[str], overrides: list[str], macros: Mapping[str, Macro]
+) -> dict[str, View]:
     """Every view of `roots` (a later root may replace a view by id), in creation order."""
     views: dict[str, View] = {}
     for root in roots:
         seen_here: dict[str, Path] = {}
         for path in sorted((root / VIEWS_FOLDER).glob("*.sql")):
-            view = _load_view(path, problems)
+            view = _load_view(path, problems, macros)
             if view is None:
                 continue
             if view.id in seen_here:
@@ -239,10 +308,114 @@ def _load_views(roots: list[Path], problems: list[str], overrides: list[str]) ->
             if view.id in views:
                 overrides.append(f"view {view.id}: {path} overrides {views[view.id].path}")
             views[view.id] = view
+    for vid in sorted(set(views) & set(macros)):
+        problems.append(f"{views[vid].path}: view id {vid!r} is also the macro {macros[vid].path}")
+    for macro in macros.values():
+        read = sorted(set(views) & referenced_names(macro.sql))
+        if read:
+            problems.append(
+                f"{macro.path}: a macro must not select from views ({', '.join(read)}): macros are created "
+                "first, so that views can call them"
+            )
     return _creation_order(views, problems)
 
 
-def _load_view(path: Path, problems: list[str]) -> View | None:
+def _load_macros(roots: list[Path], problems: list[str], overrides: list[str]) -> dict[str, Macro]:
+    """Every macro of `roots` (a later root may replace a macro by id), in creation order."""
+    macros: dict[str, Macro] = {}
+    for root in roots:
+        seen_here: dict[str, Path] = {}
+        for path in sorted((root / MACROS_FOLDER).glob("*.sql")):
+            macro = _load_macro(path, problems)
+            if macro is None:
+                continue
+            if macro.id in seen_here:
+                problems.append(f"{path}: duplicate macro id {macro.id!r} (also {seen_here[macro.id]})")
+                continue
+            seen_here[macro.id] = path
+            if macro.id in macros:
+                overrides.append(f"macro {macro.id}: {path} overrides {macros[macro.id].path}")
+            macros[macro.id] = macro
+    return _creation_order(macros, problems)
+
+
+def _load_macro(path: Path, problems: list[str]) -> Macro | None:
+    try:
+        data = path.read_bytes()
+        raw, sql = split_query_file(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
+        problems.append(f"{path}: {exc}")
+        return None
+    try:
+        header = MacroHeader.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(f"{path}: {msg}" for msg in _validation_messages(exc))
+        return None
+    mine: list[str] = []
+    if header.id != path.stem:
+        mine.append(f"id {header.id!r} must equal the file name {path.stem!r}")
+    if header.id in _RESERVED_VIEW_IDS or header.id.startswith("allow_"):
+        mine.append(f"macro id {header.id!r} is reserved for the runner's own tables and views")
+    elif header.id in _builtin_functions():
+        mine.append(f"macro id {header.id!r} is a DuckDB function; choose another name")
+    bad = [p for p in header.parameters if not _IDENTIFIER.fullmatch(p)]
+    if bad:
+        mine.append(f"parameters must be plain lower-case SQL names: {', '.join(map(repr, bad))}")
+    if len(set(header.parameters)) != len(header.parameters):
+        mine.append("parameters must be distinct")
+    if not mine:  # the body is parsed inside a CREATE MACRO statement built from the id and parameters
+        mine.extend(macro_problems(header, sql))
+    problems.extend(f"{path}: {msg}" for msg in mine)
+    if mine:
+        return None
+    return Macro(header=header, sql=sql, path=str(path), version=hashlib.sha256(data).hexdigest()[:12])
+
+
+def macro_definition(macro: Macro) -> str:
+    """The statement that creates `macro` (temporary: this connection only)."""
+    return f"CREATE OR REPLACE TEMP MACRO {macro.id}({', '.join(macro.header.parameters)}) AS {macro.sql}"
+
+
+def macro_problems(header: MacroHeader, body: str) -> list[str]:
+    """Why `body` is not one parameter-free scalar expression (empty when it is fine)."""
+    found: list[str] = []
+    for pattern in (_PY_FORMAT, _PERCENT_FORMAT):
+        for match in pattern.finditer(body):
+            found.append(f"SQL contains the format placeholder {match.group(0)!r}; a macro takes arguments")
+    if re.match(r"TABLE\b", body, re.IGNORECASE):
+        found.append("table macros are not supported: write a view (queries/views/) instead")
+        return found
+    import duckdb
+
+    statement = f"CREATE TEMP MACRO {header.id}({', '.join(header.parameters)}) AS {body}"
+    try:
+        statements = duckdb.extract_statements(statement)
+    except duckdb.Error as exc:
+        found.append(f"the body is not one SQL expression: {exc}")
+        return found
+    if len(statements) != 1:
+        found.append(f"the body must be one SQL expression, found {len(statements)} statements")
+    elif statements[0].named_parameters:
+        listed = ", ".join(f"${n}" for n in sorted(statements[0].named_parameters))
+        found.append(f"a macro cannot take query parameters ({listed}); pass them as arguments")
+    return found
+
+
+def _builtin_functions() -> frozenset[str]:
+    global _BUILTIN_FUNCTIONS
+    if _BUILTIN_FUNCTIONS is None:
+        import duckdb
+
+        with duckdb.connect() as con:
+            rows = con.sql("SELECT DISTINCT function_name FROM duckdb_functions()").fetchall()
+        _BUILTIN_FUNCTIONS = frozenset(r[0].lower() for r in rows)
+    return _BUILTIN_FUNCTIONS
+
+
+_BUILTIN_FUNCTIONS: frozenset[str] | None = None
+
+
+def _load_view(path: Path, problems: list[str], macros: Mapping[str, Macro]) -> View | None:
     try:
         data = path.read_bytes()
         raw, sql = split_query_file(data.decode("utf-8"))
@@ -269,7 +442,7 @@ def _load_view(path: Path, problems: list[str]) -> View | None:
             mine.append(
                 f"a view cannot take parameters ({listed}); filter by period in the queries that use it"
             )
-    allow = sorted(n for n in referenced_names(sql) if n.startswith("allow_"))
+    allow = sorted(n for n in names_read(sql, shared_sql(macros.values(), ())) if n.startswith("allow_"))
     if allow:
         mine.append(
             f"a view must not read allow-lists ({', '.join(allow)}): join them in the query, "
@@ -286,24 +459,26 @@ def referenced_names(sql: str) -> set[str]:
     return {n.lower() for n in _NAME.findall(_NOT_NAMES.sub(" ", sql))}
 
 
-def _creation_order(views: dict[str, View], problems: list[str]) -> dict[str, View]:
-    """`views` with every view after the views it depends on (declared or referenced); ties by id."""
+def _creation_order(items: dict[str, _Shared], problems: list[str]) -> dict[str, _Shared]:
+    """`items` (views or macros) with each after those it depends on (declared or referenced); ties by id."""
+    what = "macros" if any(isinstance(i, Macro) for i in items.values()) else "views"
     needs: dict[str, set[str]] = {}
-    for vid, view in views.items():
-        for dep in view.header.depends_on:
-            if dep not in views:
-                problems.append(f"{view.path}: depends_on names the unknown view {dep!r}")
-        names = referenced_names(view.sql)
-        needs[vid] = {d for d in views if d != vid and (d in names or d in view.header.depends_on)}
-    ordered: dict[str, View] = {}
+    for iid, item in items.items():
+        declared: list[str] = item.header.depends_on if isinstance(item, View) else []
+        for dep in declared:
+            if dep not in items:
+                problems.append(f"{item.path}: depends_on names the unknown view {dep!r}")
+        names = referenced_names(item.sql)
+        needs[iid] = {d for d in items if d != iid and (d in names or d in declared)}
+    ordered: dict[str, _Shared] = {}
     while len(ordered) < len(needs):
         ready = sorted(v for v in needs if v not in ordered and needs[v] <= ordered.keys())
         if not ready:
             cycle = sorted(v for v in needs if v not in ordered)
-            problems.append(f"views depend on each other in a cycle: {', '.join(cycle)}")
+            problems.append(f"{what} depend on each other in a cycle: {', '.join(cycle)}")
             break
-        for vid in ready:
-            ordered[vid] = views[vid]
+        for iid in ready:
+            ordered[iid] = items[iid]
     return ordered
 
 
@@ -382,11 +557,41 @@ def _load_query(path: Path, kind: str, controls: dict[str, Control], problems: l
         if cid not in controls:
             close = difflib.get_close_matches(cid, list(controls), n=1)
             mine.append(f"unknown control {cid!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    mine.extend(sql_problems(sql))
+    mine.extend(reference_problems(header.references))
+    found = sql_problems(sql)
+    mine.extend(found or parameter_problems(sql))
     problems.extend(f"{path}: {msg}" for msg in mine)
     if mine:
         return None
     return Query(header=header, sql=sql, path=str(path), version=hashlib.sha256(data).hexdigest()[:12])
+
+
+def reference_problems(references: Iterable[str]) -> list[str]:
+    """Why some `references:` entries are not "<known prefix>:<what>" (empty when all are)."""
+    found: list[str] = []
+    for ref in references:
+        prefix, sep, what = ref.partition(":")
+        if not sep or not what.strip():
+            found.append(f"reference {ref!r} must read '<source>:<rule or page>'")
+        elif prefix not in REFERENCE_PREFIXES:
+            close = difflib.get_close_matches(prefix, list(REFERENCE_PREFIXES), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "known: " + ", ".join(REFERENCE_PREFIXES)
+            found.append(f"reference {ref!r}: unknown source {prefix!r} ({hint})")
+    return found
+
+
+def parameter_problems(sql: str) -> list[str]:
+    """Why `sql` (one statement that parses) names a `$parameter` the runner does not bind."""
+    import duckdb
+
+    named = duckdb.extract_statements(sql)[0].named_parameters
+    unknown = sorted(set(named) - set(QUERY_PARAMETERS))
+    if not unknown:
+        return []
+    return [
+        f"unknown parameter(s) {', '.join(f'${n}' for n in unknown)}; the runner binds "
+        + ", ".join(f"${n}" for n in QUERY_PARAMETERS)
+    ]
 
 
 def sql_problems(sql: str) -> list[str]:

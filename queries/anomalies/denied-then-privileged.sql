@@ -5,17 +5,28 @@ kind: anomaly
 severity: high
 needs_level: Metadata
 area: anomalies
-controls: [pci-dss-4.0:10.2.1.4, pci-dss-4.0:10.2.1.5, nist-800-53-r5:AU-6, nist-800-53-r5:AU-6(3), soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.308(a)(5)(ii)(C)]
-references: ["elastic:Kubernetes Sensitive RBAC Change Followed by Workload Modification", "catalog:rbac-then-workload", "catalog:authz-denied-burst"]
+controls:
+- pci-dss-4.0:10.2.1.4
+- pci-dss-4.0:10.2.1.5
+- nist-800-53-r5:AU-6
+- nist-800-53-r5:AU-6(3)
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.308(a)(5)(ii)(C)
+references:
+- elastic:Kubernetes Sensitive RBAC Change Followed by Workload Modification
+- catalog:rbac-then-workload
+- catalog:authz-denied-burst
 mitre: [T1613, T1098.006, T1078]
 baseline_days: 30
 description: >-
-  A multi-step correlation: an identity was denied at least 5 requests within one hour, and within the following 6
-  hours the same identity succeeded at a privileged action: writing RBAC objects, exec/attach/port-forward into a
-  pod, minting a service-account token, creating or approving a certificate request, changing admission webhooks, or
-  listing Secrets. Probing first and then succeeding is the shape of an attacker who found (or granted themselves)
-  the missing permission. The score is the number of denials; the baseline column says how often the same identity
-  was denied in the baseline window, to tell a chronically misconfigured client from a new one.
+  A multi-step correlation: an identity was denied at least 5 requests within one hour, and within the
+  following 6 hours the same identity succeeded at a privileged action: writing RBAC objects,
+  exec/attach/port-forward into a pod, minting a service-account token, creating or approving a certificate
+  request, changing admission webhooks, or listing Secrets. Probing first and then succeeding is the shape of
+  an attacker who found (or granted themselves) the missing permission. The score is the number of denials;
+  the baseline column says how often the same identity was denied in the baseline window, to tell a
+  chronically misconfigured client from a new one.
 --- */
 WITH ev AS (
     SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, subresource, namespace,
@@ -23,11 +34,8 @@ WITH ev AS (
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage = 'ResponseComplete'
-      AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
-      AND user_name NOT LIKE 'system:node:%' AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%'
+      AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
+      AND NOT is_platform_identity(user_name)
 ),
 denials AS (
     SELECT user_name, request_ts,

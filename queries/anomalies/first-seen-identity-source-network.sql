@@ -5,18 +5,28 @@ kind: anomaly
 severity: medium
 needs_level: Metadata
 area: anomalies
-controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, nist-800-53-r5:AU-6(1), soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.312(b)]
-references: ["catalog:admin-new-location-ip", "splunk:Kubernetes Abuse of Secret by Unusual Location", "guardduty:CredentialAccess:Kubernetes/AnomalousBehavior.SecretsAccessed"]
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- nist-800-53-r5:AU-6(1)
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+references:
+- catalog:admin-new-location-ip
+- splunk:Kubernetes Abuse of Secret by Unusual Location
+- guardduty:CredentialAccess:Kubernetes/AnomalousBehavior.SecretsAccessed
 mitre: [T1078]
 baseline_days: 30
 description: >-
-  Compares, per identity, the client networks of the period with those of the baseline window (the days before the
-  period): a public IPv4 address is reduced to its /24, a private one to its /16 (pods move between node subnets),
-  IPv6 to its /64. Reports the first request from each network the identity never used in the baseline, for
-  people and service accounts that were active in the baseline (nodes and control-plane components are skipped;
-  identities new in the period are reported by first-seen-identity-verb-resource). A credential suddenly used
-  from a new network, above all a public one, is the clearest sign it was copied. Networks in
-  allow_trusted_networks are not reported. Score 2 for a public network, 1 for a private one.
+  Compares, per identity, the client networks of the period with those of the baseline window (the days before
+  the period): a public IPv4 address is reduced to its /24, a private one to its /16 (pods move between node
+  subnets), IPv6 to its /64. Reports the first request from each network the identity never used in the
+  baseline, for people and service accounts that were active in the baseline (nodes and control-plane
+  components are skipped; identities new in the period are reported by first-seen-identity-verb-resource). A
+  credential suddenly used from a new network, above all a public one, is the clearest sign it was copied.
+  Networks in allow_trusted_networks are not reported. Score 2 for a public network, 1 for a private one.
 --- */
 WITH ev AS (
     SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
@@ -30,11 +40,8 @@ WITH ev AS (
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage <> 'RequestReceived' AND source_ips[1] IS NOT NULL
-      AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
-      AND user_name NOT LIKE 'system:node:%' AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%'
+      AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
+      AND NOT is_platform_identity(user_name)
 ),
 base AS (
     SELECT user_name, list_distinct(list(net)) AS nets, count(DISTINCT date_trunc('day', request_ts)) AS days

@@ -6,30 +6,32 @@ severity: low
 needs_level: Metadata
 area: anomalies
 controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.3, soc2:CC7.2, iso-27001-2022:A.8.16]
-references: ["catalog:rare-kubectl-calls", "catalog:rare-rbac-authz-reason", "guardduty:PrivilegeEscalation:Kubernetes/AnomalousBehavior.RoleBindingCreated", "guardduty:PrivilegeEscalation:Kubernetes/AnomalousBehavior.RoleCreated", "guardduty:Discovery:Kubernetes/AnomalousBehavior.PermissionChecked"]
+references:
+- catalog:rare-kubectl-calls
+- catalog:rare-rbac-authz-reason
+- guardduty:PrivilegeEscalation:Kubernetes/AnomalousBehavior.RoleBindingCreated
+- guardduty:PrivilegeEscalation:Kubernetes/AnomalousBehavior.RoleCreated
+- guardduty:Discovery:Kubernetes/AnomalousBehavior.PermissionChecked
 mitre: [T1078, T1613]
 baseline_days: 30
 description: >-
-  Compares, per identity, the (verb, resource, subresource) combinations that succeeded in the period with those of
-  the baseline window, and reports the first use of each new combination. To keep the queue readable, service
-  accounts are judged on every combination (applications are repetitive, so anything new is telling), people only
-  on writes and on sensitive reads (secrets, RBAC objects, exec/attach/port-forward, tokens, nodes). An identity
-  with no baseline activity at all is reported once per combination with the baseline "identity never seen".
-  Score 2 when the identity itself is new, 1 otherwise.
+  Compares, per identity, the (verb, resource, subresource) combinations that succeeded in the period with
+  those of the baseline window, and reports the first use of each new combination. To keep the queue readable,
+  service accounts are judged on every combination (applications are repetitive, so anything new is telling),
+  people only on writes and on sensitive reads (secrets, RBAC objects, exec/attach/port-forward, tokens,
+  nodes). An identity with no baseline activity at all is reported once per combination with the baseline
+  "identity never seen". Score 2 when the identity itself is new, 1 otherwise.
 --- */
 WITH ev AS (
     SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
            user_agent, verb || ' ' || resource || coalesce('/' || nullif(subresource, ''), '') AS action,
-           user_name LIKE 'system:serviceaccount:%' AS is_sa
+           is_service_account(user_name) AS is_sa
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage <> 'RequestReceived' AND resource IS NOT NULL
       AND response_code < 400
-      AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
-      AND user_name NOT LIKE 'system:node:%' AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%'
+      AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
+      AND NOT is_platform_identity(user_name)
 ),
 base AS (
     SELECT user_name, list_distinct(list(action)) AS actions, count(DISTINCT date_trunc('day', request_ts)) AS days
@@ -53,6 +55,6 @@ WHERE e.request_ts >= $period_start
                          'certificatesigningrequests', 'serviceaccounts')
        OR e.action SIMILAR TO '.*/(exec|attach|portforward|proxy|token)')
   AND e.resource NOT IN ('selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'tokenreviews', 'subjectaccessreviews')
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l WHERE l.query_id = 'first-seen-identity-verb-resource' AND l.value = e.user_name)
+  AND NOT allowlisted($query_id, [e.user_name])
 QUALIFY row_number() OVER (PARTITION BY e.user_name, e.action ORDER BY e.request_ts) = 1
 ORDER BY ts

@@ -5,17 +5,31 @@ kind: anomaly
 severity: high
 needs_level: Metadata
 area: integrity
-controls: [pci-dss-4.0:10.2.1, pci-dss-4.0:10.2.1.6, pci-dss-4.0:10.3.3, pci-dss-4.0:10.7.1, pci-dss-4.0:10.7.2, pci-dss-4.0:10.7.3, nist-800-53-r5:AU-5, nist-800-53-r5:AU-12, nist-800-53-r5:AU-9, iso-27001-2022:A.8.15, cis-k8s:1.2.16, cis-k8s:3.2.1, hipaa:164.312(b)]
-references: ["catalog:audit-log-gap"]
+controls:
+- pci-dss-4.0:10.2.1
+- pci-dss-4.0:10.2.1.6
+- pci-dss-4.0:10.3.3
+- pci-dss-4.0:10.7.1
+- pci-dss-4.0:10.7.2
+- pci-dss-4.0:10.7.3
+- nist-800-53-r5:AU-5
+- nist-800-53-r5:AU-12
+- nist-800-53-r5:AU-9
+- iso-27001-2022:A.8.15
+- cis-k8s:1.2.16
+- cis-k8s:3.2.1
+- hipaa:164.312(b)
+references: [catalog:audit-log-gap]
 mitre: [T1562.008]
 baseline_days: 30
 description: >-
   Hours of the period in which a cluster sent no events, or fewer than 10% of its median hourly volume in the
   baseline window (for the same hour of day when that hour has at least 5 baseline days, otherwise over all
-  hours); consecutive such hours are merged into one finding with its start, end and duration. The control plane
-  alone produces steady traffic (leases, controllers), so a silent or nearly silent hour means the audit backend,
-  the shipper or the API server stopped: exactly when an attacker would act. Clusters whose baseline median is
-  below 5 events/hour, and hours before a cluster's first event in the baseline window, are not judged.
+  hours); consecutive such hours are merged into one finding with its start, end and duration. The control
+  plane alone produces steady traffic (leases, controllers), so a silent or nearly silent hour means the audit
+  backend, the shipper or the API server stopped: exactly when an attacker would act. Clusters whose baseline
+  median is below 5 events/hour, and hours before a cluster's first event in the baseline window, are not
+  judged.
 --- */
 WITH hourly AS (
     SELECT cluster, date_trunc('hour', request_ts) AS hour, count(*) AS n

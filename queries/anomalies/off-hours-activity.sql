@@ -5,18 +5,26 @@ kind: anomaly
 severity: medium
 needs_level: Metadata
 area: anomalies
-controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.312(b), pci-dss-4.0:10.4.1, pci-dss-4.0:10.4.2, hipaa:164.308(a)(1)(ii)(D)]
-references: ["catalog:admin-off-hours", "guardduty:Execution:Kubernetes/AnomalousBehavior.ExecInPod"]
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.4.1
+- pci-dss-4.0:10.4.2
+- hipaa:164.308(a)(1)(ii)(D)
+references: [catalog:admin-off-hours, guardduty:Execution:Kubernetes/AnomalousBehavior.ExecInPod]
 mitre: [T1078]
 baseline_days: 30
 description: >-
-  Compares each person's activity in the period with their own working pattern in the baseline window: an hour is
-  unusual when the person made no request in that hour of day, nor the hour before or after, on any baseline
-  day, or when the weekday is one they never worked in the baseline. Hours, weekdays and days are those of the
-  configured time zone (`timezone` in kanalytics.toml, bound as $timezone; UTC by default), so a working day
-  that crosses midnight UTC stays one day. One finding per person and day, with the
-  number of off-pattern requests as the score. Only people (not service accounts, nodes or components) with at
-  least 3 active baseline days are judged, so a thin history does not make everything look unusual; break-glass
+  Compares each person's activity in the period with their own working pattern in the baseline window: an hour
+  is unusual when the person made no request in that hour of day, nor the hour before or after, on any
+  baseline day, or when the weekday is one they never worked in the baseline. Hours, weekdays and days are
+  those of the configured time zone (`timezone` in kanalytics.toml, bound as $timezone; UTC by default), so a
+  working day that crosses midnight UTC stays one day. One finding per person and day, with the number of
+  off-pattern requests as the score. Only people (not service accounts, nodes or components) with at least 3
+  active baseline days are judged, so a thin history does not make everything look unusual; break-glass
   accounts are listed in allow_break_glass_users.
 --- */
 WITH ev AS (
@@ -25,12 +33,7 @@ WITH ev AS (
     FROM (SELECT *, timezone($timezone, request_ts) AS local_ts FROM events)
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage <> 'RequestReceived'
-      AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
-      AND user_name NOT LIKE 'system:node:%' AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%'
-      AND user_name NOT LIKE 'system:%'
+      AND is_human(user_name, user_groups)
       AND user_name NOT IN (SELECT value FROM allow_break_glass_users)
       AND user_name NOT IN (SELECT value FROM allow_automation_users)
 ),

@@ -5,25 +5,35 @@ kind: anomaly
 severity: medium
 needs_level: Metadata
 area: secrets
-controls: [pci-dss-4.0:10.2.1.1, pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.312(b), pci-dss-4.0:10.4.1, pci-dss-4.0:10.4.2, hipaa:164.308(a)(1)(ii)(D)]
+controls:
+- pci-dss-4.0:10.2.1.1
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.4.1
+- pci-dss-4.0:10.4.2
+- hipaa:164.308(a)(1)(ii)(D)
 references:
-  - "elastic:Kubernetes Secret Access via Unusual User Agent"
-  - "splunk:Kubernetes Abuse of Secret by Unusual Location"
-  - "splunk:Kubernetes Abuse of Secret by Unusual User Agent"
-  - "splunk:Kubernetes Abuse of Secret by Unusual User Group"
-  - "splunk:Kubernetes Abuse of Secret by Unusual User Name"
-  - "guardduty:CredentialAccess:Kubernetes/AnomalousBehavior.SecretsAccessed"
-  - "catalog:secrets-unusual-accessor"
+- elastic:Kubernetes Secret Access via Unusual User Agent
+- splunk:Kubernetes Abuse of Secret by Unusual Location
+- splunk:Kubernetes Abuse of Secret by Unusual User Agent
+- splunk:Kubernetes Abuse of Secret by Unusual User Group
+- splunk:Kubernetes Abuse of Secret by Unusual User Name
+- guardduty:CredentialAccess:Kubernetes/AnomalousBehavior.SecretsAccessed
+- catalog:secrets-unusual-accessor
 mitre: [T1552.007]
 baseline_days: 30
 description: >-
-  Compares who read Secrets (get, list, watch that succeeded) in the period with the baseline window. A read is
-  unusual when the identity never read Secrets in the baseline, or read them only from other networks (public /24,
-  private /16) or with other client programs (user-agent product). One finding per identity and reason, at its
-  first read; the score counts how many of the three are new (identity, network, client). Secrets are the
-  credentials of the cluster, and their readers are a small, stable set; a new reader or a known reader from a new
-  place is the event most worth reviewing. Nodes and control-plane components are skipped; secret operators can
-  be listed in allow_automation_users.
+  Compares who read Secrets (get, list, watch that succeeded) in the period with the baseline window. A read
+  is unusual when the identity never read Secrets in the baseline, or read them only from other networks
+  (public /24, private /16) or with other client programs (user-agent product). One finding per identity and
+  reason, at its first read; the score counts how many of the three are new (identity, network, client).
+  Secrets are the credentials of the cluster, and their readers are a small, stable set; a new reader or a
+  known reader from a new place is the event most worth reviewing. Nodes and control-plane components are
+  skipped; secret operators can be listed in allow_automation_users.
 --- */
 WITH ev AS (
     SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
@@ -37,11 +47,8 @@ WITH ev AS (
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage = 'ResponseComplete' AND resource = 'secrets' AND verb IN ('get', 'list', 'watch')
       AND response_code BETWEEN 200 AND 299
-      AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
-      AND user_name NOT LIKE 'system:node:%' AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%'
+      AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
+      AND NOT is_platform_identity(user_name)
       AND user_name NOT IN (SELECT value FROM allow_automation_users)
 ),
 base AS (

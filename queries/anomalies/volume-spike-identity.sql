@@ -5,17 +5,27 @@ kind: anomaly
 severity: medium
 needs_level: Metadata
 area: anomalies
-controls: [nist-800-53-r5:AU-6, nist-800-53-r5:AU-6(1), soc2:CC7.2, iso-27001-2022:A.8.16, pci-dss-4.0:10.4.1.1, pci-dss-4.0:10.4.1, pci-dss-4.0:10.4.2, hipaa:164.308(a)(1)(ii)(D)]
-references: ["catalog:baseline-volume-deviation", "splunk:Kubernetes AWS detect most active service accounts by pod"]
+controls:
+- nist-800-53-r5:AU-6
+- nist-800-53-r5:AU-6(1)
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- pci-dss-4.0:10.4.1.1
+- pci-dss-4.0:10.4.1
+- pci-dss-4.0:10.4.2
+- hipaa:164.308(a)(1)(ii)(D)
+references:
+- catalog:baseline-volume-deviation
+- splunk:Kubernetes AWS detect most active service accounts by pod
 mitre: [T1613, T1530]
 baseline_days: 30
 description: >-
   Compares each identity's requests per hour in the period with its own hourly volume in the baseline window
-  (median and median absolute deviation over the hours it was active). An hour is reported when it has at least
-  20 requests, at least 10 times the baseline median, and a robust z-score ((n - median) / (1.4826 MAD + 1)) of at
-  least 10; the score is that z-score. Mass enumeration, scraping of Secrets or a runaway script all look like this.
-  Identities with fewer than 3 active baseline days are not judged (no reliable baseline), and neither are nodes and
-  control-plane components, whose volume follows the cluster size.
+  (median and median absolute deviation over the hours it was active). An hour is reported when it has at
+  least 20 requests, at least 10 times the baseline median, and a robust z-score ((n - median) / (1.4826 MAD +
+  1)) of at least 10; the score is that z-score. Mass enumeration, scraping of Secrets or a runaway script all
+  look like this. Identities with fewer than 3 active baseline days are not judged (no reliable baseline), and
+  neither are nodes and control-plane components, whose volume follows the cluster size.
 --- */
 WITH hourly AS (
     SELECT user_name, date_trunc('hour', request_ts) AS hour, count(*) AS n,
@@ -24,11 +34,8 @@ WITH hourly AS (
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage <> 'RequestReceived'
-      AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
-      AND user_name NOT LIKE 'system:node:%' AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%'
+      AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
+      AND NOT is_platform_identity(user_name)
     GROUP BY user_name, date_trunc('hour', request_ts)
 ),
 base AS (
@@ -50,5 +57,5 @@ FROM hourly h JOIN base b USING (user_name)
 WHERE h.hour >= $period_start
   AND h.n >= 20 AND h.n >= 10 * b.med
   AND (h.n - b.med) / (1.4826 * b.mad + 1) >= 10
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l WHERE l.query_id = 'volume-spike-identity' AND l.value = h.user_name)
+  AND NOT allowlisted($query_id, [h.user_name])
 ORDER BY ts

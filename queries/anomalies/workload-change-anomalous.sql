@@ -7,20 +7,21 @@ needs_level: Metadata
 area: anomalies
 controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
 references:
-  - "elastic:Unusual Kubernetes Sensitive Workload Modification"
-  - "guardduty:Execution:Kubernetes/AnomalousBehavior.WorkloadDeployed"
-  - "catalog:workload-change-anomalous"
-  - "catalog:privileged-pod-anomalous"
-  - "catalog:hostpath-mount-anomalous"
+- elastic:Unusual Kubernetes Sensitive Workload Modification
+- guardduty:Execution:Kubernetes/AnomalousBehavior.WorkloadDeployed
+- catalog:workload-change-anomalous
+- catalog:privileged-pod-anomalous
+- catalog:hostpath-mount-anomalous
 mitre: [T1610, T1098.006]
 baseline_days: 30
 description: >-
-  Compares who created or changed workloads (deployments, daemonsets, statefulsets, cronjobs, jobs and directly
-  created pods) in the period with the baseline window, on the combination of identity, client network and
-  user-agent product. A change is unusual when that identity never changed workloads in the baseline, or did so only
-  from other networks or with other clients. Releases come from a few pipelines and operators with fixed origins, so
-  a new combination means a person or a stolen credential is deploying code. Built-in controllers and nodes are
-  skipped. One finding per new combination; score 3 for a new identity, otherwise the count of new attributes.
+  Compares who created or changed workloads (deployments, daemonsets, statefulsets, cronjobs, jobs and
+  directly created pods) in the period with the baseline window, on the combination of identity, client
+  network and user-agent product. A change is unusual when that identity never changed workloads in the
+  baseline, or did so only from other networks or with other clients. Releases come from a few pipelines and
+  operators with fixed origins, so a new combination means a person or a stolen credential is deploying code.
+  Built-in controllers and nodes are skipped. One finding per new combination; score 3 for a new identity,
+  otherwise the count of new attributes.
 --- */
 WITH ev AS (
     SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
@@ -37,12 +38,9 @@ WITH ev AS (
       AND resource IN ('deployments', 'daemonsets', 'statefulsets', 'cronjobs', 'jobs', 'pods', 'replicasets')
       AND verb IN ('create', 'update', 'patch') AND coalesce(subresource, '') = ''
       AND response_code BETWEEN 200 AND 299
-      AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
-      AND user_name NOT LIKE 'system:node:%' AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%'
-      AND NOT regexp_full_match(user_name, 'system:serviceaccount:[a-z0-9-]+:[a-z-]*controller[a-z-]*')
+      AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
+      AND NOT is_platform_identity(user_name)
+      AND NOT is_controller_service_account(user_name)
 ),
 base AS (
     SELECT user_name, list_distinct(list(net)) AS nets, list_distinct(list(product)) AS products, count(*) AS changes
@@ -69,6 +67,6 @@ SELECT
     net AS network, user_agent
 FROM judged
 WHERE (new_actor OR new_net OR new_client)
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l WHERE l.query_id = 'workload-change-anomalous' AND l.value = judged.user_name)
+  AND NOT allowlisted($query_id, [judged.user_name])
 QUALIFY row_number() OVER (PARTITION BY user_name, new_actor, new_net, new_client ORDER BY request_ts) = 1
 ORDER BY ts

@@ -5,8 +5,16 @@ kind: detection
 severity: high
 needs_level: Request
 area: rbac
-controls: ['pci-dss-4.0:10.2.1.5', 'pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC6.2', 'soc2:CC6.3', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)']
-references: ['guardduty:Policy:Kubernetes/AdminAccessToDefaultServiceAccount', 'catalog:admin-to-default-sa']
+controls:
+- pci-dss-4.0:10.2.1.5
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.2
+- soc2:CC6.3
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+references: [guardduty:Policy:Kubernetes/AdminAccessToDefaultServiceAccount, catalog:admin-to-default-sa]
 mitre: [T1098.006]
 description: >-
   A RoleBinding or ClusterRoleBinding gives the 'default' service account of a namespace the cluster-admin,
@@ -26,6 +34,5 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
       AND request_object ->> '$.roleRef.name' IN ('cluster-admin', 'admin', 'edit')
       AND list_contains(list_transform(json_extract(request_object, '$.subjects[*]'),
               lambda s: (s ->> '$.kind') = 'ServiceAccount' AND (s ->> '$.name') = 'default'), true)
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'admin-to-default-sa' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

@@ -5,8 +5,21 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: configuration
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.7', 'soc2:CC6.1']
-references: ['elastic:Kubernetes Admission Webhook Created or Modified', 'sigma:Kubernetes Admission Controller Modification', 'sigma:Google Cloud Kubernetes Admission Controller', 'panther:Kubernetes.AdmissionController.Created', 'datadog:A new Kubernetes admission controller was created', 'catalog:admission-webhook-change']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.2.1.7
+- soc2:CC6.1
+references:
+- elastic:Kubernetes Admission Webhook Created or Modified
+- sigma:Kubernetes Admission Controller Modification
+- sigma:Google Cloud Kubernetes Admission Controller
+- panther:Kubernetes.AdmissionController.Created
+- datadog:A new Kubernetes admission controller was created
+- catalog:admission-webhook-change
 mitre: [T1546, T1562, T1552.007]
 description: >-
   A MutatingWebhookConfiguration or ValidatingWebhookConfiguration was created or deleted by a principal other
@@ -19,7 +32,7 @@ description: >-
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} {} {} {}', user_name, CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'replaced' WHEN 'patch' THEN 'patched' WHEN 'delete' THEN 'deleted' WHEN 'deletecollection' THEN 'deleted all' ELSE verb END, CASE resource WHEN 'mutatingwebhookconfigurations' THEN 'mutating admission webhook' ELSE 'validating admission webhook' END, coalesce(object_name, request_object ->> '$.metadata.name', '(collection)')) AS summary,
+    format('{} {} {} {}', user_name, verb_past(verb), CASE resource WHEN 'mutatingwebhookconfigurations' THEN 'mutating admission webhook' ELSE 'validating admission webhook' END, coalesce(object_name, request_object ->> '$.metadata.name', '(collection)')) AS summary,
     user_agent, response_code
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -27,13 +40,8 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND response_code BETWEEN 200 AND 299
   AND resource IN ('mutatingwebhookconfigurations', 'validatingwebhookconfigurations')
       AND (verb IN ('create', 'delete', 'deletecollection')
-           OR (verb IN ('update', 'patch') AND user_name NOT LIKE 'system:serviceaccount:%'))
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
+           OR (verb IN ('update', 'patch') AND NOT is_service_account(user_name)))
+      AND NOT is_platform_identity(user_name)
   AND user_name NOT IN (SELECT value FROM allow_automation_users)
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'admission-webhook-change' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

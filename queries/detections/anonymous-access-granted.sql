@@ -5,8 +5,18 @@ kind: detection
 severity: critical
 needs_level: Request
 area: anonymous
-controls: ['pci-dss-4.0:10.2.1.5', 'pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC6.2', 'soc2:CC6.3', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'soc2:CC6.1', 'hipaa:164.308(a)(5)(ii)(C)']
-references: ['guardduty:Policy:Kubernetes/AnonymousAccessGranted', 'catalog:anonymous-access-granted']
+controls:
+- pci-dss-4.0:10.2.1.5
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.2
+- soc2:CC6.3
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- soc2:CC6.1
+- hipaa:164.308(a)(5)(ii)(C)
+references: [guardduty:Policy:Kubernetes/AnonymousAccessGranted, catalog:anonymous-access-granted]
 mitre: [T1098.006, T1078.001]
 description: >-
   A RoleBinding or ClusterRoleBinding names system:anonymous or the system:unauthenticated group as a subject.
@@ -22,8 +32,6 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete'
   AND response_code BETWEEN 200 AND 299
   AND resource IN ('rolebindings', 'clusterrolebindings') AND verb IN ('create', 'update', 'patch')
-      AND list_has_any(json_extract_string(request_object, '$.subjects[*].name'),
-                       ['system:anonymous', 'system:unauthenticated'])
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'anonymous-access-granted' AND l.value IN (e.user_name, e.namespace, e.object_name))
+      AND list_has_any(json_extract_string(request_object, '$.subjects[*].name'), [anonymous_user(), unauthenticated_group()])
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

@@ -5,8 +5,15 @@ kind: detection
 severity: critical
 needs_level: Metadata
 area: anonymous
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'soc2:CC6.1', 'hipaa:164.308(a)(5)(ii)(C)']
-references: ['elastic:Kubernetes Anonymous User Create/Update/Patch Pods Request', 'catalog:anonymous-pod-write']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- soc2:CC6.1
+- hipaa:164.308(a)(5)(ii)(C)
+references: [elastic:Kubernetes Anonymous User Create/Update/Patch Pods Request, catalog:anonymous-pod-write]
 mitre: [T1610]
 description: >-
   An unauthenticated caller (system:anonymous or the system:unauthenticated group) successfully created,
@@ -16,14 +23,13 @@ description: >-
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('anonymous caller from {} {} pod {}/{}', source_ips[1], CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'replaced' WHEN 'patch' THEN 'patched' WHEN 'delete' THEN 'deleted' WHEN 'deletecollection' THEN 'deleted all' ELSE verb END, namespace, coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
+    format('anonymous caller from {} {} pod {}/{}', source_ips[1], verb_past(verb), namespace, coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
     user_agent, response_code
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete'
   AND response_code BETWEEN 200 AND 299
   AND resource = 'pods' AND verb IN ('create', 'update', 'patch')
-      AND (user_name = 'system:anonymous' OR list_contains(user_groups, 'system:unauthenticated'))
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'anonymous-pod-write' AND l.value IN (e.user_name, e.namespace, e.object_name))
+      AND is_anonymous(user_name, user_groups)
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

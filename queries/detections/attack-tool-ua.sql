@@ -5,15 +5,22 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: activity
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.4', 'soc2:CC6.1']
-references: ['sigma:Kubernetes Potential Enumeration Activity', 'catalog:attack-tool-ua']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.2.1.4
+- soc2:CC6.1
+references: [sigma:Kubernetes Potential Enumeration Activity, catalog:attack-tool-ua]
 mitre: [T1613, T1595]
 description: >-
   The user agent names a Kubernetes attack, secret-scanning or recon tool (rakkess access_matrix, trufflehog,
   azurehound, micro-scanner, kube-hunter, peirates, kubeletctl, kdigger, cdk, kubiscan, botb, kubestriker,
-  nuclei, zgrab, masscan, nmap). User agents are client-chosen so absence proves nothing, but a match is almost
-  never benign outside an announced penetration test. Allowed and denied requests are both reported, one row per
-  identity, address and tool.
+  nuclei, zgrab, masscan, nmap). User agents are client-chosen so absence proves nothing, but a match is
+  almost never benign outside an announced penetration test. Allowed and denied requests are both reported,
+  one row per identity, address and tool.
 --- */
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
@@ -25,7 +32,6 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage <> 'RequestReceived'
   AND regexp_matches(lower(coalesce(user_agent, '')),
           '(access_matrix|rakkess|trufflehog|azurehound|micro-scanner|kube-hunter|kubehunter|peirates|kubeletctl|kdigger|cdk/|kubiscan|botb|kubestriker|nuclei|zgrab|masscan|nmap)')
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'attack-tool-ua' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 QUALIFY row_number() OVER (PARTITION BY user_name, source_ips[1], user_agent ORDER BY request_ts) = 1
 ORDER BY ts

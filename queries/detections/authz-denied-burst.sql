@@ -5,20 +5,29 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: failed-access
-controls: [pci-dss-4.0:10.2.1.4, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.308(a)(5)(ii)(C), pci-dss-4.0:10.4.1, pci-dss-4.0:10.4.2, hipaa:164.308(a)(1)(ii)(D)]
+controls:
+- pci-dss-4.0:10.2.1.4
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.308(a)(5)(ii)(C)
+- pci-dss-4.0:10.4.1
+- pci-dss-4.0:10.4.2
+- hipaa:164.308(a)(1)(ii)(D)
 references:
-  - "elastic:Kubernetes Potential Endpoint Permission Enumeration Attempt Detected"
-  - "panther:Kubernetes.API.Multiple403.PublicIP"
-  - "panther:Amazon.EKS.Audit.Multiple403"
-  - "datadog:A Kubernetes user attempted to perform a high number of actions that were denied"
-  - "catalog:authz-denied-burst"
+- elastic:Kubernetes Potential Endpoint Permission Enumeration Attempt Detected
+- panther:Kubernetes.API.Multiple403.PublicIP
+- panther:Amazon.EKS.Audit.Multiple403
+- datadog:A Kubernetes user attempted to perform a high number of actions that were denied
+- catalog:authz-denied-burst
 mitre: [T1613, T1069.003]
 description: >-
-  One authenticated identity received at least 10 authorization denials (403 / decision forbid) touching at least 5
-  different resource types in one burst (denials no more than 10 minutes apart), one finding per burst. A
-  misconfigured application is denied the same call over and over; trying many different resources, often
-  together with "kubectl auth can-i" reviews, is someone mapping what a credential can do. Nodes and control-plane
-  components are ignored; anonymous probing is reported by unauth-scan.
+  One authenticated identity received at least 10 authorization denials (403 / decision forbid) touching at
+  least 5 different resource types in one burst (denials no more than 10 minutes apart), one finding per
+  burst. A misconfigured application is denied the same call over and over; trying many different resources,
+  often together with "kubectl auth can-i" reviews, is someone mapping what a credential can do. Nodes and
+  control-plane components are ignored; anonymous probing is reported by unauth-scan.
 --- */
 WITH denied AS (
     SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb,
@@ -27,11 +36,8 @@ WITH denied AS (
     WHERE request_ts >= $period_start AND request_ts < $period_end
       AND stage = 'ResponseComplete'
       AND (response_code = 403 OR authz_decision = 'forbid')
-      AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
-      AND NOT list_contains(coalesce(user_groups, []), 'system:unauthenticated')
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
+      AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
+      AND NOT is_platform_identity(user_name)
 ),
 marked AS (
     SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY user_name ORDER BY request_ts)
@@ -54,5 +60,5 @@ SELECT
 FROM bursts
 GROUP BY user_name, burst
 HAVING count(*) >= 10 AND count(DISTINCT target) >= 5
-   AND NOT EXISTS (SELECT 1 FROM allow_query_list l WHERE l.query_id = 'authz-denied-burst' AND l.value = user_name)
+   AND NOT allowlisted($query_id, [user_name])
 ORDER BY ts

@@ -5,17 +5,27 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: rbac
-controls: ['pci-dss-4.0:10.2.1.5', 'pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC6.2', 'soc2:CC6.3', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.7']
-references: ['elastic:EKS Authentication Configuration Modified', 'catalog:aws-auth-modified']
+controls:
+- pci-dss-4.0:10.2.1.5
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.2
+- soc2:CC6.3
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.2.1.7
+references: [elastic:EKS Authentication Configuration Modified, catalog:aws-auth-modified]
 mitre: [T1098.006]
 description: >-
-  The kube-system/aws-auth ConfigMap was replaced, patched or deleted. On EKS it maps AWS IAM roles and users to
-  Kubernetes users and groups (often system:masters), so editing it is how AWS identities get cluster-admin.
+  The kube-system/aws-auth ConfigMap was replaced, patched or deleted. On EKS it maps AWS IAM roles and users
+  to Kubernetes users and groups (often system:masters), so editing it is how AWS identities get
+  cluster-admin.
 --- */
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} {} the aws-auth ConfigMap (IAM to Kubernetes identity mapping)', user_name, CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'replaced' WHEN 'patch' THEN 'patched' WHEN 'delete' THEN 'deleted' WHEN 'deletecollection' THEN 'deleted all' ELSE verb END) AS summary,
+    format('{} {} the aws-auth ConfigMap (IAM to Kubernetes identity mapping)', user_name, verb_past(verb)) AS summary,
     user_agent, response_code
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -24,6 +34,5 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND resource = 'configmaps' AND namespace = 'kube-system' AND object_name = 'aws-auth'
       AND verb IN ('update', 'patch', 'delete')
       AND user_name NOT IN ('eks:kms-storage-migrator')
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'aws-auth-modified' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

@@ -5,10 +5,16 @@ kind: detection
 severity: high
 needs_level: Request
 area: privileged-workloads
-controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
+controls:
+- pci-dss-4.0:10.2.1.2
+- pci-dss-4.0:10.2.1.7
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
 references:
-  - "elastic:Kubernetes Suspicious Assignment of Controller Service Account"
-  - "catalog:controller-sa-pod"
+- elastic:Kubernetes Suspicious Assignment of Controller Service Account
+- catalog:controller-sa-pod
 mitre: [T1078.001, T1528]
 description: >-
   A pod, or a workload whose pod template, is created or changed in kube-system with serviceAccountName set to
@@ -50,7 +56,5 @@ WHERE service_account IN (
         'resourcequota-controller', 'root-ca-cert-publisher', 'route-controller', 'service-account-controller',
         'service-cidrs-controller', 'service-controller', 'statefulset-controller', 'token-cleaner',
         'ttl-after-finished-controller', 'ttl-controller', 'validatingadmissionpolicy-status-controller')
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                  WHERE l.query_id = 'controller-sa-pod'
-                    AND l.value IN (sa.user_name, sa.object_ref))
+  AND NOT allowlisted($query_id, [sa.user_name, sa.object_ref])
 ORDER BY ts

@@ -5,8 +5,14 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: configuration
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.7']
-references: ['elastic:Kubernetes CoreDNS or Kube-DNS Configuration Modified', 'catalog:coredns-config-modified']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.2.1.7
+references: [elastic:Kubernetes CoreDNS or Kube-DNS Configuration Modified, catalog:coredns-config-modified]
 mitre: [T1565.001]
 description: >-
   The coredns, coredns-custom or kube-dns ConfigMap in kube-system was replaced, patched or deleted by someone
@@ -16,7 +22,7 @@ description: >-
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} {} the cluster DNS ConfigMap {}', user_name, CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'replaced' WHEN 'patch' THEN 'patched' WHEN 'delete' THEN 'deleted' WHEN 'deletecollection' THEN 'deleted all' ELSE verb END, object_name) AS summary,
+    format('{} {} the cluster DNS ConfigMap {}', user_name, verb_past(verb), object_name) AS summary,
     user_agent, response_code
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -24,11 +30,6 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND response_code BETWEEN 200 AND 299
   AND resource = 'configmaps' AND namespace = 'kube-system' AND object_name IN ('coredns', 'coredns-custom', 'kube-dns')
       AND verb IN ('update', 'patch', 'delete')
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'coredns-config-modified' AND l.value IN (e.user_name, e.namespace, e.object_name))
+      AND NOT is_platform_identity(user_name)
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

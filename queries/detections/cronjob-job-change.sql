@@ -5,8 +5,14 @@ kind: detection
 severity: low
 needs_level: Metadata
 area: privileged-workloads
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)']
-references: ['sigma:Kubernetes CronJob/Job Modification', 'sigma:Google Cloud Kubernetes CronJob', 'panther:Kubernetes.CronJob.CreatedOrModified', 'panther:GCP.GKE.Kubernetes.Cron.Job.Created.Or.Modified', 'splunk:Kubernetes Cron Job Creation', 'catalog:cronjob-job-change']
+controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.312(b)]
+references:
+- sigma:Kubernetes CronJob/Job Modification
+- sigma:Google Cloud Kubernetes CronJob
+- panther:Kubernetes.CronJob.CreatedOrModified
+- panther:GCP.GKE.Kubernetes.Cron.Job.Created.Or.Modified
+- splunk:Kubernetes Cron Job Creation
+- catalog:cronjob-job-change
 mitre: [T1053.007]
 description: >-
   A CronJob was created, replaced, patched or deleted, or a Job was created, by someone other than the control
@@ -17,7 +23,7 @@ description: >-
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} {} {} {}/{}', user_name, CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'replaced' WHEN 'patch' THEN 'patched' WHEN 'delete' THEN 'deleted' WHEN 'deletecollection' THEN 'deleted all' ELSE verb END, CASE resource WHEN 'cronjobs' THEN 'CronJob' ELSE 'Job' END, namespace, coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
+    format('{} {} {} {}/{}', user_name, verb_past(verb), CASE resource WHEN 'cronjobs' THEN 'CronJob' ELSE 'Job' END, namespace, coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
     user_agent, response_code
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -27,12 +33,7 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
           (resource = 'cronjobs' AND verb IN ('create', 'update', 'patch', 'delete'))
           OR (resource = 'jobs' AND verb = 'create'))
       AND coalesce(subresource, '') = ''
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
+      AND NOT is_platform_identity(user_name)
   AND user_name NOT IN (SELECT value FROM allow_automation_users)
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'cronjob-job-change' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

@@ -5,8 +5,19 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: rbac
-controls: ['pci-dss-4.0:10.2.1.5', 'pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC6.2', 'soc2:CC6.3', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)']
-references: ['elastic:Kubernetes Client Certificate Signing Request Created or Approved', 'panther:Kubernetes.ClientCertificate.Created', 'catalog:csr-created-approved']
+controls:
+- pci-dss-4.0:10.2.1.5
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.2
+- soc2:CC6.3
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+references:
+- elastic:Kubernetes Client Certificate Signing Request Created or Approved
+- panther:Kubernetes.ClientCertificate.Created
+- catalog:csr-created-approved
 mitre: [T1098.006]
 description: >-
   A CertificateSigningRequest was created, or approved, by a principal other than nodes, bootstrap tokens and
@@ -24,13 +35,7 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND response_code BETWEEN 200 AND 299
   AND resource = 'certificatesigningrequests'
       AND (verb = 'create' OR (verb IN ('update', 'patch') AND subresource = 'approval'))
-      AND user_name NOT LIKE 'system:bootstrap:%'
-      AND NOT list_contains(user_groups, 'system:bootstrappers')
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'csr-created-approved' AND l.value IN (e.user_name, e.namespace, e.object_name))
+      AND NOT is_bootstrap_token(user_name, user_groups)
+      AND NOT is_platform_identity(user_name)
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

@@ -5,8 +5,18 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: privileged-workloads
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.7']
-references: ['panther:Kubernetes.DaemonSet.Created', 'panther:GCP.K8s.New.Daemonset.Deployed', 'splunk:Kubernetes DaemonSet Deployed', 'catalog:daemonset-created']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.2.1.7
+references:
+- panther:Kubernetes.DaemonSet.Created
+- panther:GCP.K8s.New.Daemonset.Deployed
+- splunk:Kubernetes DaemonSet Deployed
+- catalog:daemonset-created
 mitre: [T1610, T1543]
 description: >-
   A new DaemonSet was created outside the control plane. A DaemonSet runs a pod on every node, so it is the
@@ -22,8 +32,6 @@ FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete'
   AND response_code BETWEEN 200 AND 299
-  AND resource = 'daemonsets' AND verb = 'create' AND user_name NOT LIKE 'system:node:%' AND user_name <> 'system:kube-controller-manager'
-      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'daemonset-created' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND resource = 'daemonsets' AND verb = 'create' AND NOT is_node(user_name) AND NOT is_controller(user_name)
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

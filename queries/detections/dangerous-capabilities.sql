@@ -5,21 +5,27 @@ kind: detection
 severity: high
 needs_level: Request
 area: privileged-workloads
-controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
+controls:
+- pci-dss-4.0:10.2.1.2
+- pci-dss-4.0:10.2.1.7
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
 references:
-  - "elastic:Kubernetes Container Created with Excessive Linux Capabilities"
-  - "sigma:Privileged Container Deployed"
-  - "panther:Kubernetes.Pod.Dangerous.Capabilities"
-  - "panther:Kubernetes.OverlyPermissivePod"
-  - "catalog:dangerous-capabilities"
+- elastic:Kubernetes Container Created with Excessive Linux Capabilities
+- sigma:Privileged Container Deployed
+- panther:Kubernetes.Pod.Dangerous.Capabilities
+- panther:Kubernetes.OverlyPermissivePod
+- catalog:dangerous-capabilities
 mitre: [T1611, T1610]
 description: >-
   A container, init container or ephemeral container of a pod (or pod template) adds a Linux capability that
   breaks container isolation: SYS_ADMIN, SYS_MODULE, SYS_PTRACE, SYS_RAWIO, SYS_BOOT, BPF, PERFMON,
-  DAC_READ_SEARCH, DAC_OVERRIDE, NET_ADMIN, SYSLOG or ALL. These allow loading kernel modules, reading any file,
-  tracing host processes or reconfiguring the node network. Compares the request body with the setting; pods made by the built-in controllers and
-  kubelet mirror pods are skipped because the workload object that caused them is reported instead.
-  Per-query exceptions (user or namespace) come from allow_query_list.
+  DAC_READ_SEARCH, DAC_OVERRIDE, NET_ADMIN, SYSLOG or ALL. These allow loading kernel modules, reading any
+  file, tracing host processes or reconfiguring the node network. Compares the request body with the setting;
+  pods made by the built-in controllers and kubelet mirror pods are skipped because the workload object that
+  caused them is reported instead. Per-query exceptions (user or namespace) come from allow_query_list.
 --- */
 WITH w AS (
     SELECT * FROM workload_specs
@@ -43,6 +49,5 @@ FROM (
     FROM w
 ) w
 WHERE len(caps) > 0
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                  WHERE l.query_id = 'dangerous-capabilities' AND l.value IN (w.user_name, w.namespace))
+  AND NOT allowlisted($query_id, [w.user_name, w.namespace])
 ORDER BY ts

@@ -7,9 +7,9 @@ needs_level: Request
 area: network
 controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
 references:
-  - "guardduty:Policy:Kubernetes/ExposedDashboard"
-  - "guardduty:Policy:Kubernetes/KubeflowDashboardExposed"
-  - "catalog:dashboard-exposed"
+- guardduty:Policy:Kubernetes/ExposedDashboard
+- guardduty:Policy:Kubernetes/KubeflowDashboardExposed
+- catalog:dashboard-exposed
 mitre: [T1133, T1078]
 description: >-
   Either a Service of type NodePort or LoadBalancer is created or changed for the Kubernetes dashboard (name,
@@ -62,6 +62,5 @@ SELECT
     format('{} {}', user_name, what) AS summary,
     request_object ->> '$.spec.type' AS service_type, request_object ->> '$.roleRef.name' AS role, user_agent
 FROM hits
-WHERE NOT EXISTS (SELECT 1 FROM allow_query_list l
-                  WHERE l.query_id = 'dashboard-exposed' AND l.value IN (hits.user_name, hits.name))
+WHERE NOT allowlisted($query_id, [hits.user_name, hits.name])
 ORDER BY ts

@@ -5,19 +5,23 @@ kind: detection
 severity: high
 needs_level: Request
 area: privileged-workloads
-controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
-references:
-  - "elastic:Kubernetes Pod Creation Using Common Debug or Base Images"
-  - "catalog:debug-image-pod"
+controls:
+- pci-dss-4.0:10.2.1.2
+- pci-dss-4.0:10.2.1.7
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+references: [elastic:Kubernetes Pod Creation Using Common Debug or Base Images, catalog:debug-image-pod]
 mitre: [T1610, T1609, T1611]
 description: >-
   A pod created (directly, not by a controller) whose container uses a common debug or base image (busybox,
   alpine, ubuntu, debian, centos, fedora, nicolaka/netshoot, network-multitool, curlimages/curl, kali) to run
   an interactive shell (command or args sh/bash/ash/zsh, or stdin with no command, as `kubectl run -it` and
-  `kubectl debug node/...` do) while the container is privileged or the pod shares the host PID namespace:
-  the shape of a hand-made "node shell" used to break out to the node. Ordinary debug pods without host
-  access are not reported (Elastic's rule judges those by rarity; here they would flood the queue). Per-query
-  exceptions (user or namespace) come from allow_query_list.
+  `kubectl debug node/...` do) while the container is privileged or the pod shares the host PID namespace: the
+  shape of a hand-made "node shell" used to break out to the node. Ordinary debug pods without host access are
+  not reported (Elastic's rule judges those by rarity; here they would flood the queue). Per-query exceptions
+  (user or namespace) come from allow_query_list.
 --- */
 WITH p AS (
     -- The pod's own spec, not workload_specs.podspec: only pod creates are judged here.
@@ -60,6 +64,5 @@ SELECT
            h.host_access) AS summary,
     h.images, h.host_access, p.user_agent
 FROM p JOIN per_pod h USING (audit_id)
-WHERE NOT EXISTS (SELECT 1 FROM allow_query_list l
-                  WHERE l.query_id = 'debug-image-pod' AND l.value IN (p.user_name, p.namespace))
+WHERE NOT allowlisted($query_id, [p.user_name, p.namespace])
 ORDER BY ts

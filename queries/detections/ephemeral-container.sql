@@ -5,8 +5,8 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: exec
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)']
-references: ['elastic:Kubernetes Ephemeral Container Added to Pod', 'catalog:ephemeral-container']
+controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.312(b)]
+references: [elastic:Kubernetes Ephemeral Container Added to Pod, catalog:ephemeral-container]
 mitre: [T1611, T1609]
 description: >-
   An ephemeral container was added to a running pod (kubectl debug). It runs with the pod's identity and
@@ -23,11 +23,6 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete'
   AND response_code BETWEEN 200 AND 299
   AND resource = 'pods' AND subresource = 'ephemeralcontainers' AND verb IN ('update', 'patch')
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'ephemeral-container' AND l.value IN (e.user_name, e.namespace, e.object_name))
+      AND NOT is_platform_identity(user_name)
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

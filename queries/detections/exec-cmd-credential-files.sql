@@ -5,15 +5,28 @@ kind: detection
 severity: critical
 needs_level: Metadata
 area: exec
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.1', 'soc2:CC6.1', pci-dss-4.0:10.4.1, pci-dss-4.0:10.4.2, hipaa:164.308(a)(1)(ii)(D)]
-references: ['elastic:Kubernetes Pod Exec Sensitive File or Credential Path Access', 'panther:Kubernetes.Pod.StealServiceAccountToken', 'catalog:exec-cmd-credential-files']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.2.1.1
+- soc2:CC6.1
+- pci-dss-4.0:10.4.1
+- pci-dss-4.0:10.4.2
+- hipaa:164.308(a)(1)(ii)(D)
+references:
+- elastic:Kubernetes Pod Exec Sensitive File or Credential Path Access
+- panther:Kubernetes.Pod.StealServiceAccountToken
+- catalog:exec-cmd-credential-files
 mitre: [T1552.001, T1552.007, T1609]
 description: >-
   An exec session into a pod whose command line (the command= parameters of the request URI, so this works at
   Metadata level) touches credential material: the mounted service-account token under
-  /var/run/secrets/kubernetes.io, /etc/kubernetes, kubelet state, /etc/shadow, cloud or kube configs, SSH keys,
-  private keys or the environ file of a process under /proc. Reading a pod's token from outside is how an
-  attacker borrows that pod's identity; legitimate tooling almost never does it through kubectl exec.
+  /var/run/secrets/kubernetes.io, /etc/kubernetes, kubelet state, /etc/shadow, cloud or kube configs, SSH
+  keys, private keys or the environ file of a process under /proc. Reading a pod's token from outside is how
+  an attacker borrows that pod's identity; legitimate tooling almost never does it through kubectl exec.
 --- */
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
@@ -25,7 +38,6 @@ FROM pod_exec_sessions e
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND subresource = 'exec'
   AND regexp_matches(command, '(/var/run/secrets|/run/secrets/kubernetes|/etc/kubernetes|/var/lib/kubelet|/etc/shadow|/etc/sudoers|\.kube/config|\.aws/credentials|\.ssh/|id_rsa|\.pem\b|\.key\b|/proc/[^ ]*/environ|serviceaccount/token)')
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'exec-cmd-credential-files' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

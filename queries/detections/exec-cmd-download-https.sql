@@ -5,13 +5,20 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: exec
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.1', 'soc2:CC6.1']
-references: ['elastic:Kubernetes Pod Exec with Curl or Wget to HTTPS', 'catalog:exec-cmd-download-https']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.2.1.1
+- soc2:CC6.1
+references: [elastic:Kubernetes Pod Exec with Curl or Wget to HTTPS, catalog:exec-cmd-download-https]
 mitre: [T1609, T1105]
 description: >-
-  An exec session that runs curl or wget against an http(s) URL other than the cluster's own services, localhost
-  or health endpoints: a common way to bring attack tools into a running container. Health checks and in-cluster
-  calls (*.svc, *.cluster.local, localhost) are ignored.
+  An exec session that runs curl or wget against an http(s) URL other than the cluster's own services,
+  localhost or health endpoints: a common way to bring attack tools into a running container. Health checks
+  and in-cluster calls (*.svc, *.cluster.local, localhost) are ignored.
 --- */
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
@@ -24,7 +31,6 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND subresource = 'exec'
   AND regexp_matches(command, '\b(curl|wget)\b.*https?://')
   AND NOT regexp_matches(command, 'https?://(localhost|127\.0\.0\.1|\[::1\]|kubernetes\.default|[^ /:]*\.svc|[^ /:]*\.cluster\.local)([:/ ]|$)')
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'exec-cmd-download-https' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

@@ -5,13 +5,20 @@ kind: detection
 severity: critical
 needs_level: Metadata
 area: exec
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.1', 'soc2:CC6.1']
-references: ['elastic:Kubernetes Pod Exec Potential Reverse Shell', 'catalog:exec-cmd-reverse-shell']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.2.1.1
+- soc2:CC6.1
+references: [elastic:Kubernetes Pod Exec Potential Reverse Shell, catalog:exec-cmd-reverse-shell]
 mitre: [T1609, T1059]
 description: >-
   An exec session whose command line matches common reverse-shell idioms (/dev/tcp/, nc or ncat with -e or -c,
-  mkfifo pipes, socat exec/pty, bash -i with redirected descriptors, python/perl/php socket one-liners). Such a
-  command hands an outside host an interactive shell in the pod, outside the API server's audit trail.
+  mkfifo pipes, socat exec/pty, bash -i with redirected descriptors, python/perl/php socket one-liners). Such
+  a command hands an outside host an interactive shell in the pod, outside the API server's audit trail.
 --- */
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
@@ -23,7 +30,6 @@ FROM pod_exec_sessions e
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND subresource = 'exec'
   AND regexp_matches(command, '(/dev/tcp/|/dev/udp/|\b(nc|ncat|netcat)\b.*\s-[ec]\b|mkfifo|socat\b.*(exec|pty)|bash -i\s*>&|sh -i\s*>&|socket\.socket|pty\.spawn|fsockopen|TCPSocket)')
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'exec-cmd-reverse-shell' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

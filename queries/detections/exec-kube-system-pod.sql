@@ -5,8 +5,14 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: exec
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'soc2:CC6.1']
-references: ['guardduty:Execution:Kubernetes/ExecInKubeSystemPod', 'catalog:exec-kube-system-pod']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- soc2:CC6.1
+references: [guardduty:Execution:Kubernetes/ExecInKubeSystemPod, catalog:exec-kube-system-pod]
 mitre: [T1609]
 description: >-
   A successful exec or attach into a pod in kube-system. Pods there run the cluster's own components with
@@ -22,7 +28,6 @@ SELECT
 FROM pod_exec_sessions e
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND namespace = 'kube-system'
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'exec-kube-system-pod' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

@@ -5,16 +5,11 @@ kind: detection
 severity: medium
 needs_level: Request
 area: rbac
-controls:
-- pci-dss-4.0:10.2.1.5
-- nist-800-53-r5:AU-6
-- soc2:CC6.3
-- iso-27001-2022:A.8.16
-references:
-- falco:Attach to cluster-admin Role
-mitre:
-- T1098
-description: A ClusterRoleBinding created whose roleRef is cluster-admin.
+controls: [pci-dss-4.0:10.2.1.5, nist-800-53-r5:AU-6, soc2:CC6.3, iso-27001-2022:A.8.16]
+references: [falco:Attach to cluster-admin Role]
+mitre: [T1098]
+description: >-
+  A ClusterRoleBinding created whose roleRef is cluster-admin.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

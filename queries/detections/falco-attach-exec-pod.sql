@@ -5,17 +5,12 @@ kind: detection
 severity: low
 needs_level: Metadata
 area: exec
-controls:
-- pci-dss-4.0:10.2.1.2
-- nist-800-53-r5:AU-6
-- soc2:CC6.1
-- iso-27001-2022:A.8.16
-references:
-- falco:Attach/Exec Pod
-mitre:
-- T1609
-description: 'An exec or attach into a pod (verb create or get on pods/exec or pods/attach), counted at stage ResponseStarted
-  as Falco does: a log that drops ResponseStarted never shows it here.'
+controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.1, iso-27001-2022:A.8.16]
+references: [falco:Attach/Exec Pod]
+mitre: [T1609]
+description: >-
+  An exec or attach into a pod (verb create or get on pods/exec or pods/attach), counted at stage
+  ResponseStarted as Falco does: a log that drops ResponseStarted never shows it here.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

@@ -5,14 +5,11 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: configuration
-controls:
-- pci-dss-4.0:10.2.1.7
-- nist-800-53-r5:AU-6
-- soc2:CC7.2
-references:
-- falco:Create Disallowed Namespace
-description: A namespace created whose name is not in Falco's allowed_namespaces (kube-system, kube-public, default)
-  or in allowlists.query_lists for this query.
+controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2]
+references: [falco:Create Disallowed Namespace]
+description: >-
+  A namespace created whose name is not in Falco's allowed_namespaces (kube-system, kube-public, default) or
+  in allowlists.query_lists for this query.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
@@ -21,5 +18,5 @@ SELECT
 FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete' AND resource = 'namespaces' AND verb = 'create'
-  AND (object_name IS NULL OR NOT list_contains(list_concat(['kube-system', 'kube-public', 'default'], coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-create-disallowed-namespace'), []::VARCHAR[])), object_name))
+  AND (object_name IS NULL OR NOT list_contains(list_concat(['kube-system', 'kube-public', 'default'], allowlist_values($query_id)), object_name))
 ORDER BY ts, audit_id

@@ -5,23 +5,18 @@ kind: detection
 severity: medium
 needs_level: Request
 area: privileged-workloads
-controls:
-- pci-dss-4.0:10.2.1.7
-- nist-800-53-r5:AU-6
-- soc2:CC7.2
-- iso-27001-2022:A.8.16
-references:
-- falco:Create Disallowed Pod
-mitre:
-- T1610
-description: A pod created with a container image repository outside allowlists.query_lists for this query. Falco
-  ships this rule inert (allowed_k8s_containers is always true); here it is inert while that list is empty and enforces
-  it once filled.
+controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
+references: [falco:Create Disallowed Pod]
+mitre: [T1610]
+description: >-
+  A pod created with a container image repository outside allowlists.query_lists for this query. Falco ships
+  this rule inert (allowed_k8s_containers is always true); here it is inert while that list is empty and
+  enforces it once filled.
 --- */
 WITH lists AS (
     SELECT
         []::VARCHAR[] AS builtin_images,
-        coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-create-disallowed-pod'), []::VARCHAR[]) AS user_images
+        allowlist_values($query_id) AS user_images
 ),
 candidates AS (
     SELECT * FROM falco_pod_creates

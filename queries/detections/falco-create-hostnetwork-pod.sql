@@ -5,17 +5,12 @@ kind: detection
 severity: medium
 needs_level: Request
 area: privileged-workloads
-controls:
-- pci-dss-4.0:10.2.1.7
-- nist-800-53-r5:AU-6
-- soc2:CC7.2
-- iso-27001-2022:A.8.16
-references:
-- falco:Create HostNetwork Pod
-mitre:
-- T1611
-description: A pod created with spec.hostNetwork true, unless every container image repository is in Falco's k8s_audit_hostnetwork_images
-  list.
+controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
+references: [falco:Create HostNetwork Pod]
+mitre: [T1611]
+description: >-
+  A pod created with spec.hostNetwork true, unless every container image repository is in Falco's
+  k8s_audit_hostnetwork_images list.
 --- */
 WITH lists AS (
     SELECT
@@ -24,7 +19,7 @@ WITH lists AS (
             'gcr.io/projectcalico-org/node', 'gke.gcr.io/gke-metadata-server', 'gke.gcr.io/kube-proxy',
             'gke.gcr.io/netd-amd64', 'registry.k8s.io/ip-masq-agent-amd64', 'registry.k8s.io/prometheus-to-sd'
         ] AS builtin_images,
-        coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-create-hostnetwork-pod'), []::VARCHAR[]) AS user_images
+        allowlist_values($query_id) AS user_images
 ),
 candidates AS (
     SELECT * FROM falco_pod_creates

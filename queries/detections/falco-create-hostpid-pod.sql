@@ -5,22 +5,17 @@ kind: detection
 severity: medium
 needs_level: Request
 area: privileged-workloads
-controls:
-- pci-dss-4.0:10.2.1.7
-- nist-800-53-r5:AU-6
-- soc2:CC7.2
-- iso-27001-2022:A.8.16
-references:
-- falco:Create HostPid Pod
-mitre:
-- T1611
-description: A pod created with spec.hostPID true, unless every image is in Falco's k8s_audit_hostpid_images list
-  (empty by default).
+controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
+references: [falco:Create HostPid Pod]
+mitre: [T1611]
+description: >-
+  A pod created with spec.hostPID true, unless every image is in Falco's k8s_audit_hostpid_images list (empty
+  by default).
 --- */
 WITH lists AS (
     SELECT
         []::VARCHAR[] AS builtin_images,
-        coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-create-hostpid-pod'), []::VARCHAR[]) AS user_images
+        allowlist_values($query_id) AS user_images
 ),
 candidates AS (
     SELECT * FROM falco_pod_creates

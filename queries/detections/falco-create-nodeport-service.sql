@@ -5,15 +5,11 @@ kind: detection
 severity: medium
 needs_level: Request
 area: network
-controls:
-- nist-800-53-r5:AU-6
-- soc2:CC7.2
-- iso-27001-2022:A.8.16
-references:
-- falco:Create NodePort Service
-mitre:
-- T1133
-description: A service created with spec.type NodePort, which opens a port on every node.
+controls: [nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
+references: [falco:Create NodePort Service]
+mitre: [T1133]
+description: >-
+  A service created with spec.type NodePort, which opens a port on every node.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

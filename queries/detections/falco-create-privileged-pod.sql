@@ -5,17 +5,11 @@ kind: detection
 severity: medium
 needs_level: Request
 area: privileged-workloads
-controls:
-- pci-dss-4.0:10.2.1.7
-- nist-800-53-r5:AU-6
-- soc2:CC7.2
-- iso-27001-2022:A.8.16
-references:
-- falco:Create Privileged Pod
-mitre:
-- T1610
-- T1611
-description: A pod created with a privileged container, init container or ephemeral container, unless every container
+controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
+references: [falco:Create Privileged Pod]
+mitre: [T1610, T1611]
+description: >-
+  A pod created with a privileged container, init container or ephemeral container, unless every container
   image repository is in Falco's k8s_audit_privileged_images list (extend it with allowlists.query_lists).
 --- */
 WITH lists AS (
@@ -32,7 +26,7 @@ WITH lists AS (
             'sysdig/sysdig', 'registry.k8s.io/dns/k8s-dns-node-cache',
             'mcr.microsoft.com/oss/kubernetes/kube-proxy'
         ] AS builtin_images,
-        coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-create-privileged-pod'), []::VARCHAR[]) AS user_images
+        allowlist_values($query_id) AS user_images
 ),
 candidates AS (
     SELECT * FROM falco_pod_creates

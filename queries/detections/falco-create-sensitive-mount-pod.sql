@@ -5,17 +5,13 @@ kind: detection
 severity: medium
 needs_level: Request
 area: privileged-workloads
-controls:
-- pci-dss-4.0:10.2.1.7
-- nist-800-53-r5:AU-6
-- soc2:CC7.2
-- iso-27001-2022:A.8.16
-references:
-- falco:Create Sensitive Mount Pod
-mitre:
-- T1611
-description: A pod created with a hostPath volume whose path is exactly one of Falco's sensitive paths (/proc, the
-  container runtime sockets, /, /etc, /root, kubelet and Kubernetes config folders), unless every image is trusted.
+controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
+references: [falco:Create Sensitive Mount Pod]
+mitre: [T1611]
+description: >-
+  A pod created with a hostPath volume whose path is exactly one of Falco's sensitive paths (/proc, the
+  container runtime sockets, /, /etc, /root, kubelet and Kubernetes config folders), unless every image is
+  trusted.
 --- */
 WITH lists AS (
     SELECT
@@ -28,7 +24,7 @@ WITH lists AS (
             'docker.io/netdata/netdata', 'docker.io/google/cadvisor', 'docker.io/prom/node-exporter',
             'amazon/amazon-ecs-agent', 'prom/node-exporter', 'amazon/cloudwatch-agent'
         ] AS builtin_images,
-        coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-create-sensitive-mount-pod'), []::VARCHAR[]) AS user_images
+        allowlist_values($query_id) AS user_images
 ),
 candidates AS (
     SELECT * FROM falco_pod_creates

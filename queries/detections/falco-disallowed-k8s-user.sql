@@ -5,18 +5,13 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: activity
-controls:
-- pci-dss-4.0:10.2.1.2
-- nist-800-53-r5:AU-6
-- soc2:CC6.1
-- iso-27001-2022:A.8.16
-references:
-- falco:Disallowed K8s User
-mitre:
-- T1078
-description: 'A completed request by a user that is not a system: identity and is in neither of Falco''s allowed-user
-  lists (allowed_k8s_users, eks_allowed_k8s_users); extend the list per cluster with allowlists.query_lists. Most
-  real clusters need that list: every human and CI identity fires this rule.'
+controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.1, iso-27001-2022:A.8.16]
+references: [falco:Disallowed K8s User]
+mitre: [T1078]
+description: >-
+  A completed request by a user that is not a system: identity and is in neither of Falco's allowed-user lists
+  (allowed_k8s_users, eks_allowed_k8s_users); extend the list per cluster with allowlists.query_lists. Most
+  real clusters need that list: every human and CI identity fires this rule.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
@@ -25,7 +20,7 @@ SELECT
 FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete'
-  AND (user_name IS NULL OR NOT starts_with(user_name, 'system:'))
+  AND (user_name IS NULL OR NOT is_system_user(user_name))
   AND (
     user_name IS NULL
     OR NOT list_contains(
@@ -39,7 +34,7 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
           'eks:nodewatcher', 'eks:pod-identity-mutating-webhook', 'eks:cloud-controller-manager',
           'eks:vpc-resource-controller', 'eks:addon-manager'
       ],
-        coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-disallowed-k8s-user'), []::VARCHAR[])
+        allowlist_values($query_id)
       ),
       user_name
     )

@@ -5,17 +5,12 @@ kind: detection
 severity: low
 needs_level: Metadata
 area: exec
-controls:
-- pci-dss-4.0:10.2.1.2
-- nist-800-53-r5:AU-6
-- soc2:CC6.1
-- iso-27001-2022:A.8.16
-references:
-- falco:EphemeralContainers Created
-mitre:
-- T1609
-description: 'A create, update or patch on the pods/ephemeralcontainers subresource: someone attached a debug container
-  to a running pod.'
+controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.1, iso-27001-2022:A.8.16]
+references: [falco:EphemeralContainers Created]
+mitre: [T1609]
+description: >-
+  A create, update or patch on the pods/ephemeralcontainers subresource: someone attached a debug container to
+  a running pod.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

@@ -5,16 +5,12 @@ kind: detection
 severity: info
 needs_level: Metadata
 area: activity
-controls:
-- pci-dss-4.0:10.2.1.7
-- nist-800-53-r5:AU-12
-- iso-27001-2022:A.8.15
-references:
-- falco:K8s Namespace Created
-tags:
-- falco-activity
-description: 'A successful create of a Namespace: one of Falco''s activity rules, which record changes rather than
-  judge them.'
+controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-12, iso-27001-2022:A.8.15]
+references: [falco:K8s Namespace Created]
+tags: [falco-activity]
+description: >-
+  A successful create of a Namespace: one of Falco's activity rules, which record changes rather than judge
+  them.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

@@ -5,16 +5,12 @@ kind: detection
 severity: info
 needs_level: Metadata
 area: activity
-controls:
-- pci-dss-4.0:10.2.1.7
-- nist-800-53-r5:AU-12
-- iso-27001-2022:A.8.15
-references:
-- falco:K8s Namespace Deleted
-tags:
-- falco-activity
-description: 'A successful delete of a Namespace by a user that is not a system: identity: one of Falco''s activity
-  rules, which record changes rather than judge them.'
+controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-12, iso-27001-2022:A.8.15]
+references: [falco:K8s Namespace Deleted]
+tags: [falco-activity]
+description: >-
+  A successful delete of a Namespace by a user that is not a system: identity: one of Falco's activity rules,
+  which record changes rather than judge them.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
@@ -22,5 +18,5 @@ SELECT
     cluster
 FROM falco_events
 WHERE request_ts >= $period_start AND request_ts < $period_end
-  AND stage = 'ResponseComplete' AND resource = 'namespaces' AND verb = 'delete' AND succeeded AND (user_name IS NULL OR NOT starts_with(user_name, 'system:'))
+  AND stage = 'ResponseComplete' AND resource = 'namespaces' AND verb = 'delete' AND succeeded AND (user_name IS NULL OR NOT is_system_user(user_name))
 ORDER BY ts, audit_id

@@ -5,18 +5,13 @@ kind: detection
 severity: medium
 needs_level: Request
 area: privileged-workloads
-controls:
-- pci-dss-4.0:10.2.1.7
-- nist-800-53-r5:AU-6
-- soc2:CC7.2
-- iso-27001-2022:A.8.16
-references:
-- falco:Pod Created in Kube Namespace
-mitre:
-- T1610
-description: A pod created in kube-system or kube-public unless every image repository is in Falco's allowed_kube_namespace_image_list
-  or every one is in the user list (allowlists.query_lists). Without a request body Falco fires on every such pod
-  create, so this needs Request level.
+controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
+references: [falco:Pod Created in Kube Namespace]
+mitre: [T1610]
+description: >-
+  A pod created in kube-system or kube-public unless every image repository is in Falco's
+  allowed_kube_namespace_image_list or every one is in the user list (allowlists.query_lists). Without a
+  request body Falco fires on every such pod create, so this needs Request level.
 --- */
 WITH lists AS (
     SELECT
@@ -29,7 +24,7 @@ WITH lists AS (
             'registry.k8s.io/k8s-dns-kube-dns-amd64', 'registry.k8s.io/k8s-dns-sidecar-amd64',
             'registry.k8s.io/metrics-server-amd64', 'kope/kube-apiserver-healthcheck'
         ] AS builtin_images,
-        coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-pod-created-in-kube-namespace'), []::VARCHAR[]) AS user_images
+        allowlist_values($query_id) AS user_images
 ),
 candidates AS (
     SELECT * FROM falco_pod_creates

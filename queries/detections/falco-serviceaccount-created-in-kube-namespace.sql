@@ -5,16 +5,11 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: rbac
-controls:
-- pci-dss-4.0:10.2.1.5
-- nist-800-53-r5:AU-6
-- soc2:CC6.3
-- iso-27001-2022:A.8.16
-references:
-- falco:Service Account Created in Kube Namespace
-mitre:
-- T1136
-description: A successful service account create in kube-system or kube-public whose name is not a known controller
+controls: [pci-dss-4.0:10.2.1.5, nist-800-53-r5:AU-6, soc2:CC6.3, iso-27001-2022:A.8.16]
+references: [falco:Service Account Created in Kube Namespace]
+mitre: [T1136]
+description: >-
+  A successful service account create in kube-system or kube-public whose name is not a known controller
   account (Falco's known_sa_list, extendable with allowlists.query_lists).
 --- */
 SELECT
@@ -35,7 +30,7 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
         'replicaset-controller', 'resourcequota-controller', 'root-ca-cert-publisher',
         'service-account-controller', 'statefulset-controller'
     ],
-      coalesce((SELECT list(value) FROM allow_query_list WHERE query_id = 'falco-serviceaccount-created-in-kube-namespace'), []::VARCHAR[])
+      allowlist_values($query_id)
     ),
     object_name
   ))

@@ -5,19 +5,25 @@ kind: detection
 severity: medium
 needs_level: Request
 area: privileged-workloads
-controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
+controls:
+- pci-dss-4.0:10.2.1.2
+- pci-dss-4.0:10.2.1.7
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
 references:
-  - "elastic:Kubernetes Pod Created With HostIPC"
-  - "panther:Kubernetes.Pod.Host.IPC"
-  - "panther:Kubernetes.PodUsingIPCNamespace"
-  - "catalog:hostipc-pod"
+- elastic:Kubernetes Pod Created With HostIPC
+- panther:Kubernetes.Pod.Host.IPC
+- panther:Kubernetes.PodUsingIPCNamespace
+- catalog:hostipc-pod
 mitre: [T1611, T1610]
 description: >-
-  A pod, or a workload whose pod template, sets spec.hostIPC=true. The container shares the node's System V IPC
-  and POSIX shared memory with every host process, so it can read or tamper with other workloads' shared memory;
-  almost no application needs it. Compares the request body with the setting; pods made by the built-in controllers and
-  kubelet mirror pods are skipped because the workload object that caused them is reported instead.
-  Per-query exceptions (user or namespace) come from allow_query_list.
+  A pod, or a workload whose pod template, sets spec.hostIPC=true. The container shares the node's System V
+  IPC and POSIX shared memory with every host process, so it can read or tamper with other workloads' shared
+  memory; almost no application needs it. Compares the request body with the setting; pods made by the
+  built-in controllers and kubelet mirror pods are skipped because the workload object that caused them is
+  reported instead. Per-query exceptions (user or namespace) come from allow_query_list.
 --- */
 WITH w AS (
     SELECT * FROM workload_specs
@@ -32,6 +38,5 @@ SELECT
     user_agent
 FROM w
 WHERE (podspec ->> '$.hostIPC') = 'true'
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                  WHERE l.query_id = 'hostipc-pod' AND l.value IN (w.user_name, w.namespace))
+  AND NOT allowlisted($query_id, [w.user_name, w.namespace])
 ORDER BY ts

@@ -5,21 +5,28 @@ kind: detection
 severity: high
 needs_level: Request
 area: privileged-workloads
-controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
+controls:
+- pci-dss-4.0:10.2.1.2
+- pci-dss-4.0:10.2.1.7
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
 references:
-  - "elastic:Kubernetes Pod Created with a Sensitive hostPath Volume"
-  - "sigma:Container With A hostPath Mount Created"
-  - "panther:Kubernetes.Pod.HostPath.Volume"
-  - "panther:GCP K8S Pod Create Or Modify Host Path Volume Mount"
-  - "catalog:hostpath-mount"
+- elastic:Kubernetes Pod Created with a Sensitive hostPath Volume
+- sigma:Container With A hostPath Mount Created
+- panther:Kubernetes.Pod.HostPath.Volume
+- panther:GCP K8S Pod Create Or Modify Host Path Volume Mount
+- catalog:hostpath-mount
 mitre: [T1611, T1610]
 description: >-
   A pod, or a workload whose pod template, mounts a sensitive node directory as a hostPath volume: the root
   filesystem, /etc, /proc, /root, /var, the container runtime sockets, kubelet or etcd state, or
   /etc/kubernetes. Such a mount gives the container the node's credentials and usually root on the node.
-  Harmless paths (/var/log for log shippers, device plugins) are not reported. Compares the request body with the setting; pods made by the built-in controllers and
-  kubelet mirror pods are skipped because the workload object that caused them is reported instead.
-  Per-query exceptions (user or namespace) come from allow_query_list.
+  Harmless paths (/var/log for log shippers, device plugins) are not reported. Compares the request body with
+  the setting; pods made by the built-in controllers and kubelet mirror pods are skipped because the workload
+  object that caused them is reported instead. Per-query exceptions (user or namespace) come from
+  allow_query_list.
 --- */
 WITH w AS (
     SELECT * FROM workload_specs
@@ -44,6 +51,5 @@ FROM (
     FROM w
 ) w
 WHERE len(sensitive_paths) > 0
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                  WHERE l.query_id = 'hostpath-mount' AND l.value IN (w.user_name, w.namespace))
+  AND NOT allowlisted($query_id, [w.user_name, w.namespace])
 ORDER BY ts

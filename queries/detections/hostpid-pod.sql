@@ -5,19 +5,25 @@ kind: detection
 severity: high
 needs_level: Request
 area: privileged-workloads
-controls: [pci-dss-4.0:10.2.1.2, pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
+controls:
+- pci-dss-4.0:10.2.1.2
+- pci-dss-4.0:10.2.1.7
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
 references:
-  - "elastic:Kubernetes Pod Created With HostPID"
-  - "panther:Kubernetes.Pod.Host.PID"
-  - "panther:GCP K8s Pod Using Host PID Namespace"
-  - "catalog:hostpid-pod"
+- elastic:Kubernetes Pod Created With HostPID
+- panther:Kubernetes.Pod.Host.PID
+- panther:GCP K8s Pod Using Host PID Namespace
+- catalog:hostpid-pod
 mitre: [T1611, T1610]
 description: >-
   A pod, or a workload whose pod template, sets spec.hostPID=true. A container in the node's PID namespace can
   see and signal every process on the node and, with enough privileges, enter them (nsenter): a classic
   container-escape step. Compares the request body with the setting; pods made by the built-in controllers and
-  kubelet mirror pods are skipped because the workload object that caused them is reported instead.
-  Per-query exceptions (user or namespace) come from allow_query_list.
+  kubelet mirror pods are skipped because the workload object that caused them is reported instead. Per-query
+  exceptions (user or namespace) come from allow_query_list.
 --- */
 WITH w AS (
     SELECT * FROM workload_specs
@@ -32,6 +38,5 @@ SELECT
     user_agent
 FROM w
 WHERE (podspec ->> '$.hostPID') = 'true'
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                  WHERE l.query_id = 'hostpid-pod' AND l.value IN (w.user_name, w.namespace))
+  AND NOT allowlisted($query_id, [w.user_name, w.namespace])
 ORDER BY ts

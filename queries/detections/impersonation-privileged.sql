@@ -5,12 +5,21 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: rbac
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.5', 'soc2:CC6.1']
-references: ['elastic:Kubernetes API Request Impersonating Privileged Identity', 'catalog:impersonation-privileged']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.2.1.5
+- soc2:CC6.1
+references:
+- elastic:Kubernetes API Request Impersonating Privileged Identity
+- catalog:impersonation-privileged
 mitre: [T1134]
 description: >-
-  An allowed request made while impersonating a privileged identity: the system:masters or cluster-admin group,
-  system:admin, control-plane components, a node, a kube-system service account or system:anonymous.
+  An allowed request made while impersonating a privileged identity: the system:masters or cluster-admin
+  group, system:admin, control-plane components, a node, a kube-system service account or system:anonymous.
   Impersonation hides the real actor behind the target identity in every later record of the request.
 --- */
 SELECT
@@ -24,11 +33,11 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete'
   AND response_code BETWEEN 200 AND 299
   AND impersonated_user IS NOT NULL
-      AND (impersonated_user IN ('system:admin', 'admin', 'cluster-admin', 'system:anonymous',
-                                 'system:kube-controller-manager', 'system:kube-scheduler', 'system:kube-proxy')
-           OR impersonated_user LIKE 'system:node:%'
-           OR impersonated_user LIKE 'system:serviceaccount:kube-system:%'
+      AND (impersonated_user IN ('system:admin', 'admin', 'cluster-admin')
+           OR impersonated_user = anonymous_user()
+           OR is_kube_component(impersonated_user)
+           OR is_node(impersonated_user)
+           OR is_system_service_account(impersonated_user)
            OR list_has_any(coalesce(impersonated_groups, []), ['system:masters', 'cluster-admin', 'system:nodes']))
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'impersonation-privileged' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

@@ -5,15 +5,21 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: integrity
-controls: [pci-dss-4.0:10.3.2, pci-dss-4.0:10.3.4, nist-800-53-r5:AU-9, iso-27001-2022:A.5.33, iso-27001-2022:A.5.28, iso-27001-2022:A.8.15]
-references: ["catalog:audit-trail-integrity"]
+controls:
+- pci-dss-4.0:10.3.2
+- pci-dss-4.0:10.3.4
+- nist-800-53-r5:AU-9
+- iso-27001-2022:A.5.33
+- iso-27001-2022:A.5.28
+- iso-27001-2022:A.8.15
+references: [catalog:audit-trail-integrity]
 mitre: [T1070, T1036]
 description: >-
-  Two or more archived rows share an auditID and stage but differ in content (different event_hash). The API server
-  copies the auditID from the client's Audit-ID request header, so a client can reuse the ID of an earlier request
-  to make its own request look like a duplicate that a naive pipeline would drop; a log shipper replaying altered
-  events produces the same pattern. The archive keeps both rows, and this query shows every conflicting pair with
-  what differs (user, verb, object, time).
+  Two or more archived rows share an auditID and stage but differ in content (different event_hash). The API
+  server copies the auditID from the client's Audit-ID request header, so a client can reuse the ID of an
+  earlier request to make its own request look like a duplicate that a naive pipeline would drop; a log
+  shipper replaying altered events produces the same pattern. The archive keeps both rows, and this query
+  shows every conflicting pair with what differs (user, verb, object, time).
 --- */
 WITH rows AS (
     SELECT audit_id, stage, event_hash, request_ts, stage_ts, user_name, source_ips[1] AS source_ip, verb,

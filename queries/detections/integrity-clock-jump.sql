@@ -5,15 +5,21 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: integrity
-controls: [pci-dss-4.0:10.6.1, pci-dss-4.0:10.6.2, nist-800-53-r5:AU-8, nist-800-53-r5:AU-12(1), iso-27001-2022:A.8.17]
-references: ["catalog:audit-trail-integrity"]
+controls:
+- pci-dss-4.0:10.6.1
+- pci-dss-4.0:10.6.2
+- nist-800-53-r5:AU-8
+- nist-800-53-r5:AU-12(1)
+- iso-27001-2022:A.8.17
+references: [catalog:audit-trail-integrity]
 mitre: [T1070.006]
 description: >-
   Short requests (everything except watches, exec/attach/port-forward/proxy sessions and followed logs) whose
-  recorded latency, stageTimestamp minus requestReceivedTimestamp, exceeds 15 minutes; and requests whose stages are
-  out of order (a later stage stamped earlier than an earlier one). The API server times out ordinary requests after
-  60 seconds, so such latencies mean the API server's clock was stepped forward or backward mid-request, which
-  makes every timestamp around it unreliable as evidence. One finding per cluster and day.
+  recorded latency, stageTimestamp minus requestReceivedTimestamp, exceeds 15 minutes; and requests whose
+  stages are out of order (a later stage stamped earlier than an earlier one). The API server times out
+  ordinary requests after 60 seconds, so such latencies mean the API server's clock was stepped forward or
+  backward mid-request, which makes every timestamp around it unreliable as evidence. One finding per cluster
+  and day.
 --- */
 WITH ordered AS (
     SELECT *,

@@ -5,14 +5,21 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: integrity
-controls: [pci-dss-4.0:10.6.1, pci-dss-4.0:10.6.2, pci-dss-4.0:10.3.4, nist-800-53-r5:AU-8, nist-800-53-r5:AU-12(1), iso-27001-2022:A.8.17, iso-27001-2022:A.5.33]
-references: ["catalog:audit-trail-integrity"]
+controls:
+- pci-dss-4.0:10.6.1
+- pci-dss-4.0:10.6.2
+- pci-dss-4.0:10.3.4
+- nist-800-53-r5:AU-8
+- nist-800-53-r5:AU-12(1)
+- iso-27001-2022:A.8.17
+- iso-27001-2022:A.5.33
+references: [catalog:audit-trail-integrity]
 mitre: [T1070.006]
 description: >-
-  Rows whose stageTimestamp is earlier than their requestReceivedTimestamp (by more than one second, to allow for
-  rounding). The API server stamps both from the same clock, in order, so a stage that ends before its request began
-  means the clock was stepped backwards during the request or the event was edited after the fact. One finding
-  per cluster and day, with the number of such rows and the largest difference.
+  Rows whose stageTimestamp is earlier than their requestReceivedTimestamp (by more than one second, to allow
+  for rounding). The API server stamps both from the same clock, in order, so a stage that ends before its
+  request began means the clock was stepped backwards during the request or the event was edited after the
+  fact. One finding per cluster and day, with the number of such rows and the largest difference.
 --- */
 WITH bad AS (
     SELECT *, epoch(request_ts) - epoch(stage_ts) AS behind_s

@@ -5,8 +5,14 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: exec
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'soc2:CC6.1']
-references: ['elastic:Kubernetes API Server Proxying Request to Kubelet', 'catalog:node-proxy-access']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- soc2:CC6.1
+references: [elastic:Kubernetes API Server Proxying Request to Kubelet, catalog:node-proxy-access]
 mitre: [T1611, T1613]
 description: >-
   A request to the nodes/proxy subresource other than metrics, stats, healthz or configz scraping. Through it
@@ -24,12 +30,7 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND (response_code BETWEEN 200 AND 299 OR response_code = 101)
   AND resource = 'nodes' AND subresource = 'proxy'
       AND NOT regexp_matches(request_uri, '/proxy/(metrics|stats|healthz|configz|spec)')
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'node-proxy-access' AND l.value IN (e.user_name, e.namespace, e.object_name))
+      AND NOT is_platform_identity(user_name)
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

@@ -5,13 +5,24 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: privileged-workloads
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.7']
-references: ['sigma:Creation Of Pod In System Namespace', 'panther:Kubernetes.Pod.SystemNamespace', 'splunk:Kubernetes Pod Created in Default Namespace', 'datadog:Kubernetes Pod Created in Kube Namespace', 'catalog:pod-in-system-namespace']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.2.1.7
+references:
+- sigma:Creation Of Pod In System Namespace
+- panther:Kubernetes.Pod.SystemNamespace
+- splunk:Kubernetes Pod Created in Default Namespace
+- datadog:Kubernetes Pod Created in Kube Namespace
+- catalog:pod-in-system-namespace
 mitre: [T1036.005, T1610]
 description: >-
   A pod was created directly (not by a controller or as a kubelet mirror pod) in kube-system, kube-public or
-  kube-node-lease. Pods there blend in with cluster components and can mount their service accounts; people and
-  applications have no reason to start pods there by hand.
+  kube-node-lease. Pods there blend in with cluster components and can mount their service accounts; people
+  and applications have no reason to start pods there by hand.
 --- */
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
@@ -22,8 +33,6 @@ FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete'
   AND response_code BETWEEN 200 AND 299
-  AND resource = 'pods' AND verb = 'create' AND coalesce(subresource, '') = '' AND namespace IN ('kube-system', 'kube-public', 'kube-node-lease') AND user_name NOT LIKE 'system:node:%' AND user_name <> 'system:kube-controller-manager'
-      AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'pod-in-system-namespace' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND resource = 'pods' AND verb = 'create' AND coalesce(subresource, '') = '' AND namespace IN ('kube-system', 'kube-public', 'kube-node-lease') AND NOT is_node(user_name) AND NOT is_controller(user_name)
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

@@ -5,8 +5,20 @@ kind: detection
 severity: medium
 needs_level: Request
 area: rbac
-controls: ['pci-dss-4.0:10.2.1.5', 'pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC6.2', 'soc2:CC6.3', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)']
-references: ['elastic:Kubernetes Creation or Modification of Sensitive Role', 'panther:Kubernetes.Role.NodeProxyPermissions', 'panther:Kubernetes.Role.PodExec', 'catalog:role-sensitive-perms']
+controls:
+- pci-dss-4.0:10.2.1.5
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.2
+- soc2:CC6.3
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+references:
+- elastic:Kubernetes Creation or Modification of Sensitive Role
+- panther:Kubernetes.Role.NodeProxyPermissions
+- panther:Kubernetes.Role.PodExec
+- catalog:role-sensitive-perms
 mitre: [T1098.006]
 description: >-
   A Role or ClusterRole was created or changed with a rule that allows escalate, bind or impersonate, exec or
@@ -17,7 +29,7 @@ description: >-
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} {} {} {}{} granting {}', user_name, CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'replaced' WHEN 'patch' THEN 'patched' WHEN 'delete' THEN 'deleted' WHEN 'deletecollection' THEN 'deleted all' ELSE verb END, CASE resource WHEN 'roles' THEN 'Role' ELSE 'ClusterRole' END, CASE WHEN namespace IS NOT NULL THEN namespace || '/' ELSE '' END, coalesce(object_name, request_object ->> '$.metadata.name'), array_to_string(list_transform(list_filter(json_extract(coalesce(response_object, request_object), '$.rules[*]'), lambda r:
+    format('{} {} {} {}{} granting {}', user_name, verb_past(verb), CASE resource WHEN 'roles' THEN 'Role' ELSE 'ClusterRole' END, CASE WHEN namespace IS NOT NULL THEN namespace || '/' ELSE '' END, coalesce(object_name, request_object ->> '$.metadata.name'), array_to_string(list_transform(list_filter(json_extract(coalesce(response_object, request_object), '$.rules[*]'), lambda r:
              list_has_any(json_extract_string(r, '$.verbs[*]'), ['escalate', 'bind', 'impersonate'])
              OR list_has_any(json_extract_string(r, '$.resources[*]'),
                              ['pods/exec', 'pods/attach', 'nodes/proxy', 'serviceaccounts/token',
@@ -37,12 +49,7 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
                               'certificatesigningrequests/approval'])
              OR (list_contains(json_extract_string(r, '$.resources[*]'), 'secrets')
                  AND list_has_any(json_extract_string(r, '$.verbs[*]'), ['get', 'list', 'watch'])))) > 0
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
+      AND NOT is_platform_identity(user_name)
   AND user_name NOT IN (SELECT value FROM allow_automation_users)
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'role-sensitive-perms' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

@@ -5,19 +5,31 @@ kind: detection
 severity: high
 needs_level: Request
 area: rbac
-controls: ['pci-dss-4.0:10.2.1.5', 'pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC6.2', 'soc2:CC6.3', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)']
-references: ['elastic:Kubernetes Creation or Modification of Sensitive Role', 'elastic:Kubernetes RBAC Wildcard Elevation on Existing Role', 'panther:Kubernetes.Role.Wildcard', 'catalog:role-wildcard']
+controls:
+- pci-dss-4.0:10.2.1.5
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.2
+- soc2:CC6.3
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+references:
+- elastic:Kubernetes Creation or Modification of Sensitive Role
+- elastic:Kubernetes RBAC Wildcard Elevation on Existing Role
+- panther:Kubernetes.Role.Wildcard
+- catalog:role-wildcard
 mitre: [T1098.006]
 description: >-
   A Role or ClusterRole was created or changed so that one of its rules uses '*' for verbs, resources or API
   groups (the resulting object in the response body is checked when present, otherwise the request). Wildcards
-  grant every current and future permission, including escalate, bind and impersonate: cluster-admin by another
-  name. The control plane's own aggregation of built-in roles is ignored.
+  grant every current and future permission, including escalate, bind and impersonate: cluster-admin by
+  another name. The control plane's own aggregation of built-in roles is ignored.
 --- */
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} {} {} {}{} with wildcard rules (verbs: {}; resources: {})', user_name, CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'replaced' WHEN 'patch' THEN 'patched' WHEN 'delete' THEN 'deleted' WHEN 'deletecollection' THEN 'deleted all' ELSE verb END, CASE resource WHEN 'roles' THEN 'Role' ELSE 'ClusterRole' END, CASE WHEN namespace IS NOT NULL THEN namespace || '/' ELSE '' END, coalesce(object_name, request_object ->> '$.metadata.name'), array_to_string(list_distinct(json_extract_string(coalesce(response_object, request_object), '$.rules[*].verbs[*]')), ','), array_to_string(list_distinct(json_extract_string(coalesce(response_object, request_object), '$.rules[*].resources[*]')), ',')) AS summary,
+    format('{} {} {} {}{} with wildcard rules (verbs: {}; resources: {})', user_name, verb_past(verb), CASE resource WHEN 'roles' THEN 'Role' ELSE 'ClusterRole' END, CASE WHEN namespace IS NOT NULL THEN namespace || '/' ELSE '' END, coalesce(object_name, request_object ->> '$.metadata.name'), array_to_string(list_distinct(json_extract_string(coalesce(response_object, request_object), '$.rules[*].verbs[*]')), ','), array_to_string(list_distinct(json_extract_string(coalesce(response_object, request_object), '$.rules[*].resources[*]')), ',')) AS summary,
     user_agent, response_code
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -26,11 +38,6 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND resource IN ('roles', 'clusterroles') AND verb IN ('create', 'update', 'patch')
       AND (list_contains(json_extract_string(coalesce(response_object, request_object), '$.rules[*].verbs[*]'), '*')
            OR list_contains(json_extract_string(coalesce(response_object, request_object), '$.rules[*].resources[*]'), '*'))
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'role-wildcard' AND l.value IN (e.user_name, e.namespace, e.object_name))
+      AND NOT is_platform_identity(user_name)
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

@@ -5,14 +5,25 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: rbac
-controls: ['pci-dss-4.0:10.2.1.5', 'pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC6.2', 'soc2:CC6.3', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)']
-references: ['elastic:Kubernetes Service Account Token Created via TokenRequest API', 'panther:Kubernetes.ServiceAccount.TokenCreated', 'catalog:sa-token-request']
+controls:
+- pci-dss-4.0:10.2.1.5
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.2
+- soc2:CC6.3
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+references:
+- elastic:Kubernetes Service Account Token Created via TokenRequest API
+- panther:Kubernetes.ServiceAccount.TokenCreated
+- catalog:sa-token-request
 mitre: [T1552.007, T1528]
 description: >-
   A token for a service account was created through serviceaccounts/token (kubectl create token) by someone
-  other than the kubelet or the control plane, which mint projected tokens for pods all the time. A hand-minted
-  token is a bearer credential that works from anywhere until it expires and is not tied to a pod. CI systems
-  that mint tokens by design can be listed in allow_automation_users.
+  other than the kubelet or the control plane, which mint projected tokens for pods all the time. A
+  hand-minted token is a bearer credential that works from anywhere until it expires and is not tied to a pod.
+  CI systems that mint tokens by design can be listed in allow_automation_users.
 --- */
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
@@ -24,12 +35,7 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete'
   AND response_code BETWEEN 200 AND 299
   AND resource = 'serviceaccounts' AND subresource = 'token' AND verb = 'create'
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
+      AND NOT is_platform_identity(user_name)
   AND user_name NOT IN (SELECT value FROM allow_automation_users)
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'sa-token-request' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

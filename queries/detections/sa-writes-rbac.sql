@@ -5,8 +5,16 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: rbac
-controls: ['pci-dss-4.0:10.2.1.5', 'pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC6.2', 'soc2:CC6.3', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)']
-references: ['elastic:Kubernetes Service Account Modified RBAC Objects', 'catalog:sa-writes-rbac']
+controls:
+- pci-dss-4.0:10.2.1.5
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.2
+- soc2:CC6.3
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+references: [elastic:Kubernetes Service Account Modified RBAC Objects, catalog:sa-writes-rbac]
 mitre: [T1098.006]
 description: >-
   A service account outside kube-system created or deleted a Role, ClusterRole, RoleBinding or
@@ -18,7 +26,7 @@ description: >-
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} {} {} {}', user_name, CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'replaced' WHEN 'patch' THEN 'patched' WHEN 'delete' THEN 'deleted' WHEN 'deletecollection' THEN 'deleted all' ELSE verb END, resource, coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
+    format('{} {} {} {}', user_name, verb_past(verb), resource, coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
     user_agent, response_code
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -26,8 +34,7 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND response_code BETWEEN 200 AND 299
   AND resource IN ('roles', 'clusterroles', 'rolebindings', 'clusterrolebindings')
       AND verb IN ('create', 'delete', 'deletecollection')
-      AND user_name LIKE 'system:serviceaccount:%' AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
+      AND is_service_account(user_name) AND NOT is_system_service_account(user_name)
   AND user_name NOT IN (SELECT value FROM allow_automation_users)
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'sa-writes-rbac' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

@@ -5,18 +5,25 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: secrets
-controls: [pci-dss-4.0:10.2.1.1, pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.312(b)]
+controls:
+- pci-dss-4.0:10.2.1.1
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
 references:
-  - "elastic:Kubernetes Rapid Secret GET Activity Against Multiple Objects"
-  - "panther:Kubernetes.BulkSecretAccess"
-  - "panther:Kubernetes.SecretEnumeration"
-  - "catalog:secrets-bulk-get"
+- elastic:Kubernetes Rapid Secret GET Activity Against Multiple Objects
+- panther:Kubernetes.BulkSecretAccess
+- panther:Kubernetes.SecretEnumeration
+- catalog:secrets-bulk-get
 mitre: [T1552.007]
 description: >-
-  One identity read (get) at least 10 distinct Secrets in one burst: successive reads no more than 5 minutes apart,
-  one finding per burst. Applications read the few Secrets they mount; walking through many names one by one is
-  credential harvesting (or a tool dumping Secrets after a list). Control-plane components are ignored and secret
-  operators (cert-manager, external-secrets, Helm) can be listed in allow_automation_users.
+  One identity read (get) at least 10 distinct Secrets in one burst: successive reads no more than 5 minutes
+  apart, one finding per burst. Applications read the few Secrets they mount; walking through many names one
+  by one is credential harvesting (or a tool dumping Secrets after a list). Control-plane components are
+  ignored and secret operators (cert-manager, external-secrets, Helm) can be listed in allow_automation_users.
 --- */
 WITH reads AS (
     SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, namespace, object_name
@@ -25,10 +32,7 @@ WITH reads AS (
       AND stage = 'ResponseComplete'
       AND resource = 'secrets' AND verb = 'get' AND object_name IS NOT NULL
       AND response_code BETWEEN 200 AND 299
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver')
+      AND NOT is_platform_identity(user_name)
       AND user_name NOT IN (SELECT value FROM allow_automation_users)
 ),
 marked AS (
@@ -55,5 +59,5 @@ SELECT
 FROM bursts
 GROUP BY user_name, burst
 HAVING count(DISTINCT coalesce(namespace, '') || '/' || object_name) >= 10
-   AND NOT EXISTS (SELECT 1 FROM allow_query_list l WHERE l.query_id = 'secrets-bulk-get' AND l.value = user_name)
+   AND NOT allowlisted($query_id, [user_name])
 ORDER BY ts

@@ -5,16 +5,21 @@ kind: detection
 severity: medium
 needs_level: Metadata
 area: secrets
-controls: [pci-dss-4.0:10.2.1.4, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.308(a)(5)(ii)(C), pci-dss-4.0:10.4.1]
-references:
-  - "panther:Kubernetes.Secret.AccessDenied"
-  - "catalog:secrets-denied-burst"
+controls:
+- pci-dss-4.0:10.2.1.4
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.308(a)(5)(ii)(C)
+- pci-dss-4.0:10.4.1
+references: [panther:Kubernetes.Secret.AccessDenied, catalog:secrets-denied-burst]
 mitre: [T1552.007, T1613]
 description: >-
   One authenticated identity was refused (403 / decision forbid) at least 20 times within 15 minutes when
   reading Secrets (get, list or watch), one finding per burst (denials no more than 15 minutes apart). A
-  credential guessing where the secrets are, or a stolen service-account token being tried, looks like this;
-  a single misconfigured reader is visible too and should be fixed. Nodes, the control plane and kube-system
+  credential guessing where the secrets are, or a stolen service-account token being tried, looks like this; a
+  single misconfigured reader is visible too and should be fixed. Nodes, the control plane and kube-system
   controllers are skipped; single denials are reported by falco-secret-get-unsuccessfully and mixed-resource
   probing by authz-denied-burst. Per-query exceptions (user) come from allow_query_list.
 --- */
@@ -26,12 +31,8 @@ WITH denied AS (
       AND resource = 'secrets' AND coalesce(subresource, '') = ''
       AND verb IN ('get', 'list', 'watch')
       AND (response_code = 403 OR authz_decision = 'forbid')
-      AND user_name IS NOT NULL AND user_name <> 'system:anonymous'
-      AND NOT list_contains(coalesce(user_groups, []), 'system:unauthenticated')
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager')
+      AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
+      AND NOT is_platform_identity(user_name)
 ),
 windowed AS (
     SELECT *,
@@ -59,5 +60,5 @@ SELECT
 FROM bursts
 GROUP BY user_name, burst
 HAVING max(in_15min) >= 20
-   AND NOT EXISTS (SELECT 1 FROM allow_query_list l WHERE l.query_id = 'secrets-denied-burst' AND l.value = user_name)
+   AND NOT allowlisted($query_id, [user_name])
 ORDER BY ts

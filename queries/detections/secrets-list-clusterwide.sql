@@ -5,16 +5,30 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: secrets
-controls: ['pci-dss-4.0:10.2.1.1', 'pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC6.1', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', pci-dss-4.0:10.4.1, pci-dss-4.0:10.4.2, hipaa:164.308(a)(1)(ii)(D)]
-references: ['elastic:Kubernetes Secrets List Across Cluster or Sensitive Namespaces', 'panther:Kubernetes.Secrets.DumpAllNamespaces', 'sigma:Kubernetes Secrets Enumeration', 'catalog:secrets-list-clusterwide']
+controls:
+- pci-dss-4.0:10.2.1.1
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.4.1
+- pci-dss-4.0:10.4.2
+- hipaa:164.308(a)(1)(ii)(D)
+references:
+- elastic:Kubernetes Secrets List Across Cluster or Sensitive Namespaces
+- panther:Kubernetes.Secrets.DumpAllNamespaces
+- sigma:Kubernetes Secrets Enumeration
+- catalog:secrets-list-clusterwide
 mitre: [T1552.007, T1613]
 description: >-
-  A list of Secrets across all namespaces (/api/v1/secrets), or of every Secret in kube-system or default, that
-  succeeded, from a principal other than the control-plane components and not from loopback. One such call
-  returns every credential the caller can read (service-account tokens, registry and TLS keys): the typical dump
-  step after a token is stolen. Watches are not reported: ingress and certificate controllers keep cluster-wide
-  Secret watches open and re-open them every few minutes; their initial list is still reported once per restart.
-  Operators that legitimately list all Secrets belong in allow_automation_users.
+  A list of Secrets across all namespaces (/api/v1/secrets), or of every Secret in kube-system or default,
+  that succeeded, from a principal other than the control-plane components and not from loopback. One such
+  call returns every credential the caller can read (service-account tokens, registry and TLS keys): the
+  typical dump step after a token is stolen. Watches are not reported: ingress and certificate controllers
+  keep cluster-wide Secret watches open and re-open them every few minutes; their initial list is still
+  reported once per restart. Operators that legitimately list all Secrets belong in allow_automation_users.
 --- */
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
@@ -28,12 +42,7 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND resource = 'secrets' AND verb = 'list'
       AND (coalesce(namespace, '') = '' OR namespace IN ('kube-system', 'default'))
       AND coalesce(source_ips[1], '') NOT IN ('127.0.0.1', '::1')
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
+      AND NOT is_platform_identity(user_name)
   AND user_name NOT IN (SELECT value FROM allow_automation_users)
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'secrets-list-clusterwide' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

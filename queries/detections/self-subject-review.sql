@@ -5,8 +5,12 @@ kind: detection
 severity: low
 needs_level: Metadata
 area: rbac
-controls: ['nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16']
-references: ['elastic:Kubernetes Suspicious Self-Subject Review via Unusual User Agent', 'sigma:RBAC Permission Enumeration Attempt', 'datadog:Kubernetes principal attempted to enumerate their permissions', 'catalog:self-subject-review']
+controls: [nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
+references:
+- elastic:Kubernetes Suspicious Self-Subject Review via Unusual User Agent
+- sigma:RBAC Permission Enumeration Attempt
+- datadog:Kubernetes principal attempted to enumerate their permissions
+- catalog:self-subject-review
 mitre: [T1069.003, T1613]
 description: >-
   A service account, node or anonymous caller created a SelfSubjectAccessReview or SelfSubjectRulesReview
@@ -23,9 +27,8 @@ FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete'
   AND resource IN ('selfsubjectaccessreviews', 'selfsubjectrulesreviews') AND verb = 'create'
-      AND (user_name LIKE 'system:serviceaccount:%' OR user_name LIKE 'system:node:%' OR user_name = 'system:anonymous')
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
+      AND (is_service_account(user_name) OR is_node(user_name) OR user_name = anonymous_user())
+      AND NOT is_system_service_account(user_name)
   AND user_name NOT IN (SELECT value FROM allow_automation_users)
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'self-subject-review' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

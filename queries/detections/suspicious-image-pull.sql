@@ -6,9 +6,7 @@ severity: medium
 needs_level: Request
 area: privileged-workloads
 controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
-references:
-  - "splunk:Kubernetes Suspicious Image Pulling"
-  - "catalog:suspicious-image-pull"
+references: [splunk:Kubernetes Suspicious Image Pulling, catalog:suspicious-image-pull]
 mitre: [T1610, T1204.003]
 description: >-
   A pod, or a workload whose pod template, is created or changed with a container image (containers,
@@ -57,6 +55,5 @@ SELECT
            array_to_string(u.images, ', ')) AS summary,
     u.images, w.user_agent
 FROM w JOIN untrusted u USING (audit_id)
-WHERE NOT EXISTS (SELECT 1 FROM allow_query_list l
-                  WHERE l.query_id = 'suspicious-image-pull' AND l.value IN (w.user_name, w.namespace))
+WHERE NOT allowlisted($query_id, [w.user_name, w.namespace])
 ORDER BY ts

@@ -5,15 +5,25 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: network
-controls: ['pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'soc2:CC6.1', 'pci-dss-4.0:10.2.1.4']
-references: ['panther:Kubernetes.System.Principal.PublicIP', 'panther:Amazon.EKS.Audit.SystemNamespaceFromPublicIP', 'catalog:system-principal-public-ip']
+controls:
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- soc2:CC6.1
+- pci-dss-4.0:10.2.1.4
+references:
+- panther:Kubernetes.System.Principal.PublicIP
+- panther:Amazon.EKS.Audit.SystemNamespaceFromPublicIP
+- catalog:system-principal-public-ip
 mitre: [T1078.004, T1528]
 description: >-
-  A service account, node or control-plane identity made a request whose client address is public: not RFC 1918,
-  loopback, link-local or carrier-grade NAT space, and not in allow_trusted_networks (IPv4 CIDRs are matched
-  with integer arithmetic on the dotted quad). These identities live inside the cluster, so a public origin
-  usually means a token or kubeconfig was copied out and is being replayed. One row per identity and address
-  (first request).
+  A service account, node or control-plane identity made a request whose client address is public: not RFC
+  1918, loopback, link-local or carrier-grade NAT space, and not in allow_trusted_networks (IPv4 CIDRs are
+  matched with integer arithmetic on the dotted quad). These identities live inside the cluster, so a public
+  origin usually means a token or kubeconfig was copied out and is being replayed. One row per identity and
+  address (first request).
 --- */
 -- The client address is turned into an integer once (ipv4: NULL for IPv6 or malformed text), then compared
 -- with the private ranges and with each trusted CIDR.
@@ -27,7 +37,7 @@ WITH candidates AS (
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
       AND stage <> 'RequestReceived'
-      AND (user_name LIKE 'system:serviceaccount:%' OR user_name LIKE 'system:node:%' OR user_name LIKE 'system:kube-%')
+      AND (is_service_account(user_name) OR is_node(user_name) OR is_kube_component(user_name))
       AND source_ips[1] IS NOT NULL
 ),
 trusted AS (
@@ -58,7 +68,6 @@ WHERE CASE WHEN ipv4 IS NOT NULL THEN NOT (
       SELECT 1 FROM trusted n
       WHERE n.cidr = e.client_ip
          OR (n.net IS NOT NULL AND e.ipv4 IS NOT NULL AND (e.ipv4 >> n.shift) = (n.net >> n.shift)))
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'system-principal-public-ip' AND l.value IN (e.user_name, e.namespace, e.object_name))
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 QUALIFY row_number() OVER (PARTITION BY user_name, client_ip ORDER BY request_ts) = 1
 ORDER BY ts

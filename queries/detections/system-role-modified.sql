@@ -5,18 +5,27 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: rbac
-controls: ['pci-dss-4.0:10.2.1.5', 'pci-dss-4.0:10.2.1.2', 'nist-800-53-r5:AU-6', 'soc2:CC6.2', 'soc2:CC6.3', 'soc2:CC7.2', 'iso-27001-2022:A.8.16', 'hipaa:164.312(b)', 'pci-dss-4.0:10.2.1.7']
-references: ['panther:Kubernetes.SystemRole.Modified', 'catalog:system-role-modified']
+controls:
+- pci-dss-4.0:10.2.1.5
+- pci-dss-4.0:10.2.1.2
+- nist-800-53-r5:AU-6
+- soc2:CC6.2
+- soc2:CC6.3
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.312(b)
+- pci-dss-4.0:10.2.1.7
+references: [panther:Kubernetes.SystemRole.Modified, catalog:system-role-modified]
 mitre: [T1098.006]
 description: >-
   A built-in system:* or eks:* Role, ClusterRole or binding was replaced, patched or deleted by someone other
-  than the control plane. These objects define what nodes, controllers and authenticated users may do; widening
-  one (for example system:discovery or system:basic-user) silently grants rights to everyone.
+  than the control plane. These objects define what nodes, controllers and authenticated users may do;
+  widening one (for example system:discovery or system:basic-user) silently grants rights to everyone.
 --- */
 SELECT
     request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} {} built-in {} {}', user_name, CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'replaced' WHEN 'patch' THEN 'patched' WHEN 'delete' THEN 'deleted' WHEN 'deletecollection' THEN 'deleted all' ELSE verb END, resource, object_name) AS summary,
+    format('{} {} built-in {} {}', user_name, verb_past(verb), resource, object_name) AS summary,
     user_agent, response_code
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -25,11 +34,6 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND resource IN ('roles', 'clusterroles', 'rolebindings', 'clusterrolebindings')
       AND verb IN ('update', 'patch', 'delete')
       AND (object_name LIKE 'system:%' OR object_name LIKE 'eks:%')
-      AND user_name NOT LIKE 'system:node:%'
-      AND user_name NOT LIKE 'system:kube-%'
-      AND user_name NOT LIKE 'system:serviceaccount:kube-system:%'
-      AND user_name NOT IN ('system:apiserver', 'system:addon-manager', 'system:volume-scheduler')
-      AND user_name NOT LIKE 'eks:%' AND user_name NOT LIKE 'aksService%'
-  AND NOT EXISTS (SELECT 1 FROM allow_query_list l
-                WHERE l.query_id = 'system-role-modified' AND l.value IN (e.user_name, e.namespace, e.object_name))
+      AND NOT is_platform_identity(user_name)
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

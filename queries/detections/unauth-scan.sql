@@ -5,20 +5,26 @@ kind: detection
 severity: high
 needs_level: Metadata
 area: anonymous
-controls: [pci-dss-4.0:10.2.1.4, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.308(a)(5)(ii)(C)]
+controls:
+- pci-dss-4.0:10.2.1.4
+- nist-800-53-r5:AU-6
+- soc2:CC6.1
+- soc2:CC7.2
+- iso-27001-2022:A.8.16
+- hipaa:164.308(a)(5)(ii)(C)
 references:
-  - "elastic:Kubernetes Potential Endpoint Permission Enumeration Attempt by Anonymous User Detected"
-  - "splunk:Kubernetes Access Scanning"
-  - "splunk:Kubernetes Scanning by Unauthenticated IP Address"
-  - "splunk:Amazon EKS Kubernetes cluster scan detection"
-  - "catalog:unauth-scan"
+- elastic:Kubernetes Potential Endpoint Permission Enumeration Attempt by Anonymous User Detected
+- splunk:Kubernetes Access Scanning
+- splunk:Kubernetes Scanning by Unauthenticated IP Address
+- splunk:Amazon EKS Kubernetes cluster scan detection
+- catalog:unauth-scan
 mitre: [T1613, T1595.003]
 description: >-
-  One source address, without credentials (system:anonymous, the system:unauthenticated group, or a 401), requested
-  at least 5 different paths outside the health endpoints (/healthz, /livez, /readyz, /version) in one burst
-  (requests no more than 10 minutes apart), and was refused at least once. Load balancers only probe health
-  endpoints; walking many API paths without a credential is an Internet scanner or an attacker looking for
-  anonymous access. The summary says how many requests were allowed, which matters most.
+  One source address, without credentials (system:anonymous, the system:unauthenticated group, or a 401),
+  requested at least 5 different paths outside the health endpoints (/healthz, /livez, /readyz, /version) in
+  one burst (requests no more than 10 minutes apart), and was refused at least once. Load balancers only probe
+  health endpoints; walking many API paths without a credential is an Internet scanner or an attacker looking
+  for anonymous access. The summary says how many requests were allowed, which matters most.
 --- */
 WITH anon AS (
     SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb, request_uri,
@@ -26,8 +32,7 @@ WITH anon AS (
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
       AND stage = 'ResponseComplete'
-      AND (user_name = 'system:anonymous' OR list_contains(coalesce(user_groups, []), 'system:unauthenticated')
-           OR response_code = 401)
+      AND (is_anonymous(user_name, user_groups) OR response_code = 401)
       AND NOT regexp_matches(request_uri, '^/(healthz|livez|readyz|version)([/?]|$)')
 ),
 marked AS (
@@ -41,7 +46,7 @@ bursts AS (
 )
 SELECT
     min(request_ts) AS ts, arg_min(audit_id, request_ts) AS audit_id,
-    coalesce(arg_min(user_name, request_ts), 'system:anonymous') AS user_name, source_ip,
+    coalesce(arg_min(user_name, request_ts), anonymous_user()) AS user_name, source_ip,
     NULL::VARCHAR AS verb, NULL::VARCHAR AS resource, NULL::VARCHAR AS namespace, NULL::VARCHAR AS object_name,
     format('Unauthenticated client {} probed {} different API paths ({} requests, {} allowed, {} refused) using "{}"',
            source_ip, count(DISTINCT split_part(request_uri, '?', 1)), count(*),
@@ -54,5 +59,5 @@ FROM bursts
 GROUP BY source_ip, burst
 HAVING count(DISTINCT split_part(request_uri, '?', 1)) >= 5
    AND count(*) FILTER (WHERE response_code IN (401, 403, 404)) >= 1
-   AND NOT EXISTS (SELECT 1 FROM allow_query_list l WHERE l.query_id = 'unauth-scan' AND l.value = source_ip)
+   AND NOT allowlisted($query_id, [source_ip])
 ORDER BY ts

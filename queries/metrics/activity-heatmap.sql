@@ -2,8 +2,8 @@
 id: activity-heatmap
 title: Activity by weekday and hour of day
 kind: metric
-area: anomalies
 needs_level: Metadata
+area: anomalies
 controls: [nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
 references: [catalog:M5]
 description: >-
@@ -16,8 +16,7 @@ SELECT
     hour(timezone($timezone, request_ts)) AS hour,
     count(*) AS events,
     count(*) FILTER (
-        WHERE user_name IS NOT NULL AND NOT starts_with(user_name, 'system:')
-            AND NOT list_contains(user_groups, 'system:unauthenticated')
+        WHERE is_human(user_name, user_groups)
     ) AS human_events
 FROM events
 WHERE request_ts >= $period_start AND request_ts < $period_end

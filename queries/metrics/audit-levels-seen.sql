@@ -2,8 +2,8 @@
 id: audit-levels-seen
 title: Audit levels and stages recorded
 kind: metric
-area: coverage
 needs_level: Metadata
+area: coverage
 controls: [cis-k8s:3.2.1, cis-k8s:3.2.2, nist-800-53-r5:AU-3, pci-dss-4.0:10.2.2]
 references: [catalog:M3]
 description: >-

@@ -2,8 +2,8 @@
 id: configuration-changes-summary
 title: Changes to cluster configuration objects
 kind: metric
-area: configuration
 needs_level: Metadata
+area: configuration
 controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.15]
 references: [catalog:M7]
 description: >-

@@ -2,16 +2,21 @@
 id: control-audit-policy-by-resource
 title: What the audit policy records, per resource
 kind: metric
-area: coverage
 needs_level: Metadata
-controls: [nist-800-53-r5:AU-2, nist-800-53-r5:AU-3(1), nist-800-53-r5:AU-12, cis-k8s:3.2.2, pci-dss-4.0:10.2.1]
+area: coverage
+controls:
+- nist-800-53-r5:AU-2
+- nist-800-53-r5:AU-3(1)
+- nist-800-53-r5:AU-12
+- cis-k8s:3.2.2
+- pci-dss-4.0:10.2.1
 references: [catalog:M3]
 description: >-
   For each resource (and subresource) seen in the period: the audit levels it was recorded at, how many events
   carried a request or response body, and the verbs seen. This is the evidence of which event types the policy
   selects (AU-2) and where the additional detail of bodies is present (AU-3(1)); Secrets and ConfigMaps should
-  appear at Metadata only (CIS 3.2.2), while RBAC and pod writes need Request or RequestResponse for the body-based
-  detections.
+  appear at Metadata only (CIS 3.2.2), while RBAC and pod writes need Request or RequestResponse for the
+  body-based detections.
 --- */
 SELECT
     coalesce(resource || coalesce('/' || nullif(subresource, ''), ''), '(non-resource URL)') AS resource,

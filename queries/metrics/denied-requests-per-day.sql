@@ -2,14 +2,14 @@
 id: denied-requests-per-day
 title: Denied and unauthenticated requests per day
 kind: metric
-area: failed-access
 needs_level: Metadata
+area: failed-access
 controls: [pci-dss-4.0:10.2.1.4, nist-800-53-r5:AU-6, soc2:CC7.2, hipaa:164.308(a)(5)(ii)(C)]
 references: [catalog:M4]
 description: >-
-  For every day of the period (calendar days of the configured time zone, bound as $timezone; UTC by
-  default): requests refused by authorization (HTTP 403) and requests that failed authentication (HTTP 401).
-  Zero days are listed so that the series has no holes.
+  For every day of the period (calendar days of the configured time zone, bound as $timezone; UTC by default):
+  requests refused by authorization (HTTP 403) and requests that failed authentication (HTTP 401). Zero days
+  are listed so that the series has no holes.
 --- */
 WITH days AS (
     SELECT unnest(generate_series(

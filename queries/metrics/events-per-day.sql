@@ -2,8 +2,8 @@
 id: events-per-day
 title: Audit events per cluster and day
 kind: metric
-area: coverage
 needs_level: Metadata
+area: coverage
 controls: [pci-dss-4.0:10.2.1, nist-800-53-r5:AU-12, soc2:CC7.2, iso-27001-2022:A.8.15, hipaa:164.312(b)]
 references: [catalog:M1]
 description: >-

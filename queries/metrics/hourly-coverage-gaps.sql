@@ -2,17 +2,22 @@
 id: hourly-coverage-gaps
 title: Hours with no audit events or far fewer than usual
 kind: metric
-area: coverage
 needs_level: Metadata
-controls: [pci-dss-4.0:10.2.1, pci-dss-4.0:10.7.2, nist-800-53-r5:AU-5, nist-800-53-r5:AU-12, iso-27001-2022:A.8.15]
+area: coverage
+controls:
+- pci-dss-4.0:10.2.1
+- pci-dss-4.0:10.7.2
+- nist-800-53-r5:AU-5
+- nist-800-53-r5:AU-12
+- iso-27001-2022:A.8.15
 references: [catalog:M1]
 description: >-
-  Every hour of the period in which a cluster recorded no events, or fewer than a fifth of its usual
-  hourly volume (the median hour over the baseline window and the period). A gap means the audit trail for
-  that hour is missing or incomplete, so detections could not see what happened then. Hours are counted from
-  the period start (local midnight of a report period), so they line up with the clock hours of the report's
-  time zone, including half-hour zones, and a daylight-saving change neither adds nor loses an hour; hour_utc
-  is the hour's start instant (shown in UTC).
+  Every hour of the period in which a cluster recorded no events, or fewer than a fifth of its usual hourly
+  volume (the median hour over the baseline window and the period). A gap means the audit trail for that hour
+  is missing or incomplete, so detections could not see what happened then. Hours are counted from the period
+  start (local midnight of a report period), so they line up with the clock hours of the report's time zone,
+  including half-hour zones, and a daylight-saving change neither adds nor loses an hour; hour_utc is the
+  hour's start instant (shown in UTC).
 --- */
 WITH hours AS (
     SELECT unnest(generate_series(

@@ -2,8 +2,8 @@
 id: identity-summary
 title: Identities and events by identity type
 kind: metric
-area: activity
 needs_level: Metadata
+area: activity
 controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.1]
 references: [catalog:M5]
 description: >-
@@ -11,14 +11,7 @@ description: >-
   identities made requests, how many events, writes and denied requests they account for.
 --- */
 SELECT
-    CASE
-        WHEN user_name IS NULL THEN 'unknown'
-        WHEN user_name = 'system:anonymous' OR list_contains(user_groups, 'system:unauthenticated') THEN 'anonymous'
-        WHEN starts_with(user_name, 'system:node:') THEN 'node'
-        WHEN starts_with(user_name, 'system:serviceaccount:') THEN 'service account'
-        WHEN starts_with(user_name, 'system:') THEN 'control plane'
-        ELSE 'human'
-    END AS identity_type,
+    identity_type(user_name, user_groups) AS identity_type,
     count(DISTINCT user_name) AS identities,
     count(*) AS events,
     count(*) FILTER (WHERE verb IN ('create', 'update', 'patch', 'delete', 'deletecollection')) AS writes,

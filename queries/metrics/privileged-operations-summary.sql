@@ -2,13 +2,13 @@
 id: privileged-operations-summary
 title: Exec, attach, port-forward, proxy and impersonation
 kind: metric
-area: exec
 needs_level: Metadata
+area: exec
 controls: [pci-dss-4.0:10.2.1.2, soc2:CC6.1, iso-27001-2022:A.8.15]
 references: [catalog:M5, falco:Attach/Exec Pod]
 description: >-
-  How often identities opened interactive or tunnelled access into workloads and nodes, or acted as
-  someone else, with the number of identities and how many attempts were refused.
+  How often identities opened interactive or tunnelled access into workloads and nodes, or acted as someone
+  else, with the number of identities and how many attempts were refused.
 --- */
 WITH ops AS (
     SELECT

@@ -2,13 +2,13 @@
 id: privileged-workloads-summary
 title: Workloads created or changed with host access or privileges
 kind: metric
-area: privileged-workloads
 needs_level: Request
+area: privileged-workloads
 controls: [pci-dss-4.0:10.2.1.2, soc2:CC6.1]
 references: [catalog:M5]
 description: >-
-  Successful pod and workload writes whose request body asks for a privileged container, the host network,
-  PID or IPC namespace, or a hostPath volume, by setting. Needs request bodies (Request level or higher).
+  Successful pod and workload writes whose request body asks for a privileged container, the host network, PID
+  or IPC namespace, or a hostPath volume, by setting. Needs request bodies (Request level or higher).
 --- */
 WITH writes AS (
     SELECT

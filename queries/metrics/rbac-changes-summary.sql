@@ -2,13 +2,13 @@
 id: rbac-changes-summary
 title: RBAC and permission changes
 kind: metric
-area: rbac
 needs_level: Metadata
+area: rbac
 controls: [pci-dss-4.0:10.2.1.5, nist-800-53-r5:AU-6, soc2:CC6.3, iso-27001-2022:A.8.15]
 references: [catalog:M6]
 description: >-
-  Successful writes to roles, cluster roles and their bindings, and to service accounts and their tokens,
-  by resource and verb, with who made them.
+  Successful writes to roles, cluster roles and their bindings, and to service accounts and their tokens, by
+  resource and verb, with who made them.
 --- */
 SELECT
     resource,

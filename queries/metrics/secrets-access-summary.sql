@@ -2,24 +2,17 @@
 id: secrets-access-summary
 title: Secrets access by verb and identity type
 kind: metric
-area: secrets
 needs_level: Metadata
+area: secrets
 controls: [pci-dss-4.0:10.2.1.1, nist-800-53-r5:AU-6, soc2:CC6.1, hipaa:164.312(b)]
 references: [catalog:M8]
 description: >-
-  Requests to Secrets by verb and by identity type, with how many identities, namespaces and refusals;
-  people reading secrets directly is the line to look at.
+  Requests to Secrets by verb and by identity type, with how many identities, namespaces and refusals; people
+  reading secrets directly is the line to look at.
 --- */
 SELECT
     verb,
-    CASE
-        WHEN user_name IS NULL THEN 'unknown'
-        WHEN user_name = 'system:anonymous' OR list_contains(user_groups, 'system:unauthenticated') THEN 'anonymous'
-        WHEN starts_with(user_name, 'system:node:') THEN 'node'
-        WHEN starts_with(user_name, 'system:serviceaccount:') THEN 'service account'
-        WHEN starts_with(user_name, 'system:') THEN 'control plane'
-        ELSE 'human'
-    END AS identity_type,
+    identity_type(user_name, user_groups) AS identity_type,
     count(*) AS events,
     count(DISTINCT user_name) AS identities,
     count(DISTINCT namespace) AS namespaces,

@@ -2,8 +2,8 @@
 id: top-denied-identities
 title: Identities with the most denied requests
 kind: metric
-area: failed-access
 needs_level: Metadata
+area: failed-access
 controls: [pci-dss-4.0:10.2.1.4, nist-800-53-r5:AU-6, hipaa:164.308(a)(5)(ii)(C)]
 references: [catalog:M4]
 description: >-

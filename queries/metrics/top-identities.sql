@@ -2,25 +2,18 @@
 id: top-identities
 title: Most active identities per identity type
 kind: metric
-area: activity
 needs_level: Metadata
+area: activity
 controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
 references: [catalog:M5]
 description: >-
-  The ten most active identities of each type, with their writes, denied requests, distinct source
-  addresses and first and last request, so that unexpected heavy users stand out.
+  The ten most active identities of each type, with their writes, denied requests, distinct source addresses
+  and first and last request, so that unexpected heavy users stand out.
 --- */
 WITH per_user AS (
     SELECT
         user_name,
-        CASE
-            WHEN user_name IS NULL THEN 'unknown'
-            WHEN user_name = 'system:anonymous' OR list_contains(user_groups, 'system:unauthenticated') THEN 'anonymous'
-            WHEN starts_with(user_name, 'system:node:') THEN 'node'
-            WHEN starts_with(user_name, 'system:serviceaccount:') THEN 'service account'
-            WHEN starts_with(user_name, 'system:') THEN 'control plane'
-            ELSE 'human'
-        END AS identity_type,
+        identity_type(user_name, user_groups) AS identity_type,
         count(*) AS events,
         count(*) FILTER (WHERE verb IN ('create', 'update', 'patch', 'delete', 'deletecollection')) AS writes,
         count(*) FILTER (WHERE response_code IN (401, 403)) AS denied,

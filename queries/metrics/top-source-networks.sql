@@ -2,13 +2,13 @@
 id: top-source-networks
 title: Source networks
 kind: metric
-area: network
 needs_level: Metadata
+area: network
 controls: [pci-dss-4.0:10.2.2, nist-800-53-r5:AU-3, iso-27001-2022:A.8.16]
 references: [catalog:M4]
 description: >-
-  Requests grouped by the client's network (IPv4 /24, IPv6 first four groups), taken from the first
-  source address, with the identities seen from each and the denied requests.
+  Requests grouped by the client's network (IPv4 /24, IPv6 first four groups), taken from the first source
+  address, with the identities seen from each and the denied requests.
 --- */
 WITH base AS (
     SELECT

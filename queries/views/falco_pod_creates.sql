@@ -1,10 +1,10 @@
 /* ---
 id: falco_pod_creates
+depends_on: [falco_events]
 description: >-
   Pod creates as Falco's pod rules see them (ResponseComplete, no subresource, any response code), with the
   containers' `images` and their `repositories` (Falco's ka.req.pod.containers.image.repository: the image up
   to the first ':' and then the first '@'). The rules' trusted-image lists stay in each query.
-depends_on: [falco_events]
 --- */
 SELECT *,
     coalesce(json_extract_string(request_object, '$.spec.containers[*].image'), []::VARCHAR[]) AS images,

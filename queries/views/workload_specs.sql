@@ -23,6 +23,5 @@ WHERE stage = 'ResponseComplete'
   AND coalesce(subresource, '') = ''
   AND response_code BETWEEN 200 AND 299
   AND request_object IS NOT NULL
-  AND user_name NOT LIKE 'system:node:%'
-  AND user_name <> 'system:kube-controller-manager'
-  AND NOT regexp_full_match(user_name, 'system:serviceaccount:kube-system:[a-z-]+-controller')
+  AND NOT is_node(user_name)
+  AND NOT is_controller(user_name)

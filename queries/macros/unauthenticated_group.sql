@@ -1,0 +1,6 @@
+/* ---
+id: unauthenticated_group
+description: >-
+  The group the API server puts unauthenticated requests in (system:unauthenticated).
+--- */
+'system:unauthenticated'
