@@ -52,7 +52,7 @@ def run_over_archive(archive, start: datetime, end: datetime, catalog) -> tuple[
     from kanalytics.catalog.runner import run_catalog
 
     began = time.perf_counter()
-    run = run_catalog(archive, start, end, catalog=catalog)
+    run = run_catalog(archive.store, start, end, catalog=catalog)
     return time.perf_counter() - began, {qid: r.seconds for qid, r in run.results.items()}
 
 

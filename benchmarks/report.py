@@ -26,12 +26,11 @@ from pathlib import Path
 import kanalytics
 from kanalytics.catalog.period import month_bounds
 from kanalytics.config import Settings, load_settings
-from kanalytics.report import generate_report
 settings = load_settings(Path(sys.argv[3])) if sys.argv[3] else Settings()
 start, end = month_bounds("2026-10", settings.zone)
 began = time.perf_counter()
-out = generate_report(kanalytics.open_archive(sys.argv[1]), start, end, Path(sys.argv[2]), settings=settings,
-                      formats=["html", "pdf", "csv", "json"])
+out = kanalytics.open_archive(sys.argv[1], config=settings).report(
+    start=start, end=end, out=Path(sys.argv[2]), formats=["html", "pdf", "csv", "json"])
 seconds = time.perf_counter() - began
 from pypdf import PdfReader
 pages = len(PdfReader(str(out.files["pdf"])).pages)

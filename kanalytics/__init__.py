@@ -1,26 +1,29 @@
-"""kanalytics: columnar analytics, detections and compliance reports for Kubernetes audit logs."""
+"""kanalytics: columnar analytics, detections and compliance reports for Kubernetes audit logs.
+
+The public Python API is one object: `kanalytics.open_archive(path, config=...)` returns a
+`kanalytics.api.Archive` (see docs/api.md).
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
+
+from kanalytics._version import __version__
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from kanalytics.archive.api import Archive
-
-try:
-    __version__ = version("kanalytics")
-except PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0"
+    from kanalytics.api import Archive
+    from kanalytics.config import Settings
 
 
-def open_archive(path: str | Path) -> Archive:
-    """Open the archive at `path` (created on first ingest). Heavy imports happen here, not at import time."""
-    from kanalytics.archive.api import open_archive as _open
+def open_archive(path: str | Path, *, config: str | Path | Settings | None = None) -> Archive:
+    """Open the archive at `path` (created on first ingest); see `kanalytics.api.open_archive`.
 
-    return _open(path)
+    Heavy imports happen here, not at `import kanalytics`."""
+    from kanalytics.api import open_archive as _open
+
+    return _open(path, config=config)
 
 
 __all__ = ["__version__", "open_archive"]

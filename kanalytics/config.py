@@ -19,7 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kanalytics.errors import ConfigError
 
+# Every environment variable kanalytics reads is named here and read in this module only, when settings load.
 CONFIG_ENV = "KANALYTICS_CONFIG"
+SIGNING_KEY_ENV = "KANALYTICS_SIGNING_KEY"
+VERIFY_KEY_ENV = "KANALYTICS_VERIFY_KEY"
+DUCKDB_MEMORY_ENV = "KANALYTICS_DUCKDB_MEMORY"
+ARCHIVE_ENV = "KANALYTICS_ARCHIVE"
+DEBUG_ENV = "KANALYTICS_DEBUG"
 
 
 class _Strict(BaseModel):
@@ -96,6 +102,8 @@ class Settings(_Strict):
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
     signing: Signing = Field(default_factory=Signing)
     query_paths: list[str] = Field(default_factory=list)
+    # DuckDB's memory limit for every read connection (its default, 80% of RAM, is far too much).
+    duckdb_memory: str = "1GB"
     # Where these settings were read from (set by the loader, not a key of the file).
     source: str | None = Field(default=None, exclude=True)
 
@@ -114,7 +122,41 @@ class Settings(_Strict):
 
 
 def load_settings(path: str | Path | None = None) -> Settings:
-    """Read settings from `path`, else `$KANALYTICS_CONFIG`, else `./kanalytics.toml` if present, else defaults."""
+    """Read settings from `path`, else `$KANALYTICS_CONFIG`, else `./kanalytics.toml` if present, else defaults.
+
+    The environment is applied here and nowhere else: `$KANALYTICS_SIGNING_KEY` and `$KANALYTICS_VERIFY_KEY`
+    replace `[signing] private_key_path` / `public_key_path`, `$KANALYTICS_DUCKDB_MEMORY` replaces
+    `duckdb_memory`. A `Settings` built in code is used exactly as built.
+    """
+    return with_environment(_load_file(path))
+
+
+def with_environment(settings: Settings) -> Settings:
+    """`settings` with the environment's overrides (signing keys, DuckDB memory) applied."""
+    signing: dict[str, Any] = {}
+    if os.environ.get(SIGNING_KEY_ENV):
+        signing["private_key_path"] = os.environ[SIGNING_KEY_ENV]
+    if os.environ.get(VERIFY_KEY_ENV):
+        signing["public_key_path"] = os.environ[VERIFY_KEY_ENV]
+    update: dict[str, Any] = {}
+    if signing:
+        update["signing"] = settings.signing.model_copy(update=signing)
+    if os.environ.get(DUCKDB_MEMORY_ENV):
+        update["duckdb_memory"] = os.environ[DUCKDB_MEMORY_ENV]
+    return settings.model_copy(update=update) if update else settings
+
+
+def archive_from_environment() -> str | None:
+    """`$KANALYTICS_ARCHIVE`, the archive commands use when `--archive` is not given."""
+    return os.environ.get(ARCHIVE_ENV) or None
+
+
+def debug_enabled() -> bool:
+    """`KANALYTICS_DEBUG=1`: the CLI re-raises errors with their traceback."""
+    return os.environ.get(DEBUG_ENV) == "1"
+
+
+def _load_file(path: str | Path | None) -> Settings:
     candidate: Path | None
     if path is not None:
         candidate = Path(path)

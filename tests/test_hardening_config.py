@@ -255,7 +255,7 @@ def test_cli_findings_with_an_unknown_query_list_id_exits_2(
 
 def _hold(archive: Path, cluster: str, *extra: str) -> list[str]:
     return ["hold", "add", "-a", str(archive), "--cluster", cluster, "--from", "2026-01-01", "--to",
-            "2026-01-31", "--reason", "case 7", "--owner", "legal", *extra]  # fmt: skip
+            "2026-02-01", "--reason", "case 7", "--owner", "legal", *extra]  # fmt: skip
 
 
 def _hold_archive(tmp_path: Path) -> Path:

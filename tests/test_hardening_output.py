@@ -127,7 +127,8 @@ def test_json_output_escapes_bidi_and_decodes_to_the_original(archive: Path) -> 
 def test_report_csv_and_json_files(archive: Path, tmp_path: Path) -> None:
     from kanalytics.report.exports import write_findings_json
 
-    findings = open_archive(archive).findings(*_period())
+    start, end = _period()
+    findings = open_archive(archive).findings(start=start, end=end).findings
     write_findings_csv(findings, tmp_path / "f.csv")
     write_findings_json(findings, tmp_path / "f.json")
     text = (tmp_path / "f.csv").read_text(encoding="utf-8")

@@ -1,4 +1,9 @@
-"""`Archive`: the Python API over one archive. The CLI, the report and notebooks all go through it."""
+"""`Store`: the storage side of one archive: write events in, read them back with SQL. Knows no catalog.
+
+The public API is `kanalytics.api.Archive` (`kanalytics.open_archive`), which wraps a `Store` together with
+the settings, the signing keys and the catalog; the catalog and the report take a `Store` (anything with
+`connect`, `layout`, `root` and `require`).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ if TYPE_CHECKING:
     import duckdb
     import polars as pl
 
-    from kanalytics.catalog.model import Finding, QueryResult
+    from kanalytics.archive.signing import Keys
 
 
 @dataclass
@@ -41,15 +46,22 @@ class ArchiveInfo:
         return dict(self.__dict__)
 
 
-class Archive:
-    """An archive root. Creating the object touches nothing; writers create the layout on first ingest."""
+class Store:
+    """An archive root. Creating the object touches nothing; writers create the layout on first ingest.
 
-    def __init__(self, root: str | Path) -> None:
+    `keys` sign every manifest this store's ingests write; `memory_limit` bounds each DuckDB connection.
+    """
+
+    def __init__(
+        self, root: str | Path, *, keys: Keys | None = None, memory_limit: str = reader.DEFAULT_MEMORY_LIMIT
+    ) -> None:
         self.root = Path(root)
         self.layout = Layout(self.root)
+        self.keys = keys
+        self.memory_limit = memory_limit
 
     def __repr__(self) -> str:
-        return f"Archive({str(self.root)!r})"
+        return f"Store({str(self.root)!r})"
 
     # -- write side -------------------------------------------------------------------------------------
     def ingest(
@@ -62,14 +74,14 @@ class Archive:
     ) -> IngestSummary:
         """Ingest files, folders or '-' (stdin). Bad input is quarantined, duplicates skipped."""
         records = read_inputs([str(p) for p in paths], progress=progress)
-        return Ingestor(self.layout, cluster=cluster, redact=redact).run(records)
+        return Ingestor(self.layout, cluster=cluster, redact=redact, keys=self.keys).run(records)
 
     def ingest_events(
         self, events: Iterable[dict[str, Any]], *, cluster: str = "default", redact: bool = True
     ) -> IngestSummary:
         """Ingest Event dicts already in memory (tests, the webhook receiver)."""
         records = (Record("<api>", n, value=event, raw=None) for n, event in enumerate(events, start=1))
-        return Ingestor(self.layout, cluster=cluster, redact=redact).run(records)
+        return Ingestor(self.layout, cluster=cluster, redact=redact, keys=self.keys).run(records)
 
     # -- read side --------------------------------------------------------------------------------------
     def require(self) -> None:
@@ -87,7 +99,7 @@ class Archive:
     ) -> duckdb.DuckDBPyConnection:
         """A DuckDB connection whose `events` view covers only the partitions of [start, end)."""
         self.require()
-        return reader.connect(self.layout, start, end, clusters)
+        return reader.connect(self.layout, start, end, clusters, memory_limit=self.memory_limit)
 
     def sql(
         self,
@@ -124,7 +136,7 @@ class Archive:
             if safe:
                 safe_sql.lock_down(con, self.layout)
             table = reader.fetch_arrow(con, query, params)
-            return pl.from_arrow(table)  # type: ignore[return-value]
+            return utc_frame(pl.from_arrow(table))  # type: ignore[arg-type]
         except duckdb.Error as exc:
             hint = safe_sql.SAFE_HINT if safe and isinstance(exc, duckdb.PermissionException) else None
             raise QueryError(f"query failed: {exc}", hint=hint) from None
@@ -202,25 +214,6 @@ class Archive:
         )
         return self.sql(query, start=start, end=end, clusters=clusters, **params)
 
-    def run(self, query_id: str, start: datetime, end: datetime, **kw: Any) -> QueryResult:
-        """Run one catalog query over [start, end) (kw: clusters, settings, catalog); see catalog.runner."""
-        from kanalytics.catalog import api
-
-        return api.run(self, query_id, start, end, **kw)
-
-    def findings(self, start: datetime, end: datetime, **kw: Any) -> list[Finding]:
-        """Every detection and anomaly finding of [start, end), most severe first
-        (kw: clusters, settings, catalog, min_severity)."""
-        from kanalytics.catalog import api
-
-        return api.findings(self, start, end, **kw)
-
-    def findings_frame(self, start: datetime, end: datetime, **kw: Any) -> pl.DataFrame:
-        """`findings()` as one polars DataFrame (fixed schema, evidence as JSON text), for notebooks."""
-        from kanalytics.catalog.findings import findings_frame
-
-        return findings_frame(self.findings(start, end, **kw))
-
     def export(
         self,
         out: IO[bytes],
@@ -271,6 +264,18 @@ def _time_clauses(start: datetime | None, end: datetime | None) -> tuple[list[st
     return clauses, params
 
 
-def open_archive(path: str | Path) -> Archive:
-    """Open (or prepare to create) the archive at `path`."""
-    return Archive(path)
+def utc_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every zoned timestamp column as `Datetime('us', 'UTC')`, the one timestamp dtype of the API (DuckDB
+    hands out 'Etc/UTC'; frames with different zone names do not concatenate)."""
+    import polars as pl
+
+    zoned = [
+        name
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+    ]
+    if not zoned:
+        return frame
+    return frame.with_columns(
+        pl.col(name).dt.convert_time_zone("UTC").dt.cast_time_unit("us") for name in zoned
+    )

@@ -16,8 +16,7 @@ from pathlib import Path
 from kanalytics.archive.layout import TMP_PREFIX, Layout, Partition
 from kanalytics.archive.manifest import FileEntry, Manifest, manifest_paths
 from kanalytics.errors import ArchiveError
-
-RETENTION_OPERATION = "retention-delete"
+from kanalytics.vocabulary import RETENTION_OPERATION
 
 
 @dataclass

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -32,9 +32,12 @@ from kanalytics.archive.rows import format_timestamp
 from kanalytics.archive.schema import ARROW_SCHEMA
 from kanalytics.archive.verify import file_problem
 from kanalytics.errors import ArchiveError, UsageError
+from kanalytics.vocabulary import COMPACT_OPERATION
+
+if TYPE_CHECKING:
+    from kanalytics.archive.signing import Keys
 
 TARGET_FILE_BYTES = 512 * 1024 * 1024  # split output above this (DESIGN: 100 MB–1 GB per file)
-COMPACT_OPERATION = "compact"
 Hook = Callable[[str], None]  # tests inject kills between steps ("after-write", "after-manifest", ...)
 
 
@@ -109,6 +112,7 @@ def compact_archive(
     clusters: list[str] | None = None,
     now: datetime | None = None,
     hook: Hook | None = None,
+    keys: Keys | None = None,
 ) -> CompactResult:
     """Compact every partition whose day ended more than `older_than` ago and that has several files."""
     started = clock.perf_counter()
@@ -117,7 +121,7 @@ def compact_archive(
         raise UsageError(f"zstd level {result.level} is out of range", hint="use 1..22")
     horizon = (now or datetime.now(UTC)) - older_than
     with writer_lock(layout):
-        manifests.recover(layout)
+        manifests.recover(layout, keys=keys)
         state = replay(layout)
         holds = holds_mod.active_holds(layout)
         for partition, entries in sorted(state.live_by_partition().items()):
@@ -134,7 +138,7 @@ def compact_archive(
                 continue
             held = [h.describe() for h in holds_mod.holds_covering(holds, partition)]
             result.compacted.append(
-                _compact_partition(layout, partition, entries, result.level, target_bytes, held, hook)
+                _compact_partition(layout, partition, entries, result.level, target_bytes, held, hook, keys)
             )
     result.seconds = round(clock.perf_counter() - started, 3)
     return result
@@ -148,6 +152,7 @@ def _compact_partition(
     target_bytes: int,
     held: list[str],
     hook: Hook | None,
+    keys: Keys | None = None,
 ) -> PartitionCompaction:
     table = sort_rows(
         pa.concat_tables([pq.read_table(layout.path(e.path), schema=ARROW_SCHEMA) for e in old])
@@ -186,14 +191,16 @@ def _compact_partition(
         "zstd_level": level,
         "held_by": held,
     }
-    committed = manifests.append_manifest(layout, COMPACT_OPERATION, added=new, removed=old, details=details)
+    committed = manifests.append_manifest(
+        layout, COMPACT_OPERATION, added=new, removed=old, details=details, keys=keys
+    )
     if hook:
         hook("after-manifest")
     manifests.publish(layout, [e.path for e in new])
     if hook:
         hook("after-publish")
     # The old files go now if no reader is using the archive, else on the next writer run.
-    manifests.purge_removed(layout, trusted=committed)
+    manifests.purge_removed(layout, trusted=committed, keys=keys)
     return PartitionCompaction(
         partition=partition.relpath,
         files_before=len(old),

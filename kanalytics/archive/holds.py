@@ -11,16 +11,17 @@ import getpass
 import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kanalytics.archive import manifest as manifests
 from kanalytics.archive.layout import Layout, Partition, check_cluster_name
 from kanalytics.archive.lock import writer_lock
 from kanalytics.errors import ArchiveError, RetentionError, UsageError
+from kanalytics.vocabulary import HOLD_ADD, HOLD_RELEASE
 
-HOLD_ADD = "hold-add"
-HOLD_RELEASE = "hold-release"
+if TYPE_CHECKING:
+    from kanalytics.archive.signing import Keys
 
 
 @dataclass
@@ -149,6 +150,7 @@ def add_hold(
     owner: str,
     namespace: str | None = None,
     timezone: str = "UTC",
+    keys: Keys | None = None,
 ) -> Hold:
     """Place a hold: one `hold-add` manifest. From that commit on, no retention run deletes what it covers."""
     check_cluster_name(cluster)
@@ -157,7 +159,7 @@ def add_hold(
         raise UsageError(f"hold range ends ({end}) before it starts ({start})")
     ZoneInfo(timezone)
     with writer_lock(layout):
-        manifests.recover(layout)
+        manifests.recover(layout, keys=keys)
         number = 1 + sum(1 for m in manifests.iter_manifests(layout) if m.operation == HOLD_ADD)
         details = {
             "id": f"H{number}",
@@ -170,16 +172,18 @@ def add_hold(
             "owner": owner,
             "placed_by": _operator(),
         }
-        manifests.append_manifest(layout, HOLD_ADD, details=details)
+        manifests.append_manifest(layout, HOLD_ADD, details=details, keys=keys)
     return next(h for h in list_holds(layout) if h.id == details["id"])
 
 
-def release_hold(layout: Layout, hold_id: str, *, reason: str, released_by: str | None = None) -> Hold:
+def release_hold(
+    layout: Layout, hold_id: str, *, reason: str, released_by: str | None = None, keys: Keys | None = None
+) -> Hold:
     """Release a hold (one `hold-release` manifest); the hold stays in the record, marked released."""
     reason = _required(reason, "reason")
     hold_id = hold_id.strip().upper()
     with writer_lock(layout):
-        manifests.recover(layout)
+        manifests.recover(layout, keys=keys)
         found = {h.id: h for h in list_holds(layout)}
         if hold_id not in found:
             known = ", ".join(found) or "none"
@@ -190,6 +194,7 @@ def release_hold(layout: Layout, hold_id: str, *, reason: str, released_by: str 
             layout,
             HOLD_RELEASE,
             details={"id": hold_id, "released_reason": reason, "released_by": released_by or _operator()},
+            keys=keys,
         )
     return next(h for h in list_holds(layout) if h.id == hold_id)
 

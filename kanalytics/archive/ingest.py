@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,6 +38,10 @@ from kanalytics.archive.quarantine import QuarantineWriter
 from kanalytics.archive.rows import format_timestamp
 from kanalytics.archive.schema import ARROW_SCHEMA
 from kanalytics.sources.records import Block, PathNotice, Record
+from kanalytics.vocabulary import INGEST_OPERATION
+
+if TYPE_CHECKING:
+    from kanalytics.archive.signing import Keys
 
 MAX_BUFFERED_ROWS = 128 * 1024
 MAX_TRACKED_EVENTS = 2_000_000
@@ -160,9 +164,16 @@ class Ingestor:
     """One ingest run into one archive. Use `run(items)`; it takes the writer lock for its duration."""
 
     def __init__(
-        self, layout: Layout, cluster: str = "default", redact: bool = True, workers: int | None = None
+        self,
+        layout: Layout,
+        cluster: str = "default",
+        redact: bool = True,
+        workers: int | None = None,
+        *,
+        keys: Keys | None = None,
     ) -> None:
         self.layout = layout
+        self.keys = keys  # signs the manifest; recovery acts on no manifest its verifier rejects
         self.cluster = check_cluster_name(cluster)
         self.redact = redact
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
@@ -182,7 +193,7 @@ class Ingestor:
         started = time.perf_counter()
         with writer_lock(self.layout) as lock_fd:
             self._lock_fd = lock_fd
-            manifests.recover(self.layout)
+            manifests.recover(self.layout, keys=self.keys)
             try:
                 self._consume(items)
                 entries = self._finish()
@@ -194,7 +205,7 @@ class Ingestor:
                     self._pool.shutdown(cancel_futures=True)
             if entries:
                 committed = manifests.append_manifest(
-                    self.layout, "ingest", added=entries, details=self._details()
+                    self.layout, INGEST_OPERATION, added=entries, details=self._details(), keys=self.keys
                 )
                 manifests.publish(self.layout, [e.path for e in entries])
                 self.summary.manifest_seq = committed.seq

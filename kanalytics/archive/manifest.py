@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -27,6 +27,12 @@ from kanalytics.archive.fsutil import atomic_write_bytes, fsync_dir
 from kanalytics.archive.layout import TMP_PREFIX, TMP_SUFFIX, Layout, relpath_problem
 from kanalytics.archive.lock import readers_idle
 from kanalytics.errors import ArchiveError, IntegrityError
+from kanalytics.vocabulary import Operation
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from kanalytics.archive.signing import Keys
 
 MANIFEST_FORMAT = "kanalytics.manifest"
 MANIFEST_VERSION = 1
@@ -167,13 +173,15 @@ def last_manifest(layout: Layout) -> Manifest | None:
 
 def append_manifest(
     layout: Layout,
-    operation: str,
+    operation: Operation,
     *,
     added: Iterable[FileEntry] = (),
     removed: Iterable[FileEntry] = (),
     details: dict[str, Any] | None = None,
+    keys: Keys | None = None,
 ) -> Manifest:
-    """Commit a change: write the next manifest atomically. Call with the writer lock held."""
+    """Commit a change: write the next manifest atomically (signed by `keys.signer`, if any). Call with the
+    writer lock held."""
     previous = last_manifest(layout)
     manifest = Manifest(
         seq=(previous.seq + 1) if previous else 1,
@@ -186,7 +194,7 @@ def append_manifest(
     )
     data = encode(manifest)
     try:
-        _sign(layout, manifest.seq, data)
+        _sign(layout, manifest.seq, data, keys.signer if keys else None)
         atomic_write_bytes(layout.manifest_file(manifest.seq), data)
     except BaseException:
         if not layout.manifest_file(manifest.seq).exists():  # not committed: roll the change back now
@@ -203,16 +211,15 @@ def signature_file(layout: Layout, seq: int) -> Path:
     return layout.manifests / f"{seq:010d}.sig"
 
 
-def _sign(layout: Layout, seq: int, data: bytes) -> None:
+def _sign(layout: Layout, seq: int, data: bytes, key: Ed25519PrivateKey | None) -> None:
     """Write the signature before the manifest, so a kill never leaves a committed but unsigned manifest.
 
     A kill between the two leaves a signature for a seq that has no manifest yet; the next commit overwrites
     it and verify ignores it.
     """
-    from kanalytics.archive import signing  # cryptography is imported only by writers that sign
-
-    key = signing.current_signer()
     if key is not None:
+        from kanalytics.archive import signing  # cryptography is imported only by writers that sign
+
         sig = signing.signature_bytes(key, seq, hashlib.sha256(data).hexdigest())
         atomic_write_bytes(signature_file(layout, seq), sig)
 
@@ -256,11 +263,11 @@ class _Purge:
     through: int = 0  # every removal up to this seq is gone once `files` are
 
 
-def recover(layout: Layout) -> dict[str, int]:
+def recover(layout: Layout, *, keys: Keys | None = None) -> dict[str, int]:
     """Finish or roll back an interrupted change, and delete what committed changes removed once no reader can
     still need it. Needs the writer lock.
 
-    With a verify key configured (see `signing.current_verifier`), it acts on no manifest whose signature
+    With a verify key (`keys.verifier`), it acts on no manifest whose signature
     does not verify: it raises before renaming or deleting anything.
     """
     last = last_manifest(layout)
@@ -279,7 +286,7 @@ def recover(layout: Layout) -> dict[str, int]:
         else:
             back.append(tmp)
     purge = _plan_purge(layout, leftovers)
-    _require_verified(layout, ([last] if forward and last else []) + purge.manifests)
+    _require_verified(layout, ([last] if forward and last else []) + purge.manifests, keys)
     for tmp in back:
         tmp.unlink(missing_ok=True)
     publish(layout, forward)
@@ -293,12 +300,18 @@ def recover(layout: Layout) -> dict[str, int]:
 
 
 def purge_removed(
-    layout: Layout, *, trusted: Manifest | None = None, on_delete: Callable[[], None] | None = None
+    layout: Layout,
+    *,
+    trusted: Manifest | None = None,
+    on_delete: Callable[[], None] | None = None,
+    keys: Keys | None = None,
 ) -> int:
     """Delete the files committed manifests removed, if no reader holds the readers lock; returns how many
     are left for a later writer run (0 when all are gone). `trusted`: the manifest this process just wrote."""
     purge = _plan_purge(layout, [])
-    _require_verified(layout, [m for m in purge.manifests if trusted is None or m.sha256 != trusted.sha256])
+    _require_verified(
+        layout, [m for m in purge.manifests if trusted is None or m.sha256 != trusted.sha256], keys
+    )
     return _purge(layout, purge, on_delete)[1]
 
 
@@ -359,13 +372,13 @@ def _purged_through(layout: Layout) -> int:
         return 0
 
 
-def _require_verified(layout: Layout, chain: Iterable[Manifest]) -> None:
-    """Refuse to act on a manifest whose signature does not verify, when a verify key is configured."""
-    from kanalytics.archive import signing
-
-    key = signing.current_verifier()
+def _require_verified(layout: Layout, chain: Iterable[Manifest], keys: Keys | None) -> None:
+    """Refuse to act on a manifest whose signature does not verify, when a verify key is given."""
+    key = keys.verifier if keys else None
     if key is None:
         return
+    from kanalytics.archive import signing
+
     for manifest in {m.seq: m for m in chain}.values():
         sig = signature_file(layout, manifest.seq)
         check = (

@@ -19,12 +19,12 @@ from typing import IO, Any
 import orjson
 import zstandard
 
-from kanalytics.archive import jsontext
 from kanalytics.archive.fsutil import sha256_file
 from kanalytics.archive.layout import Layout
 from kanalytics.archive.manifest import FileEntry
 from kanalytics.archive.redact import redact_document
 from kanalytics.archive.scrub import MARK, scrub_lexical, scrub_text
+from kanalytics.sources import jsontext
 
 _MAX_PARSED_BYTES = 64 << 20  # larger input is scrubbed lexically rather than parsed
 

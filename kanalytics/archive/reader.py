@@ -15,11 +15,12 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kanalytics.archive import chain, jsontext
+from kanalytics.archive import chain
 from kanalytics.archive.layout import Layout, Partition
 from kanalytics.archive.lock import reader_lock
 from kanalytics.archive.rows import row_to_event
 from kanalytics.archive.schema import ARROW_SCHEMA
+from kanalytics.sources import jsontext
 
 EVENTS_VIEW = "events"
 
@@ -66,12 +67,17 @@ def empty_events() -> pa.Table:
     return schema.empty_table()
 
 
+DEFAULT_MEMORY_LIMIT = "1GB"
+
+
 def connect(
     layout: Layout,
     start: datetime | None = None,
     end: datetime | None = None,
     clusters: Sequence[str] | None = None,
     connection: duckdb.DuckDBPyConnection | None = None,
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the `events` view over the committed files of the period (all when unbounded).
 
@@ -85,7 +91,7 @@ def connect(
         if fd is not None:
             os.close(fd)
         raise
-    con = connection or duckdb.connect(config=duckdb_config())
+    con = connection or duckdb.connect(config=duckdb_config(memory_limit))
     if fd is not None:
         weakref.finalize(con, os.close, fd)
     if files:
@@ -106,13 +112,16 @@ def fetch_arrow(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, An
     return con.sql(query, params=params or None).to_arrow_table()
 
 
-def duckdb_config() -> dict[str, str | bool | int | float | list[str]]:
+def duckdb_config(
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+) -> dict[str, str | bool | int | float | list[str]]:
     """Bounded memory for every read connection: DuckDB's default (80% of RAM) let a 10M-event month's
     catalog run reach 5.6 GiB of buffer cache; with 1 GiB it peaks at 1.3 GiB and spills to a temp folder.
-    `KANALYTICS_DUCKDB_MEMORY` (e.g. 4GB) raises it on machines with room to spare."""
+    `duckdb_memory` in the settings (or `KANALYTICS_DUCKDB_MEMORY`, e.g. 4GB) raises it on machines with
+    room to spare."""
     spill = Path(tempfile.gettempdir()) / "kanalytics-duckdb"
     return {
-        "memory_limit": os.environ.get("KANALYTICS_DUCKDB_MEMORY", "1GB"),
+        "memory_limit": memory_limit,
         "temp_directory": str(spill),
     }
 

@@ -17,7 +17,6 @@ from urllib.parse import quote_plus, unquote_plus
 
 import yaml
 
-from kanalytics.archive import jsontext
 from kanalytics.archive.scrub import (
     MARK,
     credential_hints,
@@ -27,6 +26,7 @@ from kanalytics.archive.scrub import (
     scrub_text,
     uri_may_hold_credentials,
 )
+from kanalytics.sources import jsontext
 
 REDACTED = MARK
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"

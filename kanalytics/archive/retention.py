@@ -26,7 +26,8 @@ from kanalytics.config import RetentionPolicy, Settings
 from kanalytics.errors import RetentionError
 
 if TYPE_CHECKING:
-    from kanalytics.archive.api import Archive
+    from kanalytics.archive.api import Store
+    from kanalytics.archive.signing import Keys
 
 DEFAULT_BATCH = 50  # partitions per retention-delete manifest: each batch is one commit point
 Hook = Callable[[str], None]  # tests inject failures between steps ("after-manifest", "after-delete")
@@ -200,11 +201,9 @@ def _unexpected(layout: Layout, partition: Partition, state: ChainState) -> list
 
 
 def _public_key(settings: Settings) -> Any:
-    import os
-
     from kanalytics.archive import signing
 
-    path = os.environ.get(signing.VERIFY_KEY_ENV) or settings.signing.public_key_path
+    path = settings.signing.public_key_path  # the environment's key is applied by load_settings
     return signing.load_public_key(path) if path else None
 
 
@@ -229,13 +228,16 @@ def apply_retention(
     approved: list[tuple[str, str]] | None = None,
     batch_size: int = DEFAULT_BATCH,
     hook: Hook | None = None,
+    keys: Keys | None = None,
 ) -> ApplyResult:
     """Delete what a fresh plan (made under the writer lock) lists, in batches, one manifest per batch.
 
     `approved`: the partitions the operator confirmed; if the fresh plan differs, nothing is deleted.
     """
     with writer_lock(layout):
-        manifests.recover(layout)  # finishes a killed earlier run: its committed removals are deleted here
+        manifests.recover(
+            layout, keys=keys
+        )  # finishes a killed earlier run: its committed removals are deleted here
         plan = plan_retention(layout, settings, today=today)
         if approved is not None and sorted(approved) != sorted(plan.key()):
             raise RetentionError(
@@ -269,7 +271,7 @@ def apply_retention(
                 "partitions": described,
             }
             committed = manifests.append_manifest(
-                layout, RETENTION_OPERATION, removed=removed, details=details
+                layout, RETENTION_OPERATION, removed=removed, details=details, keys=keys
             )
             result.manifests.append(committed.seq)
             if hook:
@@ -277,7 +279,10 @@ def apply_retention(
             # Deleted now if no reader is using the archive, else by the next writer run (a report that
             # resolved the old state keeps its files until it is done).
             result.deferred_files = manifests.purge_removed(
-                layout, trusted=committed, on_delete=(lambda: hook("after-delete")) if hook else None
+                layout,
+                trusted=committed,
+                on_delete=(lambda: hook("after-delete")) if hook else None,
+                keys=keys,
             )
             result.deleted_partitions += len(batch)
             result.deleted_files += len(removed)
@@ -313,7 +318,7 @@ class RetentionStatus:
 
 
 def retention_status(
-    archive: Archive, settings: Settings, *, period: tuple[datetime, datetime] | None = None
+    archive: Store, settings: Settings, *, period: tuple[datetime, datetime] | None = None
 ) -> RetentionStatus:
     """Policy, holds, deletions so far, the chain head of `archive` and its integrity, for the report.
 

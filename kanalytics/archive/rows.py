@@ -14,8 +14,8 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from kanalytics.archive import jsontext
 from kanalytics.archive.schema import COLUMN_NAMES
+from kanalytics.sources import jsontext
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _EPOCH_NAIVE = datetime(1970, 1, 1)

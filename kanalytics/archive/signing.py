@@ -1,4 +1,4 @@
-"""Ed25519 signatures for manifests and checkpoints: key generation, the active signer, signing and checking.
+"""Ed25519 signatures for manifests and checkpoints: key generation, the keys writers get, signing and checking.
 
 A manifest's signature is detached (`_manifests/<seq>.sig`) and covers a statement that binds the manifest's
 sequence number to the SHA-256 of its bytes, so a signature cannot be moved onto another manifest or position
@@ -20,10 +20,11 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from kanalytics.config import SIGNING_KEY_ENV as SIGNING_KEY_ENV  # named for callers that set it
+from kanalytics.config import VERIFY_KEY_ENV as VERIFY_KEY_ENV
+from kanalytics.config import Settings
 from kanalytics.errors import ConfigError, UsageError
 
-SIGNING_KEY_ENV = "KANALYTICS_SIGNING_KEY"
-VERIFY_KEY_ENV = "KANALYTICS_VERIFY_KEY"
 PRIVATE_KEY_NAME = "kanalytics-signing.key"
 PUBLIC_KEY_NAME = "kanalytics-signing.pub"
 SIGNATURE_FORMAT = "kanalytics.signature"
@@ -89,74 +90,29 @@ def load_public_key(path: str | Path) -> Ed25519PublicKey:
     return key
 
 
-# -- the active signer: consulted by manifest.append_manifest, so every writer signs when a key is set --
-_explicit: Ed25519PrivateKey | None = None
-_explicit_set = False
-_env_cache: tuple[str, Ed25519PrivateKey] | None = None
+# -- the keys a writer signs with and checks against: a value passed to each writer, never process state --
+@dataclass(frozen=True)
+class Keys:
+    """The key new manifests are signed with (None: unsigned) and the key manifests a writer acts on must
+    verify under (None: none is checked). Writers take one as `keys=`; `Keys.from_settings` builds it."""
+
+    signer: Ed25519PrivateKey | None = None
+    verifier: Ed25519PublicKey | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Keys:
+        """The keys of `[signing]`; the verifier defaults to the public half of the signing key (a writer
+        that signs trusts only what that key signed). The environment is applied by `load_settings`."""
+        private, public = settings.signing.private_key_path, settings.signing.public_key_path
+        signer = load_private_key(Path(private).expanduser()) if private else None
+        if public:
+            verifier: Ed25519PublicKey | None = load_public_key(Path(public).expanduser())
+        else:
+            verifier = signer.public_key() if signer is not None else None
+        return cls(signer, verifier)
 
 
-def set_signer(key: Ed25519PrivateKey | None) -> None:
-    """Sign every manifest this process writes with `key` (None: sign nothing, whatever the env says)."""
-    global _explicit, _explicit_set
-    _explicit, _explicit_set = key, True
-
-
-def reset_signer() -> None:
-    """Forget `set_signer` and `set_verifier`; fall back to `$KANALYTICS_SIGNING_KEY` (and
-    `$KANALYTICS_VERIFY_KEY`) again."""
-    global _explicit, _explicit_set, _verifier, _verifier_set
-    _explicit, _explicit_set = None, False
-    _verifier, _verifier_set = None, False
-
-
-def configure(private_key_path: str | None, public_key_path: str | None = None) -> None:
-    """Sign with the configured key (`[signing] private_key_path`) unless the environment names one; check
-    manifests against `[signing] public_key_path` unless `$KANALYTICS_VERIFY_KEY` names a key."""
-    if os.environ.get(SIGNING_KEY_ENV):
-        reset_signer()
-    elif private_key_path:
-        set_signer(load_private_key(Path(private_key_path).expanduser()))
-    if public_key_path and not os.environ.get(VERIFY_KEY_ENV):
-        set_verifier(load_public_key(Path(public_key_path).expanduser()))
-
-
-def current_signer() -> Ed25519PrivateKey | None:
-    global _env_cache
-    if _explicit_set:
-        return _explicit
-    path = os.environ.get(SIGNING_KEY_ENV)
-    if not path:
-        return None
-    if _env_cache is None or _env_cache[0] != path:
-        _env_cache = (path, load_private_key(path))
-    return _env_cache[1]
-
-
-# -- the verify key: writers act on no manifest (recovery, deferred deletions) that it does not verify --
-_verifier: Ed25519PublicKey | None = None
-_verifier_set = False
-_verify_env_cache: tuple[str, Ed25519PublicKey] | None = None
-
-
-def set_verifier(key: Ed25519PublicKey | None) -> None:
-    """Check every manifest this process's writers act on against `key` (None: check none)."""
-    global _verifier, _verifier_set
-    _verifier, _verifier_set = key, True
-
-
-def current_verifier() -> Ed25519PublicKey | None:
-    """The key writers check manifests against: `set_verifier`/`configure`, else `$KANALYTICS_VERIFY_KEY`,
-    else the public half of the signing key (a writer that signs trusts only what that key signed)."""
-    global _verify_env_cache
-    if _verifier_set:
-        return _verifier
-    path = os.environ.get(VERIFY_KEY_ENV)
-    if path:
-        if _verify_env_cache is None or _verify_env_cache[0] != path:
-            _verify_env_cache = (path, load_public_key(path))
-        return _verify_env_cache[1]
-    signer = current_signer()
-    return signer.public_key() if signer is not None else None
+NO_KEYS = Keys()
 
 
 # -- manifest signatures ------------------------------------------------------------------------------------

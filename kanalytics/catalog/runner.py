@@ -1,11 +1,13 @@
 """Evaluate catalog queries over a period: one connection, bound parameters, findings and suppressions.
 
-The session creates the catalog's shared views (`queries/views/`) as temporary views right after `events`
-exists and before any query runs, dependencies first.
+The session creates the allow-list tables, then the catalog's shared macros (`queries/macros/`, temporary
+macros), then its shared views (`queries/views/`, temporary views) right after `events` exists and before any
+query runs, dependencies first. Each query is bound the parameters `loader.QUERY_PARAMETERS` lists, among them
+its own id as `$query_id` (what the `allowlisted` macro looks the per-query list up by).
 
 How suppressions are recorded: every allow-list table exists twice in the connection, filled from Settings in
 the `main` schema and empty in the schema `kanalytics_no_allowlists`. A query whose SQL mentions an `allow_`
-table, run while some of those tables hold entries, is run a second time with the empty schema first on the
+table (directly or through a macro it calls), run while some of those tables hold entries, is run a second time with the empty schema first on the
 search path. The rows only that second run returns are the suppressed ones; each is attributed to the entry it
 matches (user_name for user lists, source_ip for networks, any value for registries and per-query lists).
 """
@@ -17,21 +19,37 @@ import ipaddress
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kanalytics.catalog.findings import json_safe, missing_columns, sort_findings, to_findings
-from kanalytics.catalog.loader import Catalog, load_catalog, load_views, referenced_names
-from kanalytics.catalog.model import LEVEL_ORDER, CatalogRun, Finding, Query, QueryResult, Suppression, View
-from kanalytics.errors import ConfigError
+from kanalytics.catalog.loader import (
+    QUERY_PARAMETERS,
+    Catalog,
+    load_catalog,
+    load_shared_sql,
+    macro_definition,
+    names_read,
+    shared_sql,
+)
+from kanalytics.catalog.model import (
+    LEVEL_ORDER,
+    CatalogRun,
+    Finding,
+    Macro,
+    Query,
+    QueryResult,
+    Suppression,
+    View,
+)
+from kanalytics.errors import ConfigError, QueryError
 
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
 
-    from kanalytics.archive.api import Archive
     from kanalytics.config import Settings
 
 DEFAULT_BASELINE_DAYS = 30
@@ -49,8 +67,24 @@ _ALLOW_REF = re.compile(r"\b(allow_[a-z_]+)\b")
 _USER_LISTS = ("allow_admin_users", "allow_break_glass_users", "allow_automation_users")
 
 
+# Called before each query as (queries done, queries in the run, id of the next one), then once at the end.
+Progress = Callable[[int, int, str], None]
+
+
+class EventSource(Protocol):
+    """What the runner reads from: a DuckDB connection whose `events` view covers [start, end) of the given
+    clusters (`kanalytics.archive.api.Store` is one; tests may pass anything that builds such a view)."""
+
+    def connect(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        clusters: Sequence[str] | None = None,
+    ) -> duckdb.DuckDBPyConnection: ...
+
+
 def run_query(
-    archive: Archive,
+    archive: EventSource,
     query_id: str,
     start: datetime,
     end: datetime,
@@ -71,7 +105,7 @@ def run_query(
 
 
 def run_catalog(
-    archive: Archive,
+    archive: EventSource,
     start: datetime,
     end: datetime,
     *,
@@ -82,6 +116,7 @@ def run_catalog(
     query_ids: Iterable[str] | None = None,
     baseline_start: datetime | None = None,
     keep_tables: bool = True,
+    progress: Progress | None = None,
 ) -> CatalogRun:
     """Run every query (optionally only some kinds or ids) over [start, end) in one connection.
 
@@ -104,11 +139,12 @@ def run_catalog(
         catalog,
         baseline_start,
         release_findings_tables=not keep_tables,
+        progress=progress,
     )
 
 
 def _run(
-    archive: Archive,
+    archive: EventSource,
     queries: list[Query],
     start: datetime,
     end: datetime,
@@ -117,6 +153,7 @@ def _run(
     catalog: Catalog,
     fixed_baseline: datetime | None = None,
     release_findings_tables: bool = False,
+    progress: Progress | None = None,
 ) -> CatalogRun:
     from kanalytics.config import Settings
 
@@ -131,9 +168,21 @@ def _run(
     con = archive.connect(min(baseline_start, start), end, clusters)
     try:
         session = Session(
-            con, start, end, settings, baseline_start=fixed_baseline, views=list(catalog.views.values())
+            con,
+            start,
+            end,
+            settings,
+            baseline_start=fixed_baseline,
+            views=list(catalog.views.values()),
+            macros=list(catalog.macros.values()),
         )
-        results = {q.id: session.run(q) for q in queries}
+        results = {}
+        for done, query in enumerate(queries):
+            if progress is not None:
+                progress(done, len(queries), query.id)
+            results[query.id] = session.run(query)
+        if progress is not None:
+            progress(len(queries), len(queries), "")
     finally:
         con.close()
     found: list[Finding] = []
@@ -165,8 +214,8 @@ class _Entry:
 class Session:
     """Queries evaluated against one DuckDB connection whose `events` view already covers the period.
 
-    `views` are the shared views to create (creation order, as `Catalog.views`); without them the session loads
-    the views of the built-in catalog and `settings.query_paths`.
+    `views` and `macros` are the shared views and macros to create (creation order, as `Catalog.views` and
+    `Catalog.macros`); without them the session loads those of the built-in catalog and `settings.query_paths`.
     """
 
     def __init__(
@@ -178,6 +227,7 @@ class Session:
         *,
         baseline_start: datetime | None = None,
         views: Sequence[View] | None = None,
+        macros: Sequence[Macro] | None = None,
     ) -> None:
         self.con = con
         self.start, self.end = _utc(start), _utc(end)
@@ -186,9 +236,16 @@ class Session:
         # Every zone-dependent expression names $timezone; the session zone is pinned to UTC so that nothing
         # else (date_trunc or ::DATE on a TIMESTAMPTZ) silently follows the zone of the machine running it.
         con.execute("SET TimeZone = 'UTC'")
-        create_views(con, list(load_views(settings=settings).values()) if views is None else views)
+        if views is None or macros is None:
+            loaded_macros, loaded_views = load_shared_sql(settings=settings)
+            views = list(loaded_views.values()) if views is None else views
+            macros = list(loaded_macros.values()) if macros is None else macros
+        # Macros bind the tables they read when created, and views the macros they call: tables come first.
         self.entries = allowlist_entries(settings)
         create_allow_tables(con, self.entries)
+        create_macros(con, macros)
+        create_views(con, views)
+        self._shared = shared_sql(macros, views)
         self.levels_seen = self._levels_seen()
 
     def _levels_seen(self) -> list[str]:
@@ -251,14 +308,16 @@ class Session:
             "period_end": self.end,
             "baseline_start": baseline,
             "timezone": self.timezone,
+            "query_id": query.id,
         }
+        # loader.QUERY_PARAMETERS documents these names (tests/catalog/test_macros.py holds them equal).
         # DuckDB refuses parameters a statement does not use, so bind exactly the ones it names.
         names = duckdb.extract_statements(query.sql)[0].named_parameters
         unknown = sorted(set(names) - set(available))
         if unknown:
             listed = ", ".join(f"${n}" for n in unknown)
             raise duckdb.BinderException(
-                f"unknown parameter(s) {listed}; available: " + ", ".join(f"${n}" for n in sorted(available))
+                f"unknown parameter(s) {listed}; available: " + ", ".join(f"${n}" for n in QUERY_PARAMETERS)
             )
         return {n: available[n] for n in names}
 
@@ -272,7 +331,11 @@ class Session:
             self.con.execute("SET search_path = 'main'")
 
     def _used_allow_tables(self, query: Query) -> list[str]:
-        names = [n for n in dict.fromkeys(_ALLOW_REF.findall(query.sql)) if n in ALLOW_TABLES]
+        """The allow-lists `query` reads (in its own SQL first, then through the macros it calls) that hold
+        entries applying to it."""
+        via_macros = names_read(query.sql, self._shared)
+        found = [*_ALLOW_REF.findall(query.sql), *(n for n in ALLOW_TABLES if n in via_macros)]
+        names = [n for n in dict.fromkeys(found) if n in ALLOW_TABLES]
         return [n for n in names if any(self._applies(e, n, query) for e in self.entries)]
 
     @staticmethod
@@ -335,7 +398,7 @@ def check_query_lists(catalog: Catalog, settings: Settings) -> None:
             close = difflib.get_close_matches(qid, list(catalog.queries), n=3, cutoff=0.6)
             guess = f" (did you mean: {', '.join(close)}?)" if close else ""
             problems.append(f"allowlists.query_lists: unknown query id {qid!r}{guess}")
-        elif "allow_query_list" not in _names_read(catalog, query.sql):
+        elif "allow_query_list" not in catalog.names_read(query.sql):
             problems.append(
                 f"allowlists.query_lists.{qid}: query {qid!r} does not read a per-query list "
                 "(allow_query_list), so these entries would suppress nothing"
@@ -348,22 +411,39 @@ def check_query_lists(catalog: Catalog, settings: Settings) -> None:
         )
 
 
-def _names_read(catalog: Catalog, sql: str) -> set[str]:
-    """Names `sql` refers to, including through the shared views it selects from."""
-    names: set[str] = set()
-    pending = [sql]
-    while pending:
-        found = referenced_names(pending.pop()) - names
-        names |= found
-        pending += [catalog.views[n].sql for n in found if n in catalog.views]
-    return names
+def create_macros(con: duckdb.DuckDBPyConnection, macros: Sequence[Macro]) -> None:
+    """Create the shared macros (temporary, this connection only) in the given order (callees first).
+
+    Run after the allow-list tables exist: DuckDB binds the tables a macro reads when it is created (and binds
+    them again, along the search path, each time a query calls it: what the suppression re-run relies on).
+    """
+    import duckdb
+
+    for macro in macros:
+        # The id and parameters are validated as plain identifiers by the loader; the body is one expression.
+        try:
+            con.execute(macro_definition(macro))
+        except duckdb.Error as exc:
+            raise QueryError(
+                f"{macro.path}: macro {macro.id} cannot be created: {exc}",
+                hint="a macro may call DuckDB functions and other macros and read `events` and the allow_ "
+                "tables; fix the expression",
+            ) from None
 
 
 def create_views(con: duckdb.DuckDBPyConnection, views: Sequence[View]) -> None:
     """Create the shared views (temporary, this connection only) in the given order (dependencies first)."""
+    import duckdb
+
     for view in views:
         # The id is validated as a plain identifier by the loader; the SQL is one parameter-free SELECT.
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {view.id} AS {view.sql}")
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {view.id} AS {view.sql}")
+        except duckdb.Error as exc:
+            raise QueryError(
+                f"{view.path}: view {view.id} cannot be created: {exc}",
+                hint="a view may select from `events` and other views and call the shared macros; fix its SQL",
+            ) from None
 
 
 def create_allow_tables(con: duckdb.DuckDBPyConnection, entries: list[_Entry]) -> None:

@@ -6,8 +6,8 @@ inside the commands so that `--help` stays instant.
 
 from __future__ import annotations
 
-import os
 import sys
+import warnings
 
 import typer
 
@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode="markdown",  # "[signing]" in help stays text; paragraphs reflow
 )
 
 
@@ -39,6 +39,7 @@ def _root(
     ),
 ) -> None:
     """Archive, query, verify and report on Kubernetes audit logs."""
+    warnings.showwarning = _warning_line
 
 
 # Command modules register themselves on import; keep this list the only place that wires them.
@@ -53,7 +54,10 @@ from kanalytics.cli import (  # noqa: E402,F401
 
 def main() -> None:
     """Entry point: run the app and turn library errors into one line on stderr and a non-zero exit."""
-    debug = os.environ.get("KANALYTICS_DEBUG") == "1"
+    from kanalytics.config import debug_enabled
+
+    debug = debug_enabled()
+    warnings.showwarning = _warning_line
     try:
         app()  # standalone mode: usage errors print themselves with the usage line and exit 2
     except KanalyticsError as exc:
@@ -87,6 +91,13 @@ def main() -> None:
         sys.exit(70)
 
 
+def _warning_line(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    """Library warnings (nothing matched, a listing cut at its limit) as one `warning:` line on stderr."""
+    from kanalytics.cli.output import echo
+
+    echo(f"warning: {message}", err=True)
+
+
 # Options naming where a command writes, most specific first: the output, else the archive.
 _WRITE_TARGETS = (("--out", "-o"), ("--archive", "-a"))
 
@@ -101,4 +112,6 @@ def _write_target(argv: list[str]) -> str | None:
                 value = arg.split("=", 1)[1]
             if value is not None:
                 return "standard output" if value == "-" else value
-    return os.environ.get("KANALYTICS_ARCHIVE")
+    from kanalytics.config import archive_from_environment
+
+    return archive_from_environment()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kanalytics.cli import app
+from kanalytics.cli.common import open_cli_archive
 from kanalytics.cli.options import (
     ArchiveOption,
     ClusterFilterOption,
@@ -18,27 +18,14 @@ from kanalytics.cli.options import (
     FormatOption,
     FromOption,
     JsonOption,
+    MonthOption,
+    OutputFormat,
     ToOption,
 )
-from kanalytics.cli.output import check_format, echo, print_frame, print_json
-from kanalytics.errors import UsageError
+from kanalytics.cli.output import echo, number, print_frame, print_json
 
 if TYPE_CHECKING:
     from kanalytics.archive.ingest import IngestSummary
-
-
-def parse_instant(value: str | None, option: str) -> datetime | None:
-    """`YYYY-MM-DD` (UTC midnight) or an ISO 8601 timestamp (UTC when it has no offset)."""
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise UsageError(
-            f"{option}: cannot read {value!r} as a date or timestamp",
-            hint="use YYYY-MM-DD or 2026-10-01T12:00:00Z",
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 @app.command()
@@ -64,20 +51,15 @@ def ingest(
 ) -> None:
     """Ingest audit logs into the archive: dedupe, redact secrets, quarantine bad input.
 
-    The new manifest is signed when a signing key is configured ([signing] private_key_path, or
-    $KANALYTICS_SIGNING_KEY).
+    The new manifest is signed when a signing key is configured (`private_key_path` in the `[signing]`
+    section, or $KANALYTICS_SIGNING_KEY).
 
-    Exit code 0 when everything was archived or deduplicated, 3 when some input was quarantined
-    (see _quarantine/ in the archive), 1 on errors.
+    Exit code 0 when everything was archived or deduplicated, 3 when some input was quarantined (see
+    _quarantine/ in the archive), 1 on errors.
     """
-    from kanalytics.archive import signing
-    from kanalytics.archive.api import open_archive
-    from kanalytics.config import load_settings
     from kanalytics.sources.files import expand_paths
 
-    keys = load_settings(config).signing
-    signing.configure(keys.private_key_path, keys.public_key_path)
-    arch = open_archive(archive)
+    arch = open_cli_archive(archive, config)
     total = _input_bytes(expand_paths(paths))
     show_progress = sys.stderr.isatty() and total > 50 * 1024 * 1024 and not as_json
     if show_progress:
@@ -97,10 +79,14 @@ def ingest(
             TimeRemainingColumn(),
             transient=True,
         ) as bar:
-            task = bar.add_task("ingesting", total=total)
-            summary = arch.ingest(
-                paths, cluster=cluster, redact=not no_redact, progress=lambda n: bar.advance(task, n)
-            )
+            task = bar.add_task("reading", total=total)
+
+            def advance(n: int) -> None:
+                bar.advance(task, n)
+                if bar.tasks[0].completed >= total:  # all read: the files are being written and committed
+                    bar.update(task, description="writing", total=None)
+
+            summary = arch.ingest(paths, cluster=cluster, redact=not no_redact, progress=advance)
     else:
         summary = arch.ingest(paths, cluster=cluster, redact=not no_redact)
     if as_json:
@@ -122,8 +108,8 @@ def _input_bytes(files: list[str]) -> int:
 
 def _print_ingest_summary(summary: IngestSummary) -> None:
     typer.echo(
-        f"read {summary.read}: archived {summary.archived}, duplicates {summary.duplicates}, "
-        f"quarantined {summary.quarantined} ({summary.seconds:.1f} s)"
+        f"read {number(summary.read)}: archived {number(summary.archived)}, duplicates "
+        f"{number(summary.duplicates)}, quarantined {number(summary.quarantined)} ({summary.seconds:.1f} s)"
     )
     if summary.files_written:
         typer.echo(
@@ -170,31 +156,37 @@ def export(
         Path, typer.Option("--out", "-o", help="Output JSON Lines file ('-' for stdout; .gz/.zst compress).")
     ],
     cluster: ClusterFilterOption = None,
+    month: MonthOption = None,
     from_: FromOption = None,
     to: ToOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Export archived events back to audit Events (JSON Lines), as they were ingested."""
-    from kanalytics.archive.api import open_archive
     from kanalytics.archive.reader import open_output
 
-    arch = open_archive(archive)
-    start, end = parse_instant(from_, "--from"), parse_instant(to, "--to")
+    arch = open_cli_archive(archive, config)
+    arch.period(month=month, start=from_, end=to)  # a bad or reversed period fails before the file is opened
     if str(out) == "-":
-        count = arch.export(sys.stdout.buffer, start=start, end=end, clusters=cluster)
+        count = arch.export(sys.stdout.buffer, month=month, start=from_, end=to, clusters=cluster)
     else:
         with open_output(out) as handle:
-            count = arch.export(handle, start=start, end=end, clusters=cluster)
-    echo(f"exported {count} event(s)" + ("" if str(out) == "-" else f" to {out}"), err=True)
+            count = arch.export(handle, month=month, start=from_, end=to, clusters=cluster)
+    echo(f"exported {number(count)} event(s)" + ("" if str(out) == "-" else f" to {out}"), err=True)
 
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="SQL over the view `events` (DuckDB dialect).")],
+    query: Annotated[
+        str, typer.Argument(help="SQL over the view `events` (DuckDB dialect), or '-' to read it from stdin.")
+    ],
     archive: ArchiveOption,
-    fmt: FormatOption = "table",
+    fmt: FormatOption = OutputFormat.table,
+    as_json: JsonOption = False,
     cluster: ClusterFilterOption = None,
+    month: MonthOption = None,
     from_: FromOption = None,
     to: ToOption = None,
+    config: ConfigOption = None,
     safe: Annotated[
         bool,
         typer.Option(
@@ -204,30 +196,24 @@ def sql(
         ),
     ] = False,
 ) -> None:
-    """Run SQL over the archive's `events` view. --from/--to prune partitions before the query runs.
+    """Run SQL over the archive's `events` view; --month/--from/--to prune partitions before it runs.
 
-    Without --safe this is the full DuckDB, as the user running it: a statement can read and write any
-    file that user can, install and load extensions, and fetch URLs.
+    Without --safe this is the full DuckDB, as the user running it: a statement can read and write any file
+    that user can, install and load extensions, and fetch URLs. On a terminal the table shows the columns
+    that fit; piped, it is tab-separated.
     """
-    from kanalytics.archive.api import open_archive
-
-    check_format(fmt)
-    frame = open_archive(archive).sql(
-        query,
-        start=parse_instant(from_, "--from"),
-        end=parse_instant(to, "--to"),
-        clusters=cluster,
-        safe=safe,
+    if query == "-":
+        query = sys.stdin.read()
+    frame = open_cli_archive(archive, config).sql(
+        query, month=month, start=from_, end=to, clusters=cluster, safe=safe
     )
-    print_frame(frame, fmt)
+    print_frame(frame, OutputFormat.json if as_json else fmt)
 
 
 @app.command()
-def info(archive: ArchiveOption, as_json: JsonOption = False) -> None:
+def info(archive: ArchiveOption, as_json: JsonOption = False, config: ConfigOption = None) -> None:
     """Summarise the archive: clusters, dates, partitions, files, events, bytes, manifests."""
-    from kanalytics.archive.api import open_archive
-
-    summary = open_archive(archive).info()
+    summary = open_cli_archive(archive, config).info()
     if as_json:
         print_json(summary.to_json())
         return
@@ -235,12 +221,12 @@ def info(archive: ArchiveOption, as_json: JsonOption = False) -> None:
         ("archive", summary.root),
         ("clusters", ", ".join(summary.clusters) or "-"),
         ("dates", f"{summary.first_date} .. {summary.last_date}" if summary.first_date else "-"),
-        ("partitions", str(summary.partitions)),
-        ("files", str(summary.files)),
-        ("events", f"{summary.events:,}"),
-        ("bytes", f"{summary.bytes:,}"),
-        ("quarantined", str(summary.quarantined)),
-        ("manifests", str(summary.manifests)),
+        ("partitions", number(summary.partitions)),
+        ("files", number(summary.files)),
+        ("events", number(summary.events)),
+        ("bytes", number(summary.bytes)),
+        ("quarantined", number(summary.quarantined)),
+        ("manifests", number(summary.manifests)),
         ("last manifest", summary.last_manifest_sha256 or "-"),
     ]
     width = max(len(k) for k, _ in rows)

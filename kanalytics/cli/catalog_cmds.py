@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kanalytics.cli import app
-from kanalytics.cli.options import ArchiveOption, ClusterFilterOption, ConfigOption, FormatOption, JsonOption
-from kanalytics.cli.output import check_format, echo, print_frame, print_json
+from kanalytics.cli.common import open_cli_archive, query_progress
+from kanalytics.cli.options import (
+    ArchiveOption,
+    ClusterFilterOption,
+    ConfigOption,
+    FormatOption,
+    FromOption,
+    JsonOption,
+    KindOption,
+    LimitOption,
+    MonthOption,
+    OutputFormat,
+    SeverityOption,
+    ToOption,
+)
+from kanalytics.cli.output import check_format, echo, number, print_frame, print_json
 from kanalytics.errors import QueryError, UsageError
 
 if TYPE_CHECKING:
@@ -21,17 +34,6 @@ if TYPE_CHECKING:
 query_app = typer.Typer(help="List, show and run the queries of the catalog.", no_args_is_help=True)
 app.add_typer(query_app, name="query")
 
-PeriodFrom = Annotated[
-    str | None,
-    typer.Option(
-        "--from", help="Start (inclusive): YYYY-MM-DD or ISO timestamp, in the configured time zone."
-    ),
-]
-PeriodTo = Annotated[
-    str | None,
-    typer.Option("--to", help="End (exclusive): YYYY-MM-DD or ISO timestamp, in the configured time zone."),
-]
-
 
 def _catalog(settings: Settings | None = None) -> Catalog:
     from kanalytics.catalog.loader import load_catalog
@@ -39,18 +41,9 @@ def _catalog(settings: Settings | None = None) -> Catalog:
     return load_catalog(settings=settings)
 
 
-def _period(from_: str | None, to: str | None, settings: Settings) -> tuple[datetime, datetime]:
-    from kanalytics.catalog.period import parse_period
-
-    return parse_period(from_, to, tz=settings.zone)
-
-
 @query_app.command("list")
 def list_queries(
-    kind: Annotated[
-        str | None,
-        typer.Option("--kind", help="Only this kind: metric, detection or anomaly.", show_default=False),
-    ] = None,
+    kind: KindOption = None,
     control: Annotated[
         str | None,
         typer.Option(
@@ -66,12 +59,13 @@ def list_queries(
     from kanalytics.config import load_settings
 
     catalog = _catalog(load_settings(config))
-    if kind is not None and kind not in ("metric", "detection", "anomaly"):
-        raise UsageError(f"unknown kind {kind!r}", hint="use metric, detection or anomaly")
+    kind_name = kind.value if kind is not None else None
     if control is not None and control not in catalog.controls:
         raise UsageError(f"unknown control {control!r}", hint="control ids look like pci-dss-4.0:10.2.1.2")
     chosen = catalog.queries_for_control(control) if control else list(catalog.queries.values())
-    chosen = sorted((q for q in chosen if kind is None or q.header.kind == kind), key=lambda q: q.id)
+    chosen = sorted(
+        (q for q in chosen if kind_name is None or q.header.kind == kind_name), key=lambda q: q.id
+    )
     rows = [
         {
             "id": q.id,
@@ -138,93 +132,78 @@ def show_query(
 def run_query_cmd(
     query_id: Annotated[str, typer.Argument(help="Query id, e.g. falco-attach-exec-pod.")],
     archive: ArchiveOption,
-    from_: PeriodFrom = None,
-    to: PeriodTo = None,
+    month: MonthOption = None,
+    from_: FromOption = None,
+    to: ToOption = None,
     cluster: ClusterFilterOption = None,
-    fmt: FormatOption = "table",
+    fmt: FormatOption = OutputFormat.table,
+    as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Run one query over a period and print its rows (exit 1 if the query fails)."""
-    from kanalytics.archive.api import open_archive
-    from kanalytics.catalog.findings import to_polars
-    from kanalytics.catalog.runner import run_query
-    from kanalytics.config import load_settings
-
-    fmt = check_format(fmt)
-    settings = load_settings(config)
-    catalog = _catalog(settings)
-    catalog.get(query_id)  # an unknown id is a usage error before the archive is opened
-    start, end = _period(from_, to, settings)
-    result = run_query(
-        open_archive(archive), query_id, start, end, clusters=cluster, settings=settings, catalog=catalog
+    fmt = OutputFormat.json if as_json else fmt
+    result = open_cli_archive(archive, config).run(
+        query_id, month=month, start=from_, end=to, clusters=cluster
     )
     if result.status == "error":
         raise QueryError(result.reason)
     if result.status == "not-evaluable":
         echo(f"not evaluable: {result.reason}", err=True)
         return
-    assert result.table is not None  # status ok always carries a table
-    print_frame(to_polars(result.table), fmt, title=f"{query_id}: {result.rows} rows")
+    assert result.frame is not None  # status ok always carries rows
+    print_frame(result.frame, fmt, title=f"{query_id}: {number(result.rows)} rows")
     for item in result.suppressed:
-        echo(f"suppressed {item.count} by {item.list_name} {item.value!r}: {item.reason}", err=True)
+        echo(f"suppressed {number(item.count)} by {item.list_name} {item.value!r}: {item.reason}", err=True)
 
 
 @app.command("findings")
 def findings_cmd(
     archive: ArchiveOption,
-    from_: PeriodFrom = None,
-    to: PeriodTo = None,
-    severity: Annotated[
-        str | None,
-        typer.Option(
-            "--severity", help="Minimum severity: info, low, medium, high or critical.", show_default=False
-        ),
-    ] = None,
+    month: MonthOption = None,
+    from_: FromOption = None,
+    to: ToOption = None,
+    severity: SeverityOption = None,
     cluster: ClusterFilterOption = None,
-    fmt: FormatOption = "table",
+    fmt: FormatOption = OutputFormat.table,
+    as_json: JsonOption = False,
+    limit: LimitOption = 200,
     config: ConfigOption = None,
 ) -> None:
     """Run every detection and anomaly over a period and print the findings, most severe first.
 
-    Exit code 1 if any query failed (the findings of the others are still printed).
+    Exit code 1 if any query failed (the findings of the others are still printed, the failures named on
+    stderr); queries the archive cannot evaluate are listed on stderr too.
     """
-    from kanalytics.archive.api import open_archive
-    from kanalytics.catalog.api import severity_floor
     from kanalytics.catalog.findings import findings_to_json
-    from kanalytics.catalog.model import SEVERITY_ORDER
-    from kanalytics.catalog.runner import run_catalog
-    from kanalytics.config import load_settings
+    from kanalytics.catalog.model import FINDING_TABLE_COLUMNS
 
-    fmt = check_format(fmt)
-    floor = severity_floor(severity)
-    settings = load_settings(config)
-    start, end = _period(from_, to, settings)
-    run = run_catalog(
-        open_archive(archive),
-        start,
-        end,
-        clusters=cluster,
-        settings=settings,
-        catalog=_catalog(settings),
-        kinds=("detection", "anomaly"),
-    )
-    found = [f for f in run.findings if SEVERITY_ORDER[f.severity] >= floor]
-    if fmt == "json":
-        print_json(findings_to_json(found))
+    shape = check_format(OutputFormat.json if as_json else fmt)
+    arch = open_cli_archive(archive, config)
+    with query_progress("queries", quiet=shape != "table") as progress:
+        result = arch.findings(
+            month=month, start=from_, end=to, clusters=cluster,
+            min_severity=severity.value if severity else None, progress=progress,
+        )  # fmt: skip
+    if shape == "json":
+        print_json(findings_to_json(result.findings))
     else:
         import polars as pl
 
-        columns = ("severity", "ts", "query_id", "user_name", "namespace", "object_name", "summary")
         frame = pl.DataFrame(
             [
-                {c: (str(getattr(f, c)) if getattr(f, c) is not None else None) for c in columns}
-                for f in found
+                {
+                    c: (str(getattr(f, c)) if getattr(f, c) is not None else None)
+                    for c in FINDING_TABLE_COLUMNS
+                }
+                for f in result.findings
             ],
-            schema=dict.fromkeys(columns, pl.String),
+            schema=dict.fromkeys(FINDING_TABLE_COLUMNS, pl.String),
         )
-        print_frame(frame, fmt, title=f"{len(found)} findings")
-    failed = [r for r in run.results.values() if r.status == "error"]
-    for result in failed:
-        echo(f"error: {result.reason}", err=True)
-    if failed:
+        title = f"{number(len(result))} findings from {number(result.queries)} queries"
+        print_frame(frame, fmt, title=title, limit=limit if shape == "table" else 0)
+    for problem in result.not_evaluable:
+        echo(f"not evaluable: {problem.query_id}: {problem.reason}", err=True)
+    for problem in result.failed:
+        echo(f"error: {problem.reason}", err=True)
+    if result.failed:
         raise typer.Exit(1)

@@ -1,11 +1,23 @@
-"""Options shared by several commands, defined once so their names, defaults and help never drift."""
+"""Options shared by several commands, defined once so their names, defaults, choices and help never drift.
+
+One period rule for every command: `--from` is inclusive, `--to` exclusive, `--month YYYY-MM` is the whole
+month; dates are midnight in the configured time zone (`timezone` in kanalytics.toml; UTC when none is set).
+"""
 
 from __future__ import annotations
 
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from kanalytics.vocabulary import QUERY_KINDS, SEVERITIES
+
+PERIOD_RULE = (
+    "Dates are midnight in the configured time zone (UTC when none is configured); --from is inclusive, "
+    "--to exclusive."
+)
 
 ArchiveOption = Annotated[
     Path,
@@ -23,19 +35,55 @@ ConfigOption = Annotated[
         "--config", "-c", envvar="KANALYTICS_CONFIG", help="kanalytics.toml to use.", show_default=False
     ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of text.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON instead of text (every command has it).")
+]
 ClusterFilterOption = Annotated[
     list[str] | None,
     typer.Option("--cluster", help="Only these clusters (repeatable). Default: all.", show_default=False),
 ]
+MonthOption = Annotated[
+    str | None,
+    typer.Option("--month", help="The whole month YYYY-MM (instead of --from/--to).", show_default=False),
+]
 FromOption = Annotated[
     str | None,
-    typer.Option("--from", help="Start (inclusive): YYYY-MM-DD or an ISO timestamp; dates are UTC midnight."),
+    typer.Option(
+        "--from",
+        help="Start (inclusive): YYYY-MM-DD (midnight in the configured time zone; UTC when none is "
+        "configured) or an ISO timestamp.",
+        show_default=False,
+    ),
 ]
 ToOption = Annotated[
     str | None,
-    typer.Option("--to", help="End (exclusive): YYYY-MM-DD or an ISO timestamp; dates are UTC midnight."),
+    typer.Option("--to", help="End (exclusive): the same forms as --from.", show_default=False),
 ]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
 FormatOption = Annotated[
-    str, typer.Option("--format", "-f", help="Output format: table, csv or json.", case_sensitive=False)
+    OutputFormat,
+    typer.Option("--format", "-f", help="Output format.", case_sensitive=False),
+]
+
+Severity = Enum("Severity", {s: s for s in reversed(SEVERITIES)}, type=str)  # type: ignore[misc]
+Kind = Enum("Kind", {k: k for k in QUERY_KINDS}, type=str)  # type: ignore[misc]
+
+SeverityOption = Annotated[
+    Severity | None,
+    typer.Option("--severity", help="Minimum severity.", case_sensitive=False, show_default=False),
+]
+KindOption = Annotated[
+    Kind | None,
+    typer.Option("--kind", help="Only this kind of query.", case_sensitive=False, show_default=False),
+]
+LimitOption = Annotated[
+    int,
+    typer.Option("--limit", help="Show at most this many rows in table form (0: all); CSV and JSON get all."),
 ]

@@ -20,10 +20,11 @@ if TYPE_CHECKING:
     import polars as pl
 
 FORMATS = ("table", "csv", "json")
+MAX_CELL = 48  # widest a table column gets on a terminal; longer cells wrap
 
 
-def check_format(fmt: str) -> str:
-    fmt = fmt.lower()
+def check_format(fmt: Any) -> str:
+    fmt = str(getattr(fmt, "value", fmt)).lower()
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {visible(fmt)!r}", hint=f"use one of: {', '.join(FORMATS)}")
     return fmt
@@ -45,7 +46,20 @@ def print_json(data: Any) -> None:
     sys.stdout.write(escape_json_text(text) + "\n")
 
 
-def print_frame(frame: pl.DataFrame, fmt: str, *, title: str | None = None) -> None:
+def number(value: int | float) -> str:
+    """A count for people: thousands separators (JSON and CSV carry plain numbers)."""
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+
+
+def stdout_is_terminal() -> bool:
+    from rich.console import Console
+
+    return Console().is_terminal
+
+
+def print_frame(frame: pl.DataFrame, fmt: Any, *, title: str | None = None, limit: int = 0) -> None:
+    """`frame` as JSON, CSV or, for people, a table: on a terminal the columns that fit (cells cut with "…",
+    the hidden columns named), tab-separated values when piped. `limit` caps the table's rows (0: all)."""
     fmt = check_format(fmt)
     if fmt == "json":
         print_json(frame.to_dicts())
@@ -59,18 +73,63 @@ def print_frame(frame: pl.DataFrame, fmt: str, *, title: str | None = None) -> N
         )
         write_csv(sys.stdout, frame.columns, rows, lineterminator="\n")
     else:
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(title=None if title is None else Text(visible(title)), show_lines=False)
-        for index, name in enumerate(frame.columns):
-            table.add_column(Text(visible(name)), overflow="fold", no_wrap=index == 0)
-        for row in frame.iter_rows():
-            # Text, not str: rich parses neither markup nor emoji codes in it
-            table.add_row(*(Text("" if v is None else visible(str(v))) for v in row))
-        # Piped output is not squeezed into 80 columns: it is read in a pager or a file.
-        width = None if sys.stdout.isatty() else 200
-        Console(markup=False, highlight=False, emoji=False, soft_wrap=False, width=width).print(table)
+        shown = frame.head(limit) if limit and frame.height > limit else frame
+        if stdout_is_terminal():
+            _print_table(shown, title)
+        else:
+            _print_tsv(shown, title)
         if frame.height == 0:
             print("(no rows)")
+        elif shown.height < frame.height:
+            echo(
+                f"… {number(frame.height - shown.height)} more row(s) not shown (--limit 0 shows all)",
+                err=True,
+            )
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return str(value)
+
+
+def _print_tsv(frame: pl.DataFrame, title: str | None) -> None:
+    """Piped tables: one line per row, tab-separated; tabs and newlines in values show as \\x09, \\x0a."""
+    if title:
+        echo(title, err=True)
+    out = sys.stdout
+    out.write("\t".join(visible(name) for name in frame.columns) + "\n")
+    for row in frame.iter_rows():
+        out.write("\t".join(visible(_cell(v)) for v in row) + "\n")
+
+
+def _print_table(frame: pl.DataFrame, title: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(markup=False, highlight=False, emoji=False, soft_wrap=False)
+    cells = [[visible(_cell(v)) for v in row] for row in frame.iter_rows()]
+    natural = [
+        max([len(visible(name)), *(len(row[i]) for row in cells)]) for i, name in enumerate(frame.columns)
+    ]
+    # A column is at most MAX_CELL wide (a longer cell wraps onto more lines; an address or a name never does);
+    # the columns that do not fit the terminal at those widths are left out and named.
+    widths = [min(MAX_CELL, w) for w in natural]
+    fitted, used = 0, 1
+    for width in widths:
+        if fitted and used + width + 3 > console.width:
+            break
+        fitted, used = fitted + 1, used + width + 3
+    table = Table(title=None if title is None else Text(visible(title)), show_lines=False)
+    for name, width in zip(frame.columns[:fitted], widths[:fitted], strict=True):
+        table.add_column(Text(visible(name)), overflow="fold", min_width=min(width, 12), max_width=width)
+    for row in cells:
+        table.add_row(*(Text(value) for value in row[:fitted]))  # Text: rich parses no markup in it
+    console.print(table)
+    hidden = frame.columns[fitted:]
+    if hidden:
+        names = ", ".join(visible(h) for h in hidden[:8]) + (", …" if len(hidden) > 8 else "")
+        echo(f"{len(hidden)} column(s) not shown ({names}): select fewer columns or use -f csv", err=True)

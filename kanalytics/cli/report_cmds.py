@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kanalytics.cli import app
-from kanalytics.cli.options import ArchiveOption, ClusterFilterOption, ConfigOption
+from kanalytics.cli.common import open_cli_archive, query_progress
+from kanalytics.cli.options import (
+    ArchiveOption,
+    ClusterFilterOption,
+    ConfigOption,
+    FromOption,
+    MonthOption,
+    ToOption,
+)
+from kanalytics.cli.output import number
 
 
 @app.command()
 def report(
     archive: ArchiveOption,
-    month: Annotated[
-        str | None, typer.Option("--month", help="Month to report, YYYY-MM, in the configured time zone.")
-    ] = None,
-    from_: Annotated[
-        str | None, typer.Option("--from", help="Start (inclusive): date or ISO timestamp, configured zone.")
-    ] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="End (exclusive): date or ISO timestamp, configured zone.")
-    ] = None,
+    month: MonthOption = None,
+    from_: FromOption = None,
+    to: ToOption = None,
     cluster: ClusterFilterOption = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report files.")] = Path("report"),
     formats: Annotated[
@@ -35,16 +39,13 @@ def report(
     Writes report.html, report.pdf, findings.csv, findings.json and run.json (parameters, versions and the
     archive manifest hash that reproduce the report).
     """
-    import kanalytics
-    from kanalytics.config import load_settings
-    from kanalytics.report import generate_report, parse_formats, resolve_period
-
-    settings = load_settings(config)
-    start, end = resolve_period(settings, month, from_, to)
-    outputs = generate_report(kanalytics.open_archive(archive), start, end, out, settings=settings,
-                              clusters=cluster, formats=parse_formats(formats))  # fmt: skip
-    typer.echo(f"report for {start.isoformat()} to {end.isoformat()}: {outputs.findings} finding(s), "
-               f"{outputs.seconds:.1f} s")  # fmt: skip
+    arch = open_cli_archive(archive, config)
+    with query_progress("report: queries") as progress:
+        outputs = arch.report(out, month=month, start=from_, end=to, clusters=cluster, formats=formats,
+                              progress=progress)  # fmt: skip
+    info = outputs.run_info
+    typer.echo(f"report for {info['period_start']} to {info['period_end']}: {number(outputs.findings)} "
+               f"finding(s), {outputs.seconds:.1f} s")  # fmt: skip
     for name, path in outputs.files.items():
         typer.echo(f"  {name:5} {path}")
 
@@ -59,7 +60,7 @@ def demo(
     from kanalytics.report.demo import run_demo
 
     result = run_demo(out, events=events, seed=seed)
-    typer.echo(f"{result.events:,} synthetic events, {len(result.incidents)} injected incident(s)")
+    typer.echo(f"{number(result.events)} synthetic events, {len(result.incidents)} injected incident(s)")
     for step, seconds in result.seconds.items():
         typer.echo(f"  {step:7} {seconds:6.1f} s")
     typer.echo(f"archive  {result.archive}")
@@ -69,3 +70,8 @@ def demo(
     for name, path in result.files.items():
         typer.echo(f"  {name:5} {path}")
     typer.echo(f"open {result.files.get('html', out)} in a browser")
+    # The next commands reproduce the report only with the demo's archive and configuration.
+    typer.echo("next, to query the demo archive with the report's configuration:")
+    typer.echo(f"  export KANALYTICS_ARCHIVE={shlex.quote(str(result.archive))} "
+               f"KANALYTICS_CONFIG={shlex.quote(str(result.config))}")  # fmt: skip
+    typer.echo("  kanalytics findings --month 2026-10")

@@ -3,84 +3,48 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kanalytics.cli import app
-from kanalytics.cli.options import ArchiveOption, ConfigOption, JsonOption
-from kanalytics.cli.output import echo, print_json
-from kanalytics.errors import ArchiveError, IntegrityError, RetentionError, UsageError
+from kanalytics.cli.common import open_cli_archive
+from kanalytics.cli.options import ArchiveOption, ConfigOption, FromOption, JsonOption, MonthOption, ToOption
+from kanalytics.cli.output import echo, number, print_json
+from kanalytics.errors import IntegrityError, RetentionError, UsageError
 
 if TYPE_CHECKING:
     from kanalytics.archive.layout import Layout
-    from kanalytics.config import Settings
 
 retention_app = typer.Typer(help="Retention: plan and apply the configured policy.", no_args_is_help=True)
 hold_app = typer.Typer(help="Legal holds: periods that no retention run may delete.", no_args_is_help=True)
 app.add_typer(retention_app, name="retention")
 app.add_typer(hold_app, name="hold")
 
-DayOption = Annotated[str | None, typer.Option(help="Date YYYY-MM-DD.", show_default=False)]
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"{option}: cannot read {value!r} as a date", hint="use YYYY-MM-DD") from None
-
-
-def _required_day(value: str, option: str) -> date:
-    parsed = _day(value, option)
-    assert parsed is not None  # typer makes the option required
-    return parsed
-
-
-def _settings(config: Path | None) -> Settings:
-    from kanalytics.archive import signing
-    from kanalytics.config import load_settings
-
-    settings = load_settings(config)
-    # Every manifest this command writes gets signed; recovery acts on none the public key does not verify.
-    signing.configure(settings.signing.private_key_path, settings.signing.public_key_path)
-    return settings
-
-
-def _layout(archive: Path, *, must_exist: bool = True) -> Layout:
-    from kanalytics.archive.layout import Layout
-
-    layout = Layout(archive)
-    if must_exist and not layout.is_archive():
-        raise ArchiveError(f"{archive} is not a kanalytics archive (no events/ or _manifests/ inside)")
-    return layout
-
 
 @app.command()
 def verify(
     archive: ArchiveOption,
     config: ConfigOption = None,
-    start: Annotated[
-        str | None, typer.Option("--from", help="First partition date to hash (YYYY-MM-DD).")
-    ] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Last partition date to hash (inclusive).")] = None,
+    month: MonthOption = None,
+    from_: FromOption = None,
+    to: ToOption = None,
     public_key: Annotated[
         Path | None,
         typer.Option(
             "--public-key",
-            envvar="KANALYTICS_VERIFY_KEY",
-            help="Ed25519 public key every manifest must be signed by (default: [signing] public_key_path).",
+            help="Ed25519 public key every manifest must be signed by (default: `public_key_path` of "
+            "`[signing]`, or $KANALYTICS_VERIFY_KEY).",
             show_default=False,
         ),
     ] = None,
     checkpoint: Annotated[
         str | None,
         typer.Option(
-            help="SEQ:SHA256 from `kanalytics checkpoint`, kept outside the archive.", show_default=False
+            help="SEQ:SHA256 from `kanalytics checkpoint` (or the file holding its note), kept outside the "
+            "archive.",
+            show_default=False,
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also list what is valid.")] = False,
@@ -88,25 +52,10 @@ def verify(
 ) -> None:
     """Check the manifest chain, signatures and file hashes; exit 0 only when everything holds.
 
-    The chain is always checked whole; --from/--to limit which data files are hashed.
+    The chain is always checked whole; --month/--from/--to limit which data files are hashed.
     """
-    from kanalytics.archive import signing
-    from kanalytics.archive.verify import verify_archive
-
-    settings = _settings(config)
-    key_path = public_key or settings.signing.public_key_path
-    key = signing.load_public_key(key_path) if key_path else None
-    note = None
-    if checkpoint is not None and Path(checkpoint).is_file():  # a saved (possibly signed) checkpoint note
-        note = Path(checkpoint).read_text(encoding="utf-8")
-        if key is not None and (problem := signing.check_checkpoint_note(note, key)):
-            raise IntegrityError(f"{checkpoint}: {problem}")
-    report = verify_archive(
-        _layout(archive),
-        public_key=key,
-        start=_day(start, "--from"),
-        end=_day(end, "--to"),
-        checkpoint=signing.parse_checkpoint(note or checkpoint) if checkpoint else None,
+    report = open_cli_archive(archive, config).verify(
+        month=month, start=from_, end=to, public_key=public_key, checkpoint=checkpoint
     )
     if as_json:
         print_json(report.to_json())
@@ -137,23 +86,13 @@ def checkpoint(archive: ArchiveOption, config: ConfigOption = None, as_json: Jso
 
     `kanalytics verify --checkpoint SEQ:SHA256` later proves the archive was not rolled back or rewritten.
     """
-    from kanalytics.archive import signing
-    from kanalytics.archive.manifest import last_manifest
-
-    _settings(config)
-    last = last_manifest(_layout(archive))
-    if last is None:
-        raise ArchiveError(f"{archive} has no manifests yet: nothing to checkpoint")
-    key = signing.current_signer()
-    note = signing.sign_checkpoint(key, str(archive.resolve()), last.seq, last.sha256) if key else None
+    point = open_cli_archive(archive, config).checkpoint()
     if as_json:
-        print_json(
-            {"seq": last.seq, "sha256": last.sha256, "checkpoint": f"{last.seq}:{last.sha256}", "note": note}
-        )
+        print_json(point.to_json())
     else:
-        typer.echo(f"{last.seq}:{last.sha256}")
-        if note:
-            typer.echo(note, nl=False)
+        typer.echo(point.text)
+        if point.note:
+            typer.echo(point.note, nl=False)
 
 
 @retention_app.command("plan")
@@ -167,9 +106,7 @@ def retention_plan(
     as_json: JsonOption = False,
 ) -> None:
     """List every partition the policy would delete, with its age, size, events and the rule; deletes nothing."""
-    from kanalytics.archive.retention import plan_retention
-
-    plan = plan_retention(_layout(archive), _settings(config), today=_day(as_of, "--as-of"))
+    plan = open_cli_archive(archive, config).retention_plan(as_of=as_of)
     if as_json:
         print_json(plan.to_json())
     else:
@@ -190,10 +127,8 @@ def retention_apply(
     as_json: JsonOption = False,
 ) -> None:
     """Delete exactly what a fresh plan lists, recording each batch in the manifest chain."""
-    from kanalytics.archive.retention import apply_retention, plan_retention
-
-    layout, settings = _layout(archive), _settings(config)
-    plan = plan_retention(layout, settings)
+    arch = open_cli_archive(archive, config)
+    plan = arch.retention_plan()
     if not as_json:
         for line in plan.lines():
             typer.echo(line)
@@ -208,13 +143,13 @@ def retention_apply(
                 hint="review `kanalytics retention plan`, then re-run with --yes",
             )
         typer.confirm(f"Delete {len(plan.deletions)} partitions listed above?", abort=True)
-    result = apply_retention(layout, settings, approved=plan.key(), batch_size=batch)
+    result = arch.retention_apply(approved=plan.key(), batch_size=batch)
     if as_json:
         print_json(result.to_json())
     else:
         typer.echo(
-            f"deleted {result.deleted_partitions} partitions ({result.deleted_files} files, "
-            f"{result.deleted_events} events); manifests {', '.join(map(str, result.manifests))}"
+            f"deleted {number(result.deleted_partitions)} partitions ({number(result.deleted_files)} files, "
+            f"{number(result.deleted_events)} events); manifests {', '.join(map(str, result.manifests))}"
         )
 
 
@@ -222,14 +157,15 @@ def retention_apply(
 def hold_add(
     archive: ArchiveOption,
     cluster: Annotated[str, typer.Option(help="Cluster the hold applies to.")],
-    start: Annotated[str, typer.Option("--from", help="First day held (YYYY-MM-DD, configured time zone).")],
-    end: Annotated[str, typer.Option("--to", help="Last day held (inclusive).")],
     reason: Annotated[str, typer.Option(help="Why (case number, request).")],
     owner: Annotated[str, typer.Option(help="Who answers for the hold (person or team).")],
     namespace: Annotated[
         str | None,
         typer.Option(help="Namespace concerned; the whole cluster-day is held.", show_default=False),
     ] = None,
+    month: MonthOption = None,
+    from_: FromOption = None,
+    to: ToOption = None,
     config: ConfigOption = None,
     yes: Annotated[
         bool,
@@ -241,14 +177,16 @@ def hold_add(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Place a legal hold: retention never deletes the period while the hold is active."""
-    from kanalytics.archive.holds import add_hold
+    """Place a legal hold on the days of a period: retention never deletes them while the hold is active.
+
+    The period is --month, or --from (inclusive) and --to (exclusive) like every command: `--from 2026-10-01
+    --to 2026-11-01` holds October (the hold lists its days inclusively: 2026-10-01..2026-10-31).
+    """
     from kanalytics.archive.layout import check_cluster_name
 
-    settings = _settings(config)
-    layout = _layout(archive, must_exist=False)
-    first, last = _required_day(start, "--from"), _required_day(end, "--to")
-    unseen = _unseen_scope(layout, check_cluster_name(cluster), namespace)
+    arch = open_cli_archive(archive, config)
+    arch.closed_period(month=month, start=from_, end=to)  # a bad period fails before anything is asked
+    unseen = _unseen_scope(arch.layout, check_cluster_name(cluster), namespace)
     if unseen is not None and not yes:
         if not sys.stdin.isatty():
             raise UsageError(
@@ -257,15 +195,8 @@ def hold_add(
                 "e.g. before its events arrive, re-run with --yes",
             )
         typer.confirm(f"{unseen}. Place the hold anyway?", abort=True)
-    hold = add_hold(
-        layout,
-        cluster=cluster,
-        namespace=namespace,
-        start=first,
-        end=last,
-        reason=reason,
-        owner=owner,
-        timezone=settings.timezone,
+    hold = arch.add_hold(
+        cluster=cluster, namespace=namespace, month=month, start=from_, end=to, reason=reason, owner=owner
     )
     _print_holds([hold.to_json()], as_json, prefix="placed ")
 
@@ -277,9 +208,10 @@ def _unseen_scope(layout: Layout, cluster: str, namespace: str | None) -> str | 
     import difflib
 
     from kanalytics.archive.manifest import iter_manifests
+    from kanalytics.vocabulary import INGEST_OPERATION
 
     with_data = {p.cluster for p in layout.partitions() if layout.partition_files(p)}
-    ingested = {m.details.get("cluster") for m in iter_manifests(layout) if m.operation == "ingest"}
+    ingested = {m.details.get("cluster") for m in iter_manifests(layout) if m.operation == INGEST_OPERATION}
     known = sorted(c for c in with_data | ingested if isinstance(c, str))
     if cluster not in known:
         close = difflib.get_close_matches(cluster, known, n=3, cutoff=0.6)
@@ -294,9 +226,9 @@ def _unseen_scope(layout: Layout, cluster: str, namespace: str | None) -> str | 
 
 
 def _namespace_seen(layout: Layout, cluster: str, namespace: str) -> bool:
-    from kanalytics.archive.api import open_archive
+    from kanalytics.archive.api import Store
 
-    found = open_archive(layout.root).sql(
+    found = Store(layout.root).sql(
         "SELECT 1 FROM events WHERE namespace = $namespace LIMIT 1", clusters=[cluster], namespace=namespace
     )
     return found.height > 0
@@ -307,11 +239,10 @@ def hold_list(
     archive: ArchiveOption,
     include_released: Annotated[bool, typer.Option("--all", help="Also show released holds.")] = False,
     as_json: JsonOption = False,
+    config: ConfigOption = None,
 ) -> None:
     """List legal holds (active by default)."""
-    from kanalytics.archive.holds import list_holds
-
-    holds = [h.to_json() for h in list_holds(_layout(archive)) if include_released or h.active]
+    holds = [h.to_json() for h in open_cli_archive(archive, config).holds(include_released=include_released)]
     _print_holds(holds, as_json)
 
 
@@ -324,10 +255,7 @@ def hold_release(
     as_json: JsonOption = False,
 ) -> None:
     """Release a legal hold; it stays in the record, marked released."""
-    from kanalytics.archive.holds import release_hold
-
-    _settings(config)
-    hold = release_hold(_layout(archive), hold_id, reason=reason)
+    hold = open_cli_archive(archive, config).release_hold(hold_id, reason=reason)
     _print_holds([hold.to_json()], as_json, prefix="released ")
 
 
@@ -361,12 +289,7 @@ def compact(
     as_json: JsonOption = False,
 ) -> None:
     """Merge each day's small files into few large sorted ones; rows and query results stay the same."""
-    from kanalytics.archive.compact import compact_archive, parse_age
-
-    _settings(config)
-    result = compact_archive(
-        _layout(archive), older_than=parse_age(older_than), level=level, clusters=cluster
-    )
+    result = open_cli_archive(archive, config).compact(older_than=older_than, level=level, clusters=cluster)
     if as_json:
         print_json(result.to_json())
         return

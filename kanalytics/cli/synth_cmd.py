@@ -17,11 +17,10 @@ _SCENARIO_HELP = "Incidents to inject: 'all' (default), 'none', or a comma-separ
     REGISTRY
 )
 _EPILOG = (
-    "[bold]Scenarios[/bold] (MITRE ATT&CK technique), each placed at a seed-determined time and listed "
+    "**Scenarios** (MITRE ATT&CK technique), each placed at a seed-determined time and listed "
     "with its auditIDs in --truth:\n\n"
     + "\n\n".join(
-        f"[bold]{name}[/bold] ({technique}): {description}"
-        for name, (_, technique, description) in REGISTRY.items()
+        f"**{name}** ({technique}): {description}" for name, (_, technique, description) in REGISTRY.items()
     )
 )
 

@@ -23,15 +23,14 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from kanalytics.archive import jsontext
 from kanalytics.errors import InputError
-from kanalytics.sources import decompress, jsonstream
+from kanalytics.sources import decompress, jsonstream, jsontext
 from kanalytics.sources.decompress import StreamDamaged
+from kanalytics.sources.documents import BOM, not_utf8
 from kanalytics.sources.records import Block, PathNotice, Record
 
 __all__ = ["BOM", "Block", "PathNotice", "Record", "expand_paths", "not_utf8", "read_inputs", "walk_inputs"]
 
-BOM = b"\xef\xbb\xbf"
 MAX_LINE_BYTES = 16 * 1024 * 1024  # longest line (or document item) that is parsed
 QUARANTINE_HEAD_BYTES = 64 * 1024  # how much of a longer one is kept in quarantine
 BLOCK_BYTES = 4 * 1024 * 1024
@@ -280,11 +279,3 @@ def _split_oversize(block: bytes, origin: str, first_line: int) -> Iterator[Reco
             pending.append(line)
     if pending:
         yield Block(origin, pending_start, b"\n".join(pending))
-
-
-def not_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False

@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from kanalytics.archive import jsontext
+from kanalytics.sources import jsontext
 from kanalytics.sources.decompress import StreamDamaged
-from kanalytics.sources.native import unwrap
+from kanalytics.sources.documents import NOT_AN_EVENT, document_events
 from kanalytics.sources.records import Block, Record
 
 LineReader = Callable[[Iterator[bytes], int], Iterator[Record | Block]]
@@ -262,11 +262,9 @@ class _Reader:
                 self.origin, line, error="not UTF-8 text", raw=text.encode("utf-8", "surrogateescape")
             )
             return
-        events = unwrap(value) if unwrap_items else [value]
+        events = document_events(value) if unwrap_items else [value]
         if events is None:
-            yield Record(
-                self.origin, line, error="not an audit event: not a JSON object, EventList or array", raw=raw
-            )
+            yield Record(self.origin, line, error=NOT_AN_EVENT, raw=raw)
             return
         single = len(events) == 1
         for event in events:

@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from kanalytics.synth.cluster import User
+from kanalytics.vocabulary import LEVEL_ORDER
 
 Event = dict[str, Any]
 HOUR_US = 3_600_000_000
@@ -165,7 +166,7 @@ def event(
     if ref is not None:
         ev["objectRef"] = ref
     ev["responseStatus"] = status
-    if request_object is not None and level in ("Request", "RequestResponse"):
+    if request_object is not None and LEVEL_ORDER.get(level, 0) >= LEVEL_ORDER["Request"]:
         ev["requestObject"] = request_object
     if response_object is not None and level == "RequestResponse":
         ev["responseObject"] = response_object

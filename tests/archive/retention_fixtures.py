@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import kanalytics
-from kanalytics.archive.api import Archive
+from kanalytics.api import Archive
 from kanalytics.config import Settings, parse_settings
 from tests.conftest import make_event
 

@@ -50,8 +50,8 @@ def test_timeline_includes_impersonation_and_is_ordered(archive) -> None:
 
 def test_sql_parameters_are_bound_not_formatted(archive) -> None:
     hostile = "alice' OR '1'='1"
-    assert archive.sql("SELECT * FROM events WHERE user_name = $u", u=hostile).height == 0
-    assert archive.sql("SELECT * FROM events WHERE user_name = $u", u="alice").height == 2
+    assert archive.sql("SELECT * FROM events WHERE user_name = $u", params={"u": hostile}).height == 0
+    assert archive.sql("SELECT * FROM events WHERE user_name = $u", params={"u": "alice"}).height == 2
 
 
 def test_sql_binds_start_and_end_when_the_query_uses_them(archive) -> None:

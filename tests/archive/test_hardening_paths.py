@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 import kanalytics
+from kanalytics.api import Archive
 from kanalytics.archive import signing
-from kanalytics.archive.api import Archive
 from kanalytics.archive.holds import list_holds
 from kanalytics.archive.layout import relpath_problem
 from kanalytics.archive.manifest import FileEntry, Manifest, encode, last_manifest
@@ -36,9 +36,11 @@ TRAVERSAL = "events/cluster=c1/date=2025-01-01/../../../../victim.txt"
 def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(signing.SIGNING_KEY_ENV, raising=False)
     monkeypatch.delenv(signing.VERIFY_KEY_ENV, raising=False)
-    signing.reset_signer()
+    os.environ.pop(signing.SIGNING_KEY_ENV, None)
+    os.environ.pop(signing.VERIFY_KEY_ENV, None)
     yield
-    signing.reset_signer()
+    os.environ.pop(signing.SIGNING_KEY_ENV, None)
+    os.environ.pop(signing.VERIFY_KEY_ENV, None)
 
 
 def kanalytics_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -128,9 +130,10 @@ def test_forged_files_removed_is_invalid_and_ingest_deletes_nothing_outside(tmp_
 
 def test_forged_path_is_refused_with_signing_and_verify_keys_configured(tmp_path: Path) -> None:
     private, public = signing.generate_keypair(tmp_path / "keys")
-    signing.set_signer(signing.load_private_key(private))
+    os.environ[signing.SIGNING_KEY_ENV] = str(private)  # open_archive loads it
     archive = build_archive(tmp_path / "a", [date(2025, 1, 1)])
-    signing.reset_signer()
+    os.environ.pop(signing.SIGNING_KEY_ENV, None)
+    os.environ.pop(signing.VERIFY_KEY_ENV, None)
     victim = victim_outside(tmp_path)
     forge(archive, "compact", removed=[FileEntry(TRAVERSAL, "0" * 64, 28)])
     env = {signing.SIGNING_KEY_ENV: str(private), signing.VERIFY_KEY_ENV: str(public)}
@@ -194,15 +197,16 @@ def test_forged_hold_is_invalid_and_not_trusted(tmp_path: Path) -> None:
 
 def test_recovery_refuses_an_unsigned_manifest_when_a_verify_key_is_configured(tmp_path: Path) -> None:
     private, public = signing.generate_keypair(tmp_path / "keys")
-    signing.set_signer(signing.load_private_key(private))
+    os.environ[signing.SIGNING_KEY_ENV] = str(private)  # open_archive loads it
     archive = build_archive(tmp_path / "a", [date(2025, 1, 1), date(2025, 1, 2)])
     genuine = last_manifest(archive.layout)
     assert genuine is not None
     target = genuine.files_added[0]
     # Well-formed, well-linked, safe paths: only its missing signature gives it away.
     rel = forge(archive, "retention-delete", removed=[target])
-    signing.reset_signer()
-    signing.set_verifier(signing.load_public_key(public))
+    os.environ.pop(signing.SIGNING_KEY_ENV, None)
+    os.environ.pop(signing.VERIFY_KEY_ENV, None)
+    os.environ[signing.VERIFY_KEY_ENV] = str(public)
     with pytest.raises(IntegrityError) as caught:
         archive.ingest_events(day_events(date(2025, 1, 3)), cluster="c1")
     assert caught.value.message == (
@@ -233,7 +237,7 @@ def test_without_a_verify_key_an_appended_deletion_passes_so_verify_says_so(tmp_
 
 def test_signed_archive_has_no_unsigned_note(tmp_path: Path) -> None:
     private, public = signing.generate_keypair(tmp_path / "keys")
-    signing.set_signer(signing.load_private_key(private))
+    os.environ[signing.SIGNING_KEY_ENV] = str(private)  # open_archive loads it
     archive = kanalytics.open_archive(tmp_path / "a")
     archive.ingest_events(day_events(date(2025, 1, 1)), cluster="c1")
     report = verify_archive(archive.layout, public_key=signing.load_public_key(public))

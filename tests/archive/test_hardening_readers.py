@@ -8,6 +8,7 @@ keeps its files until it is done, and the next writer deletes them.
 from __future__ import annotations
 
 import gc
+import os
 import shutil
 import signal
 import subprocess
@@ -18,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from kanalytics.api import Archive
 from kanalytics.archive import chain, signing
-from kanalytics.archive.api import Archive
 from kanalytics.archive.compact import compact_archive
 from kanalytics.archive.retention import apply_retention, retention_status
 from kanalytics.archive.verify import verify_archive
@@ -36,7 +37,8 @@ COUNT = "SELECT count(*) AS n FROM events"
 def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(signing.SIGNING_KEY_ENV, raising=False)
     monkeypatch.delenv(signing.VERIFY_KEY_ENV, raising=False)
-    signing.reset_signer()
+    os.environ.pop(signing.SIGNING_KEY_ENV, None)
+    os.environ.pop(signing.VERIFY_KEY_ENV, None)
 
 
 def count(archive: Archive) -> int:

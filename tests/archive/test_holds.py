@@ -106,7 +106,7 @@ def test_cli_hold_add_list_release(tmp_path: Path) -> None:
     added = runner.invoke(
         app,
         ["hold", "add", *base, "--cluster", "c1", "--namespace", "payments", "--from", "2025-01-01",
-         "--to", "2025-01-31", "--reason", "case 42", "--owner", "legal@example.com",
+         "--to", "2025-02-01", "--reason", "case 42", "--owner", "legal@example.com",
          "--yes"],  # the archive has no events of namespace payments: confirm the hold anyway
         standalone_mode=False,
     )  # fmt: skip

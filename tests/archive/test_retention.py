@@ -27,7 +27,7 @@ from tests.archive.retention_fixtures import build_archive, day_events, days, se
 TODAY = date(2025, 3, 1)
 
 
-def live_dates(archive: kanalytics.archive.api.Archive) -> list[str]:
+def live_dates(archive: kanalytics.api.Archive) -> list[str]:
     return sorted({p.date.isoformat() for p in replay(archive.layout).live_by_partition()})
 
 

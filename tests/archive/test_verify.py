@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 import kanalytics
+from kanalytics.api import Archive
 from kanalytics.archive import signing
-from kanalytics.archive.api import Archive
 from kanalytics.archive.manifest import last_manifest
 from kanalytics.archive.retention import apply_retention
 from kanalytics.archive.verify import UNSIGNED_NOTE, verify_archive
@@ -27,9 +27,11 @@ DAYS = [date(2025, 1, d) for d in (1, 2, 3, 4)]
 def _no_ambient_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(signing.SIGNING_KEY_ENV, raising=False)
     monkeypatch.delenv(signing.VERIFY_KEY_ENV, raising=False)
-    signing.reset_signer()
+    os.environ.pop(signing.SIGNING_KEY_ENV, None)
+    os.environ.pop(signing.VERIFY_KEY_ENV, None)
     yield
-    signing.reset_signer()
+    os.environ.pop(signing.SIGNING_KEY_ENV, None)
+    os.environ.pop(signing.VERIFY_KEY_ENV, None)
 
 
 @pytest.fixture
@@ -144,7 +146,9 @@ def test_signed_archive_verifies_and_every_writer_signs(
     private, public = keys
     monkeypatch.setenv(signing.SIGNING_KEY_ENV, str(private))
     archive = one_manifest_per_day(tmp_path / "a")
-    apply_retention(archive.layout, settings(keep_days=30), today=date(2025, 2, 1))  # a second writer
+    apply_retention(
+        archive.layout, settings(keep_days=30), today=date(2025, 2, 1), keys=archive.keys
+    )  # a second writer
     assert sorted(p.name for p in archive.layout.manifests.glob("*.sig")) == [
         f"{n:010d}.sig" for n in range(1, 6)
     ]
@@ -155,7 +159,7 @@ def test_signed_archive_verifies_and_every_writer_signs(
 
 def test_resigned_with_another_key_is_caught(tmp_path: Path, keys: tuple[Path, Path]) -> None:
     private, public = keys
-    signing.set_signer(signing.load_private_key(private))
+    os.environ[signing.SIGNING_KEY_ENV] = str(private)  # open_archive loads it
     archive = one_manifest_per_day(tmp_path / "a")
     # The attacker edits manifest 4 and signs it with their own key.
     path = archive.layout.manifest_file(4)
@@ -180,7 +184,7 @@ def test_resigned_with_another_key_is_caught(tmp_path: Path, keys: tuple[Path, P
 
 def test_stripped_or_edited_signature_is_caught(tmp_path: Path, keys: tuple[Path, Path]) -> None:
     private, public = keys
-    signing.set_signer(signing.load_private_key(private))
+    os.environ[signing.SIGNING_KEY_ENV] = str(private)  # open_archive loads it
     archive = one_manifest_per_day(tmp_path / "a")
     (archive.layout.manifests / "0000000004.sig").unlink()
     path = archive.layout.manifest_file(4)
@@ -201,7 +205,8 @@ def test_unsigned_prefix_before_signing_was_enabled_is_a_note(
     private, public = keys
     archive = kanalytics.open_archive(tmp_path / "a")
     archive.ingest_events(day_events(DAYS[0]), cluster="c1")
-    signing.set_signer(signing.load_private_key(private))
+    os.environ[signing.SIGNING_KEY_ENV] = str(private)  # open_archive loads it
+    archive = kanalytics.open_archive(tmp_path / "a")
     archive.ingest_events(day_events(DAYS[1]), cluster="c1")
     report = verify_archive(archive.layout, public_key=signing.load_public_key(public))
     assert report.ok
@@ -248,7 +253,7 @@ def test_from_to_limits_hashing_but_not_the_chain(tmp_path: Path) -> None:
 
 def test_interrupted_commit_leftovers_are_notes_not_problems(tmp_path: Path, keys: tuple[Path, Path]) -> None:
     private, public = keys
-    signing.set_signer(signing.load_private_key(private))
+    os.environ[signing.SIGNING_KEY_ENV] = str(private)  # open_archive loads it
     archive = one_manifest_per_day(tmp_path / "a")
     (archive.layout.manifests / "0000000005.sig").write_bytes(b"{}")  # killed between signature and manifest
     tmp = archive.root / "events/cluster=c1/date=2025-01-04/.x.parquet.tmp"
@@ -296,9 +301,10 @@ def test_cli_verify_against_a_saved_signed_checkpoint_note(tmp_path: Path, keys:
     from kanalytics.cli import app
 
     private, public = keys
-    signing.set_signer(signing.load_private_key(private))
+    os.environ[signing.SIGNING_KEY_ENV] = str(private)  # open_archive loads it
     archive = one_manifest_per_day(tmp_path / "a")
-    signing.reset_signer()
+    os.environ.pop(signing.SIGNING_KEY_ENV, None)
+    os.environ.pop(signing.VERIFY_KEY_ENV, None)
     runner = CliRunner()
     env = {signing.SIGNING_KEY_ENV: str(private)}
     saved = tmp_path / "checkpoint.txt"

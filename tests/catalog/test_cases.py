@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from kanalytics import open_archive
-from kanalytics.archive.api import Archive
+from kanalytics.api import Archive
 from kanalytics.archive.ingest import Ingestor
 from kanalytics.catalog.loader import Catalog
 from kanalytics.catalog.runner import run_query

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kanalytics import open_archive
-from kanalytics.archive.api import Archive
+from kanalytics.api import Archive
 from kanalytics.catalog.loader import Catalog
 from kanalytics.catalog.runner import Session, run_catalog
 from kanalytics.config import Settings
