@@ -199,16 +199,64 @@ class Archive:
         self,
         paths: Iterable[str | Path],
         *,
-        cluster: str = "default",
+        cluster: str | None = None,
         redact: bool = True,
         progress: Callable[[int], None] | None = None,
+        format: str = "auto",
+        incremental: bool = False,
+        full: bool = False,
     ) -> IngestSummary:
         """Ingest files, folders or '-' (stdin); bad input is quarantined, duplicates skipped. The manifest is
-        signed when a signing key is configured. `progress` is told how many input bytes were read."""
-        return self.store.ingest(paths, cluster=cluster, redact=redact, progress=progress)
+        signed when a signing key is configured. `progress` is told how many input bytes were read.
+
+        `format` forces one input shape: "native" (Event, EventList, array), "eks" (CloudWatch Logs),
+        "aks" (Azure diagnostic settings) or "gke" (Cloud Audit Logs); "auto" detects each document's.
+        Without `cluster`, each event goes to the cluster its envelope names (EKS log group, AKS
+        resourceId, GKE cluster_name), else "default"; a given `cluster` always wins.
+
+        `incremental` (what `kanalytics ingest` does) reads each file only past what earlier incremental
+        ingests read of it, recognising rotated, renamed and compressed copies; `full` reads everything
+        again and saves the new offsets. Stdin is never tracked (docs/ingest-incremental.md)."""
+        return self.store.ingest(
+            paths,
+            cluster=cluster,
+            redact=redact,
+            progress=progress,
+            format=format,
+            incremental=incremental,
+            full=full,
+        )
+
+    def follow(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        stop: Callable[[], bool],
+        on_batch: Callable[[IngestSummary], None],
+        cluster: str | None = None,
+        redact: bool = True,
+        format: str = "auto",
+        flush_events: int = 10_000,
+        flush_seconds: float = 30.0,
+        poll_seconds: float = 1.0,
+    ) -> int:
+        """Tail files and folders (polling every `poll_seconds`) until `stop()` is true, committing a batch
+        every `flush_events` events or `flush_seconds` seconds and at the stop; `on_batch` is given each
+        batch's summary. Starts from, and saves, the offsets of incremental ingest. Returns the batch count."""
+        return self.store.follow(
+            paths,
+            stop=stop,
+            on_batch=on_batch,
+            cluster=cluster,
+            redact=redact,
+            format=format,
+            flush_events=flush_events,
+            flush_seconds=flush_seconds,
+            poll_seconds=poll_seconds,
+        )
 
     def ingest_events(
-        self, events: Iterable[dict[str, Any]], *, cluster: str = "default", redact: bool = True
+        self, events: Iterable[dict[str, Any]], *, cluster: str | None = None, redact: bool = True
     ) -> IngestSummary:
         """Ingest Event dicts already in memory (tests, the webhook receiver)."""
         return self.store.ingest_events(events, cluster=cluster, redact=redact)
@@ -292,11 +340,15 @@ class Archive:
         start: Instant | None = None,
         end: Instant | None = None,
         clusters: Sequence[str] | None = None,
+        format: str = "original",
     ) -> int:
-        """Write the archived Events of the period back as JSON Lines to `out`; returns how many."""
+        """Write the archived Events of the period back as JSON Lines to `out`; returns how many.
+
+        `format` "original" writes each record in the shape it was ingested in (a GKE LogEntry as it came,
+        with what redaction replaced still replaced); "native" writes audit Events only."""
         first, last = self.period(month=month, start=start, end=end)
         self._warn_if_empty(first, last, clusters)
-        return self.store.export(out, start=first, end=last, clusters=clusters)
+        return self.store.export(out, start=first, end=last, clusters=clusters, format=format)
 
     def info(self) -> ArchiveInfo:
         """Clusters, dates, partitions, files, events, bytes, quarantined records and manifests."""

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from kanalytics.archive import incremental as incremental_ingest
 from kanalytics.archive import manifest as manifests
 from kanalytics.archive import reader
 from kanalytics.archive.ingest import Ingestor, IngestSummary
@@ -68,16 +69,66 @@ class Store:
         self,
         paths: Iterable[str | Path],
         *,
-        cluster: str = "default",
+        cluster: str | None = None,
         redact: bool = True,
         progress: Callable[[int], None] | None = None,
+        format: str = "auto",
+        incremental: bool = False,
+        full: bool = False,
     ) -> IngestSummary:
-        """Ingest files, folders or '-' (stdin). Bad input is quarantined, duplicates skipped."""
-        records = read_inputs([str(p) for p in paths], progress=progress)
+        """Ingest files, folders or '-' (stdin). Bad input is quarantined, duplicates skipped. `format`
+        forces one input shape (auto, native, eks, aks, gke); without `cluster`, events go to the cluster
+        their envelope names, else "default".
+
+        `incremental` reads each file only past what earlier incremental ingests read of it (offsets saved in
+        `_state/`, see docs/ingest-incremental.md; stdin is never tracked); `full` then reads everything again
+        and saves the new offsets. `summary.incremental` says what the offsets saved."""
+        if incremental:
+            return incremental_ingest.ingest(
+                self.layout,
+                [str(p) for p in paths],
+                cluster=cluster,
+                redact=redact,
+                keys=self.keys,
+                progress=progress,
+                shape=format,
+                full=full,
+            )
+        records = read_inputs([str(p) for p in paths], progress=progress, shape=format)
         return Ingestor(self.layout, cluster=cluster, redact=redact, keys=self.keys).run(records)
 
+    def follow(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        stop: Callable[[], bool],
+        on_batch: Callable[[IngestSummary], None],
+        cluster: str | None = None,
+        redact: bool = True,
+        format: str = "auto",
+        flush_events: int = incremental_ingest.FLUSH_EVENTS,
+        flush_seconds: float = incremental_ingest.FLUSH_SECONDS,
+        poll_seconds: float = incremental_ingest.POLL_SECONDS,
+    ) -> int:
+        """Tail files and folders until `stop()` returns true, committing a batch every `flush_events`
+        events or `flush_seconds` seconds (and at the stop); `on_batch` gets each batch's summary. Returns
+        the number of batches. Resumes from, and saves, the offsets of incremental ingest."""
+        return incremental_ingest.follow(
+            self.layout,
+            [str(p) for p in paths],
+            cluster=cluster,
+            redact=redact,
+            keys=self.keys,
+            stop=stop,
+            on_batch=on_batch,
+            shape=format,
+            flush_events=flush_events,
+            flush_seconds=flush_seconds,
+            poll_seconds=poll_seconds,
+        )
+
     def ingest_events(
-        self, events: Iterable[dict[str, Any]], *, cluster: str = "default", redact: bool = True
+        self, events: Iterable[dict[str, Any]], *, cluster: str | None = None, redact: bool = True
     ) -> IngestSummary:
         """Ingest Event dicts already in memory (tests, the webhook receiver)."""
         records = (Record("<api>", n, value=event, raw=None) for n, event in enumerate(events, start=1))
@@ -221,10 +272,12 @@ class Store:
         start: datetime | None = None,
         end: datetime | None = None,
         clusters: Sequence[str] | None = None,
+        format: str = "original",
     ) -> int:
-        """Write the archived Events back as JSON Lines; returns how many."""
+        """Write the archived Events back as JSON Lines; returns how many. `format` "original" gives each
+        record in the shape it came in (a GKE LogEntry as it was), "native" audit Events only."""
         self.require()
-        return reader.export_events(self.layout, out, start, end, clusters)
+        return reader.export_events(self.layout, out, start, end, clusters, format=format)
 
     def info(self) -> ArchiveInfo:
         import pyarrow.parquet as pq

@@ -21,20 +21,25 @@ from kanalytics.sources.documents import block_records
 from kanalytics.sources.records import Block, Record
 
 DAY_COLUMN = "_day"  # UTC days since the epoch of request_ts: the partition date, computed once here
+CLUSTER_COLUMN = "_cluster"  # the cluster the input's envelope names (null: none named): the partition's
 _DAY_MICROS = 86_400_000_000
-BATCH_SCHEMA = ARROW_SCHEMA.append(pa.field(DAY_COLUMN, pa.int32()))
+BATCH_SCHEMA = ARROW_SCHEMA.append(pa.field(DAY_COLUMN, pa.int32())).append(
+    pa.field(CLUSTER_COLUMN, pa.string())
+)
 _HASH = COLUMN_NAMES.index("event_hash")
 _REQUEST_TS = COLUMN_NAMES.index("request_ts")
 
 
 @dataclass
 class Converted:
-    """Rows and problems from one block; `read` counts input records (events or bad lines)."""
+    """Rows and problems from one block; `read` counts input records (events, bad lines, skipped records);
+    `skipped` counts the records deliberately not archived, by reason."""
 
     batch: pa.RecordBatch | None
     quarantine: list[tuple[str, int, str, bytes | None]] = field(default_factory=list)
     read: int = 0
     redacted: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
 
 
 class _Builder:
@@ -43,7 +48,7 @@ class _Builder:
         self.rows: list[list[Any]] = []
         self.out = Converted(batch=None)
 
-    def event(self, event: Any, origin: str, line: int, raw: bytes | None) -> None:
+    def event(self, event: Any, origin: str, line: int, raw: bytes | None, cluster: str | None) -> None:
         """One candidate Event; any failure to archive it becomes its quarantine record, never the run's."""
         self.out.read += 1
         try:
@@ -61,7 +66,12 @@ class _Builder:
         if redacted:
             self.out.redacted += 1
         row.append(row[_REQUEST_TS] // _DAY_MICROS)
+        row.append(cluster)
         self.rows.append(row)
+
+    def skip(self, reason: str) -> None:
+        self.out.read += 1
+        self.out.skipped[reason] = self.out.skipped.get(reason, 0) + 1
 
     def problem(self, origin: str, line: int, reason: str, raw: bytes | None) -> None:
         self.out.read += 1
@@ -89,8 +99,10 @@ def convert_records(records: Iterable[Record], redact: bool = True) -> Converted
     for record in records:
         if record.error is not None:
             builder.problem(record.origin, record.line, record.error, record.raw)
+        elif record.skipped is not None:
+            builder.skip(record.skipped)
         else:
-            builder.event(record.value, record.origin, record.line, record.raw)
+            builder.event(record.value, record.origin, record.line, record.raw, record.cluster)
     return builder.finish()
 
 

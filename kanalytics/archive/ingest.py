@@ -28,7 +28,13 @@ import pyarrow.parquet as pq
 
 from kanalytics.archive import manifest as manifests
 from kanalytics.archive.chain import partition_paths
-from kanalytics.archive.convert import DAY_COLUMN, Converted, convert_block, convert_records
+from kanalytics.archive.convert import (
+    CLUSTER_COLUMN,
+    DAY_COLUMN,
+    Converted,
+    convert_block,
+    convert_records,
+)
 from kanalytics.archive.fileformat import ROW_GROUP_ROWS, parquet_writer, sort_rows
 from kanalytics.archive.fsutil import fsync_file, sha256_file
 from kanalytics.archive.layout import Layout, Partition, check_cluster_name
@@ -37,6 +43,7 @@ from kanalytics.archive.manifest import FileEntry
 from kanalytics.archive.quarantine import QuarantineWriter
 from kanalytics.archive.rows import format_timestamp
 from kanalytics.archive.schema import ARROW_SCHEMA
+from kanalytics.sources.cursor import ReadProgress
 from kanalytics.sources.records import Block, PathNotice, Record
 from kanalytics.vocabulary import INGEST_OPERATION
 
@@ -50,32 +57,40 @@ _RECORDS_PER_CHUNK = 10_000
 _RECORD_BYTES_PER_CHUNK = 16 * 1024 * 1024  # records also carry their input bytes: bound those too
 _MAX_PATHS_LISTED = 1000
 _EPOCH = date(1970, 1, 1)
+DEFAULT_CLUSTER = "default"  # the cluster of events no `--cluster` and no envelope names
 
 
 @dataclass
 class IngestSummary:
-    """What one ingest did. `read == archived + duplicates + quarantined` always holds.
+    """What one ingest did. `read == archived + duplicates + quarantined + records_skipped` always holds.
 
-    A file or folder inside the input that could not be read counts as one quarantined record (reason
-    "cannot read ...", line 0) and is named in `unreadable`; paths skipped on purpose (FIFOs, dangling
-    symlinks, hidden and non-log names) are not records: they are counted by reason in `skipped` and named
-    in `skipped_examples`.
+    `records_skipped` counts the records of a managed-cloud envelope that are deliberately not archived
+    because they are not audit records (an AKS kube-apiserver log line, an EKS scheduler stream, a
+    CONTROL_MESSAGE), by reason in `records_skipped_reasons`. A file or folder inside the input that could
+    not be read counts as one quarantined record (reason "cannot read ...", line 0) and is named in
+    `unreadable`; paths skipped on purpose (FIFOs, dangling symlinks, hidden and non-log names) are not
+    records: they are counted by reason in `skipped` and named in `skipped_examples`. `clusters` are the
+    clusters this run wrote to (`--cluster`, else the ones the envelopes name, else "default").
     """
 
     read: int = 0
     archived: int = 0
     duplicates: int = 0
     quarantined: int = 0
+    records_skipped: int = 0
     redacted: int = 0
     collisions: int = 0
     files_written: int = 0
     partitions: list[str] = field(default_factory=list)
     quarantine_file: str | None = None
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    records_skipped_reasons: dict[str, int] = field(default_factory=dict)
+    clusters: list[str] = field(default_factory=list)
     collision_examples: list[dict[str, str]] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     skipped_examples: list[str] = field(default_factory=list)
+    incremental: ReadProgress | None = None  # an ingest that used saved offsets: what they saved
     manifest_seq: int | None = None
     seconds: float = 0.0
 
@@ -161,12 +176,16 @@ class _Seen:
 
 
 class Ingestor:
-    """One ingest run into one archive. Use `run(items)`; it takes the writer lock for its duration."""
+    """One ingest run into one archive. Use `run(items)`; it takes the writer lock for its duration.
+
+    `cluster` names the cluster of every event; when it is None, each event goes to the cluster its
+    envelope names (EKS log group, AKS resourceId, GKE cluster_name), or DEFAULT_CLUSTER.
+    """
 
     def __init__(
         self,
         layout: Layout,
-        cluster: str = "default",
+        cluster: str | None = None,
         redact: bool = True,
         workers: int | None = None,
         *,
@@ -174,7 +193,8 @@ class Ingestor:
     ) -> None:
         self.layout = layout
         self.keys = keys  # signs the manifest; recovery acts on no manifest its verifier rejects
-        self.cluster = check_cluster_name(cluster)
+        self.cluster = check_cluster_name(cluster) if cluster is not None else None
+        self._clusters: set[str] = set()
         self.redact = redact
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self.batch_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
@@ -277,27 +297,36 @@ class Ingestor:
         summary = self.summary
         summary.read += converted.read
         summary.redacted += converted.redacted
+        for reason, count in converted.skipped.items():
+            summary.records_skipped += count
+            reasons = summary.records_skipped_reasons
+            reasons[reason] = reasons.get(reason, 0) + count
         for origin, line, reason, raw in converted.quarantine:
             self._quarantine.add(origin, line, reason, raw)
         batch = converted.batch
         if batch is None:
             return
         keep: dict[Partition, list[int]] = {}
-        # Resolve each day's partition and dedupe state once per batch, not once per row.
-        by_day: dict[int, tuple[Partition, _Seen, list[int]]] = {}
+        # Resolve each (cluster, day)'s partition and dedupe state once per batch, not once per row.
+        by_day: dict[tuple[str | None, int], tuple[Partition, _Seen, list[int]]] = {}
+        named = (
+            [None] * batch.num_rows if self.cluster is not None else batch.column(CLUSTER_COLUMN).to_pylist()
+        )
         columns = zip(
+            named,
             batch.column(DAY_COLUMN).to_pylist(),
             batch.column("audit_id").to_pylist(),
             batch.column("stage").to_pylist(),
             batch.column("event_hash").to_pylist(),
             strict=True,
         )
-        for index, (day, audit_id, stage, digest) in enumerate(columns):
-            entry = by_day.get(day)
+        for index, (name, day, audit_id, stage, digest) in enumerate(columns):
+            entry = by_day.get((name, day))
             if entry is None:
-                partition = Partition(self.cluster, _EPOCH + timedelta(days=day))
+                partition = Partition(self._cluster_of(name), _EPOCH + timedelta(days=day))
                 self._pinned.add(partition)
-                entry = by_day[day] = (partition, self._seen_for(partition), keep.setdefault(partition, []))
+                seen = self._seen_for(partition)
+                entry = by_day[(name, day)] = (partition, seen, keep.setdefault(partition, []))
             partition, seen, kept = entry
             verdict = seen.check(audit_id, stage, digest)
             if verdict == "duplicate":
@@ -312,12 +341,18 @@ class Ingestor:
             self._tracked += 1
             kept.append(index)
         self._pinned.clear()
-        rows = batch.drop_columns([DAY_COLUMN])
+        rows = batch.drop_columns([DAY_COLUMN, CLUSTER_COLUMN])
         for partition, indices in keep.items():
             if not indices:
                 continue
             subset = rows if len(indices) == rows.num_rows else rows.take(pa.array(indices, type=pa.int32()))
             self._write(partition, subset)
+
+    def _cluster_of(self, named: str | None) -> str:
+        """The partition cluster of an event: `--cluster`, else the one its envelope names, else the default."""
+        cluster = self.cluster or (check_cluster_name(named) if named is not None else DEFAULT_CLUSTER)
+        self._clusters.add(cluster)
+        return cluster
 
     def _write(self, partition: Partition, batch: pa.RecordBatch) -> None:
         writer = self._writers.get(partition)
@@ -391,6 +426,7 @@ class Ingestor:
         entries = [entry for files in self._closed.values() for entry in files]
         self.summary.files_written = len(entries)
         self.summary.partitions = sorted({p.relpath for p in self._closed})
+        self.summary.clusters = sorted({p.cluster for p in self._closed})
         quarantine = self._quarantine.close()
         self.summary.quarantined = self._quarantine.count
         self.summary.quarantine_reasons = dict(self._quarantine.reasons)
@@ -412,12 +448,14 @@ class Ingestor:
         s = self.summary
         return {
             "batch_id": self.batch_id,
-            "cluster": self.cluster,
+            "cluster": self.cluster or (s.clusters[0] if len(s.clusters) == 1 else None),
+            "clusters": s.clusters,
             "redaction": self.redact,
             "read": s.read,
             "archived": s.archived,
             "duplicates": s.duplicates,
             "quarantined": s.quarantined,
+            "records_skipped": s.records_skipped,
             "collisions": s.collisions,
             "collision_examples": s.collision_examples[:100],
         }

@@ -20,7 +20,8 @@ from kanalytics.archive.layout import Layout, Partition
 from kanalytics.archive.lock import reader_lock
 from kanalytics.archive.rows import row_to_event
 from kanalytics.archive.schema import ARROW_SCHEMA
-from kanalytics.sources import jsontext
+from kanalytics.errors import UsageError
+from kanalytics.sources import gke, jsontext
 
 EVENTS_VIEW = "events"
 
@@ -178,15 +179,34 @@ def open_output(path: Path) -> IO[bytes]:
     return open(path, "wb")
 
 
+EXPORT_FORMATS = ("original", "native")
+
+
 def export_events(
     layout: Layout,
     out: IO[bytes],
     start: datetime | None = None,
     end: datetime | None = None,
     clusters: Sequence[str] | None = None,
+    *,
+    format: str = "original",
 ) -> int:
+    """Write the archived records as JSON Lines: each in the shape it came in ("original": a GKE event is
+    its LogEntry again), or as audit Events ("native", without the GKE bookkeeping key)."""
+    if format not in EXPORT_FORMATS:
+        raise UsageError(f"unknown export format {format!r}", hint=f"give one of {', '.join(EXPORT_FORMATS)}")
     count = 0
     for _, event in iter_events(layout, start, end, clusters):
-        out.write(jsontext.dumps_bytes(event) + b"\n")
+        out.write(jsontext.dumps_bytes(exported(event, format)) + b"\n")
         count += 1
     return count
+
+
+def exported(event: dict[str, Any], format: str) -> dict[str, Any]:
+    """One archived Event as `export_events` writes it in `format`."""
+    entry = gke.original(event)
+    if entry is None:
+        return event
+    if format == "original":
+        return entry
+    return {key: value for key, value in event.items() if key != gke.RESERVED}

@@ -259,6 +259,8 @@ class CatalogRun:
     findings: list[Finding]
     levels_seen: list[str]
     catalog_version: str  # hash over every query version
+    # resource ("pods", "pods/exec") -> audit levels its events came at in the period (policy coverage)
+    levels_by_resource: dict[str, list[str]] = field(default_factory=dict)
 
     def by_kind(self, kind: str) -> list[QueryResult]:
         return [r for r in self.results.values() if r.query.header.kind == kind]

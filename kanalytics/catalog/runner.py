@@ -183,6 +183,7 @@ def _run(
             results[query.id] = session.run(query)
         if progress is not None:
             progress(len(queries), len(queries), "")
+        levels_by_resource = session.levels_by_resource()
     finally:
         con.close()
     found: list[Finding] = []
@@ -200,6 +201,7 @@ def _run(
         findings=findings,
         levels_seen=session.levels_seen,
         catalog_version=catalog.version,
+        levels_by_resource=levels_by_resource,
     )
 
 
@@ -255,6 +257,21 @@ class Session:
             params={"period_start": self.start, "period_end": self.end},
         ).fetchall()
         return sorted((r[0] for r in rows if r[0] in LEVEL_ORDER), key=LEVEL_ORDER.__getitem__)
+
+    def levels_by_resource(self) -> dict[str, list[str]]:
+        """Audit levels seen per resource ("pods") and resource/subresource ("pods/exec") in the period."""
+        rows = self.con.sql(
+            "SELECT resource, subresource, list(DISTINCT level) FROM events "
+            "WHERE request_ts >= $period_start AND request_ts < $period_end AND resource IS NOT NULL "
+            "GROUP BY ALL",
+            params={"period_start": self.start, "period_end": self.end},
+        ).fetchall()
+        seen: dict[str, set[str]] = {}
+        for resource, subresource, levels in rows:
+            seen.setdefault(resource, set()).update(levels)
+            if subresource:
+                seen.setdefault(f"{resource}/{subresource}", set()).update(levels)
+        return {key: sorted(levels, key=lambda v: LEVEL_ORDER.get(v, -1)) for key, levels in seen.items()}
 
     def run(self, query: Query) -> QueryResult:
         began = time.perf_counter()

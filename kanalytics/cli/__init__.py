@@ -46,6 +46,7 @@ def _root(
 from kanalytics.cli import (  # noqa: E402,F401
     archive_cmds,
     catalog_cmds,
+    policy_cmds,
     report_cmds,
     retention_cmds,
     synth_cmd,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,7 +26,21 @@ from kanalytics.cli.options import (
 from kanalytics.cli.output import echo, number, print_frame, print_json
 
 if TYPE_CHECKING:
+    from kanalytics.api import Archive
     from kanalytics.archive.ingest import IngestSummary
+
+
+class InputFormat(StrEnum):  # kanalytics.sources.documents.SHAPES
+    auto = "auto"
+    native = "native"
+    eks = "eks"
+    aks = "aks"
+    gke = "gke"
+
+
+class ExportFormat(StrEnum):  # kanalytics.archive.reader.EXPORT_FORMATS
+    original = "original"
+    native = "native"
 
 
 @app.command()
@@ -36,8 +51,23 @@ def ingest(
     ],
     archive: ArchiveOption,
     cluster: Annotated[
-        str, typer.Option("--cluster", help="Cluster name these events come from (partition key).")
-    ] = "default",
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="Cluster name these events come from (partition key). Default: the cluster an EKS, AKS "
+            "or GKE envelope names (log group, resourceId, cluster_name), else 'default'.",
+            show_default=False,
+        ),
+    ] = None,
+    input_format: Annotated[
+        InputFormat,
+        typer.Option(
+            "--format",
+            help="Input shape: auto detects each document's (native Event/EventList/array, EKS CloudWatch "
+            "Logs, AKS diagnostic records, GKE LogEntries); the others force one.",
+            case_sensitive=False,
+        ),
+    ] = InputFormat.auto,
     no_redact: Annotated[
         bool,
         typer.Option(
@@ -46,10 +76,37 @@ def ingest(
             "the archive would then hold copies of your cluster's secrets.",
         ),
     ] = False,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Read every input file from the start, ignoring how far earlier ingests read them "
+            "(the new offsets are still saved).",
+        ),
+    ] = False,
+    follow: Annotated[
+        bool,
+        typer.Option(
+            "--follow",
+            help="Keep running: tail the files and folders, commit a batch every --flush-events events or "
+            "--flush-seconds seconds; Ctrl-C (SIGINT) or SIGTERM commits what was read and stops.",
+        ),
+    ] = False,
+    flush_events: Annotated[
+        int, typer.Option("--flush-events", min=1, help="With --follow: commit after this many events.")
+    ] = 10_000,
+    flush_seconds: Annotated[
+        float,
+        typer.Option("--flush-seconds", min=0.1, help="With --follow: commit a batch at most this old."),
+    ] = 30.0,
     as_json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Ingest audit logs into the archive: dedupe, redact secrets, quarantine bad input.
+
+    Each file is read only past what earlier ingests read of it (offsets in the archive's _state/): a
+    rotated, renamed or compressed copy of a file already read is recognised, a truncated or replaced
+    file is reported and read again; stdin is always read whole. --full reads everything.
 
     The new manifest is signed when a signing key is configured (`private_key_path` in the `[signing]`
     section, or $KANALYTICS_SIGNING_KEY).
@@ -60,6 +117,9 @@ def ingest(
     from kanalytics.sources.files import expand_paths
 
     arch = open_cli_archive(archive, config)
+    if follow:
+        _follow(arch, paths, cluster, not no_redact, input_format.value, flush_events, flush_seconds, as_json)
+        return
     total = _input_bytes(expand_paths(paths))
     show_progress = sys.stderr.isatty() and total > 50 * 1024 * 1024 and not as_json
     if show_progress:
@@ -86,14 +146,77 @@ def ingest(
                 if bar.tasks[0].completed >= total:  # all read: the files are being written and committed
                     bar.update(task, description="writing", total=None)
 
-            summary = arch.ingest(paths, cluster=cluster, redact=not no_redact, progress=advance)
+            summary = arch.ingest(
+                paths,
+                cluster=cluster,
+                redact=not no_redact,
+                progress=advance,
+                format=input_format.value,
+                incremental=True,
+                full=full,
+            )
     else:
-        summary = arch.ingest(paths, cluster=cluster, redact=not no_redact)
+        summary = arch.ingest(
+            paths,
+            cluster=cluster,
+            redact=not no_redact,
+            format=input_format.value,
+            incremental=True,
+            full=full,
+        )
     if as_json:
         print_json(summary.to_json())
     else:
         _print_ingest_summary(summary)
     if summary.quarantined:
+        raise typer.Exit(3)
+
+
+def _follow(
+    arch: Archive,
+    paths: list[str],
+    cluster: str | None,
+    redact: bool,
+    input_format: str,
+    flush_events: int,
+    flush_seconds: float,
+    as_json: bool,
+) -> None:
+    """`ingest --follow`: batches until SIGINT/SIGTERM, which end the current batch (committed), then exit."""
+    import signal
+
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping.append(signum)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    quarantined = 0
+
+    def on_batch(summary: IngestSummary) -> None:
+        nonlocal quarantined
+        quarantined += summary.quarantined
+        if as_json:
+            print_json(summary.to_json())
+        else:
+            _print_ingest_summary(summary)
+
+    try:
+        batches = arch.follow(
+            paths,
+            stop=lambda: bool(stopping),
+            on_batch=on_batch,
+            cluster=cluster,
+            redact=redact,
+            format=input_format,
+            flush_events=flush_events,
+            flush_seconds=flush_seconds,
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    echo(f"stopped following after {batches} batch(es)", err=True)
+    if quarantined:
         raise typer.Exit(3)
 
 
@@ -107,10 +230,22 @@ def _input_bytes(files: list[str]) -> int:
 
 
 def _print_ingest_summary(summary: IngestSummary) -> None:
+    offsets = summary.incremental
+    if offsets is not None:
+        for reset in offsets.resets:
+            echo(f"warning: {reset}", err=True)
+        if offsets.nothing_new() and not summary.read:
+            typer.echo(f"nothing new in {offsets.files} file(s) ({summary.seconds:.1f} s)")
+            return
+    skipped = f", skipped {number(summary.records_skipped)}" if summary.records_skipped else ""
     typer.echo(
         f"read {number(summary.read)}: archived {number(summary.archived)}, duplicates "
-        f"{number(summary.duplicates)}, quarantined {number(summary.quarantined)} ({summary.seconds:.1f} s)"
+        f"{number(summary.duplicates)}, quarantined {number(summary.quarantined)}{skipped} "
+        f"({summary.seconds:.1f} s)"
     )
+    if summary.records_skipped:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(summary.records_skipped_reasons.items()))
+        echo(f"skipped {summary.records_skipped} record(s) that are not audit events ({reasons})")
     if summary.files_written:
         typer.echo(
             f"wrote {summary.files_written} file(s) in {len(summary.partitions)} partition(s), "
@@ -159,18 +294,31 @@ def export(
     month: MonthOption = None,
     from_: FromOption = None,
     to: ToOption = None,
+    export_format: Annotated[
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="original: each record as it was ingested (a GKE LogEntry as it came); native: audit "
+            "Events only.",
+            case_sensitive=False,
+        ),
+    ] = ExportFormat.original,
     config: ConfigOption = None,
 ) -> None:
-    """Export archived events back to audit Events (JSON Lines), as they were ingested."""
+    """Export archived events back as JSON Lines, as they were ingested (GKE entries as LogEntries)."""
     from kanalytics.archive.reader import open_output
 
     arch = open_cli_archive(archive, config)
     arch.period(month=month, start=from_, end=to)  # a bad or reversed period fails before the file is opened
     if str(out) == "-":
-        count = arch.export(sys.stdout.buffer, month=month, start=from_, end=to, clusters=cluster)
+        count = arch.export(
+            sys.stdout.buffer, month=month, start=from_, end=to, clusters=cluster, format=export_format.value
+        )
     else:
         with open_output(out) as handle:
-            count = arch.export(handle, month=month, start=from_, end=to, clusters=cluster)
+            count = arch.export(
+                handle, month=month, start=from_, end=to, clusters=cluster, format=export_format.value
+            )
     echo(f"exported {number(count)} event(s)" + ("" if str(out) == "-" else f" to {out}"), err=True)
 
 

@@ -52,7 +52,7 @@ def assemble(
         if previous is not None
         else "the previous period (no data in the archive)"
     )
-    coverage = build.coverage(run, status.verification or "not checked", status.verification_ok)
+    coverage = build.coverage(run, status.verification or "not checked", status.verification_ok, catalog)
     groups, inventory = evidence.finding_sections(run)
     summary = build.summary(run, previous, previous_label)
     summary.highlights = build.highlights(groups, coverage)

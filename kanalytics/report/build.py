@@ -139,11 +139,14 @@ def highlights(groups: list[FindingGroup], coverage: Coverage) -> list[Highlight
     return items[:3]
 
 
-def coverage(run: CatalogRun, integrity: str, integrity_ok: bool | None) -> Coverage:
+def coverage(run: CatalogRun, integrity: str, integrity_ok: bool | None, catalog: Catalog) -> Coverage:
+    from kanalytics.catalog.policy import coverage_from_levels
+
     per_day = rows_of(run, EVENTS_PER_DAY)
     empty_days = [f"{fmt_value(r['day'])} ({r['cluster']})" for r in per_day if int(r["events"]) == 0]
     gaps = rows_of(run, HOURLY_COVERAGE_GAPS)
     statuses = [query_status(r) for r in run.results.values()]
+    by_id = {s.id: s for s in statuses}
     days_total = len({r["day"] for r in per_day})
     total = sum(int(r["events"]) for r in per_day)
     if not per_day or total == 0:
@@ -164,6 +167,11 @@ def coverage(run: CatalogRun, integrity: str, integrity_ok: bool | None) -> Cove
         levels_seen=list(run.levels_seen),
         not_evaluable=sorted((s for s in statuses if s.status == "not-evaluable"), key=lambda s: s.id),
         errors=sorted((s for s in statuses if s.status == "error"), key=lambda s: s.id),
+        partly_blind=[
+            (by_id[b.query_id], "; ".join(b.reasons))
+            for b in coverage_from_levels(run.levels_by_resource, catalog)
+            if b.query_id in by_id and by_id[b.query_id].status == "ok"
+        ],
         integrity=integrity,
         integrity_ok=integrity_ok,
         statement=statement,

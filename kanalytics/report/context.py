@@ -144,6 +144,8 @@ class Coverage:
     levels_seen: list[str]
     not_evaluable: list[QueryStatus]  # never shown as pass
     errors: list[QueryStatus]
+    # queries that ran, but some resource they read was logged below their needs_level (policy coverage)
+    partly_blind: list[tuple[QueryStatus, str]]
     integrity: str  # chain verification summary from the retention status
     integrity_ok: bool | None
     statement: str  # one plain sentence: complete, partial or empty

@@ -24,7 +24,7 @@ from typing import Any
 from kanalytics.sources import decompress, jsontext
 from kanalytics.sources.envelope import Unwrapped, bounded, clip, cluster_name, kind_of, raw_json
 
-__all__ = ["FORMAT", "MAX_PAYLOAD_BYTES", "detect", "detect_line", "unwrap", "unwrap_line"]
+__all__ = ["FORMAT", "MAX_PAYLOAD_BYTES", "detect", "detect_line", "is_export_line", "unwrap", "unwrap_line"]
 
 FORMAT = "eks"
 # A subscription payload is at most ~1 MiB decoded (a PutLogEvents batch); far more is a gzip bomb.
@@ -58,6 +58,12 @@ def detect_line(line: bytes) -> bool:
     """True when `line` is a CloudWatch S3 export line holding a JSON message (`<ISO timestamp> {…}`)."""
     match = _EXPORT_LINE.match(line)
     return match is not None and match["message"].lstrip().startswith(b"{")
+
+
+def is_export_line(line: bytes) -> bool:
+    """True when `line` has the `<ISO timestamp> ` prefix of a CloudWatch S3 export line, whatever its message
+    (a text message is another stream's: only a file that also holds `detect_line` lines is an export)."""
+    return _EXPORT_LINE.match(line) is not None
 
 
 def _is_awslogs(document: dict[str, Any]) -> bool:

@@ -26,7 +26,7 @@ from typing import IO, Any
 from kanalytics.errors import InputError
 from kanalytics.sources import decompress, jsonstream, jsontext
 from kanalytics.sources.decompress import StreamDamaged
-from kanalytics.sources.documents import BOM, not_utf8
+from kanalytics.sources.documents import AUTO, BOM, check_shape, not_utf8
 from kanalytics.sources.records import Block, PathNotice, Record
 
 __all__ = ["BOM", "Block", "PathNotice", "Record", "expand_paths", "not_utf8", "read_inputs", "walk_inputs"]
@@ -116,24 +116,28 @@ def _rotation_key(path: Path) -> tuple[str, int, str]:
 
 
 # -- reading --------------------------------------------------------------------------------------------
-def read_inputs(paths: Iterable[str], progress: Callable[[int], None] | None = None) -> Iterator[Item]:
+def read_inputs(
+    paths: Iterable[str], progress: Callable[[int], None] | None = None, shape: str = AUTO
+) -> Iterator[Item]:
+    """Every input as Blocks, Records and PathNotices; `shape` is the input format (`documents.SHAPES`)."""
+    check_shape(shape)
     for item in walk_inputs(paths):
         if isinstance(item, PathNotice):
             yield item
         elif item == "-":
-            yield from _read_stream(sys.stdin.buffer, "<stdin>", progress)
+            yield from _read_stream(sys.stdin.buffer, "<stdin>", progress, shape)
         else:
-            yield from read_file(Path(item), progress)
+            yield from read_file(Path(item), progress, shape)
 
 
-def read_file(path: Path, progress: Callable[[int], None] | None = None) -> Iterator[Item]:
+def read_file(path: Path, progress: Callable[[int], None] | None = None, shape: str = AUTO) -> Iterator[Item]:
     try:
         handle = open(path, "rb")  # noqa: SIM115 (closed below; the generator owns it)
     except OSError as exc:
         yield PathNotice(str(path), "unreadable", exc.strerror or str(exc))
         return
     with handle:
-        yield from _read_stream(handle, str(path), progress)
+        yield from _read_stream(handle, str(path), progress, shape)
 
 
 class _Counting(io.RawIOBase):
@@ -154,7 +158,7 @@ class _Counting(io.RawIOBase):
 
 
 def _read_stream(
-    raw: IO[bytes], origin: str, progress: Callable[[int], None] | None
+    raw: IO[bytes], origin: str, progress: Callable[[int], None] | None, shape: str
 ) -> Iterator[Record | Block]:
     source: IO[bytes] = raw
     if progress is not None:
@@ -163,11 +167,13 @@ def _read_stream(
     if _is_document(head):
 
         def lines(rest: Iterator[bytes], first_line: int) -> Iterator[Record | Block]:
-            return _frame_lines(rest, origin, first_line)
+            return _frame_lines(rest, origin, first_line, shape)
 
-        yield from jsonstream.read_documents(chunks, origin, MAX_LINE_BYTES, QUARANTINE_HEAD_BYTES, lines)
+        yield from jsonstream.read_documents(
+            chunks, origin, MAX_LINE_BYTES, QUARANTINE_HEAD_BYTES, lines, shape
+        )
     else:
-        yield from _frame_lines(chunks, origin, 1)
+        yield from _frame_lines(chunks, origin, 1, shape)
 
 
 def _head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
@@ -214,7 +220,9 @@ def _parses(data: bytes) -> bool:
     return True
 
 
-def _frame_lines(chunks: Iterator[bytes], origin: str, line_no: int) -> Iterator[Record | Block]:
+def _frame_lines(
+    chunks: Iterator[bytes], origin: str, line_no: int, shape: str = AUTO
+) -> Iterator[Record | Block]:
     """Blocks of whole lines; over-long lines and a damaged tail become Records. Holds one line at most."""
     carry = b""
     long_head: bytes | None = None  # the head of an over-long line being discarded
@@ -236,7 +244,7 @@ def _frame_lines(chunks: Iterator[bytes], origin: str, line_no: int) -> Iterator
                 carry = data
             else:
                 block, carry = data[: cut + 1], data[cut + 1 :]
-                yield from _split_oversize(block, origin, line_no)
+                yield from _split_oversize(block, origin, line_no, shape)
                 line_no += block.count(b"\n")
             if len(carry) > MAX_LINE_BYTES:
                 long_head, long_size, carry = carry[:QUARANTINE_HEAD_BYTES], len(carry), b""
@@ -247,7 +255,7 @@ def _frame_lines(chunks: Iterator[bytes], origin: str, line_no: int) -> Iterator
     if long_head is not None:
         yield _over_long(origin, line_no, long_head, long_size)
     elif carry:
-        yield from _split_oversize(carry, origin, line_no)
+        yield from _split_oversize(carry, origin, line_no, shape)
 
 
 def _over_long(origin: str, line_no: int, head: bytes, size: int) -> Record:
@@ -257,10 +265,10 @@ def _over_long(origin: str, line_no: int, head: bytes, size: int) -> Record:
     )
 
 
-def _split_oversize(block: bytes, origin: str, first_line: int) -> Iterator[Record | Block]:
+def _split_oversize(block: bytes, origin: str, first_line: int, shape: str) -> Iterator[Record | Block]:
     """A block as is, unless one of its lines is over the limit: that line becomes a quarantine Record."""
     if len(block) <= MAX_LINE_BYTES:
-        yield Block(origin, first_line, block)
+        yield Block(origin, first_line, block, shape)
         return
     # Rare path: re-frame line by line so only the oversize lines are set apart.
     pending: list[bytes] = []
@@ -269,7 +277,7 @@ def _split_oversize(block: bytes, origin: str, first_line: int) -> Iterator[Reco
         number = first_line + offset
         if len(line) > MAX_LINE_BYTES:
             if pending:
-                yield Block(origin, pending_start, b"\n".join(pending))
+                yield Block(origin, pending_start, b"\n".join(pending), shape)
                 pending = []
             yield _over_long(origin, number, line[:QUARANTINE_HEAD_BYTES], len(line))
             pending_start = number + 1
@@ -278,4 +286,17 @@ def _split_oversize(block: bytes, origin: str, first_line: int) -> Iterator[Reco
                 pending_start = number
             pending.append(line)
     if pending:
-        yield Block(origin, pending_start, b"\n".join(pending))
+        yield Block(origin, pending_start, b"\n".join(pending), shape)
+
+
+# -- for incremental ingest (sources/cursor.py), which resumes a JSON Lines file at a saved line ----------
+def is_line_framed(head: bytes) -> bool:
+    """True when an input that starts with `head` is read as JSON Lines, so it can be resumed at a line."""
+    return not _is_document(head)
+
+
+def frame_lines(
+    chunks: Iterator[bytes], origin: str, first_line: int, shape: str = AUTO
+) -> Iterator[Record | Block]:
+    """Decompressed `chunks` framed as a JSON Lines file is, its lines numbered from `first_line`."""
+    return _frame_lines(chunks, origin, first_line, shape)

@@ -17,7 +17,7 @@ from typing import Any
 
 from kanalytics.sources import jsontext
 from kanalytics.sources.decompress import StreamDamaged
-from kanalytics.sources.documents import NOT_AN_EVENT, document_events
+from kanalytics.sources.documents import AUTO, document_records
 from kanalytics.sources.records import Block, Record
 
 LineReader = Callable[[Iterator[bytes], int], Iterator[Record | Block]]
@@ -140,10 +140,16 @@ class _Text:
 
 
 def read_documents(
-    chunks: Iterator[bytes], origin: str, max_item: int, head_bytes: int, lines: LineReader
+    chunks: Iterator[bytes],
+    origin: str,
+    max_item: int,
+    head_bytes: int,
+    lines: LineReader,
+    shape: str = AUTO,
 ) -> Iterator[Record | Block]:
-    """Records of the JSON documents in `chunks`; `lines` reads whatever turns out to be JSON Lines."""
-    reader = _Reader(_Text(chunks), origin, max_item, head_bytes)
+    """Records of the JSON documents in `chunks`, read as `shape` (see `documents.document_records`);
+    `lines` reads whatever turns out to be JSON Lines."""
+    reader = _Reader(_Text(chunks), origin, max_item, head_bytes, shape)
     text = reader.text
     try:
         if text.char() == "\ufeff":
@@ -162,11 +168,12 @@ def read_documents(
 
 
 class _Reader:
-    def __init__(self, text: _Text, origin: str, max_item: int, head_bytes: int) -> None:
+    def __init__(self, text: _Text, origin: str, max_item: int, head_bytes: int, shape: str) -> None:
         self.text = text
         self.origin = origin
         self.max_item = max_item
         self.head_bytes = head_bytes
+        self.shape = shape
 
     def top_level(self) -> Iterator[Record]:
         text = self.text
@@ -262,13 +269,10 @@ class _Reader:
                 self.origin, line, error="not UTF-8 text", raw=text.encode("utf-8", "surrogateescape")
             )
             return
-        events = document_events(value) if unwrap_items else [value]
-        if events is None:
-            yield Record(self.origin, line, error=NOT_AN_EVENT, raw=raw)
-            return
-        single = len(events) == 1
-        for event in events:
-            yield Record(self.origin, line, value=event, raw=raw if single else None)
+        if unwrap_items:
+            yield from document_records(value, self.origin, line, raw, self.shape)
+        else:  # an item of a streamed EventList
+            yield Record(self.origin, line, value=value, raw=raw)
 
     def _skip(self, line: int, reason: str) -> Record:
         """Quarantine the value at the position by its head, and move past it."""

@@ -8,22 +8,28 @@ from typing import Any
 
 @dataclass(slots=True)
 class Block:
-    """Whole lines of a JSON Lines input; `first_line` is the number of the first one."""
+    """Whole lines of a JSON Lines input; `first_line` is the number of the first one. `shape` is the input
+    format to read them as ("auto": each line's own, see `documents.SHAPES`)."""
 
     origin: str
     first_line: int
     data: bytes
+    shape: str = "auto"
 
 
 @dataclass(slots=True)
 class Record:
-    """One candidate Event, or one problem, located by origin and line."""
+    """One candidate Event, one problem (`error`), or one record deliberately not archived (`skipped`: a
+    non-audit record of a managed-cloud envelope), located by origin and line. `cluster` is the cluster the
+    envelope names, when it names one."""
 
     origin: str
     line: int
     value: Any = None
     error: str | None = None
     raw: bytes | None = None  # the input bytes, kept for quarantine
+    skipped: str | None = None
+    cluster: str | None = None
 
 
 @dataclass(slots=True)

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 import kanalytics
 from kanalytics.archive.quarantine import read_quarantine
-from kanalytics.sources import files
+from kanalytics.sources import cursor, files
 from tests.conftest import REPO, make_event
 
 
@@ -352,6 +352,7 @@ def messy_folder(tmp_path: Path, monkeypatch) -> Path:
         return real_scandir(path)
 
     monkeypatch.setattr(files, "open", deny_open, raising=False)
+    monkeypatch.setattr(cursor, "open", deny_open, raising=False)  # incremental ingest (the CLI) opens too
     monkeypatch.setattr(files.os, "scandir", deny_scandir)
     return logs
 
