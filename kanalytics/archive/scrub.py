@@ -103,7 +103,10 @@ _PLACEHOLDER = re.compile(r"(['\"]?)\[REDACTED by kanalytics[^\]]*\]\1")  # alre
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 _SCHEME = re.compile(r"(?i)\b(?:bearer|basic)(?:[ \t]|%20|\+)+" + _NOT_REDACTED + r"([A-Za-z0-9._~+/%-]+=*)")
 _PROSE = re.compile(r"[a-z]{1,15}")  # "bearer token", "basic auth": words, not credentials
-_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@\"'\\]*:([^/\s@\"'\\]+)@")
+# Anchored at the start of a scheme-character run: unanchored, every position of a long run rescans it (quadratic).
+_USERINFO = re.compile(
+    r"(?<![A-Za-z0-9+.-])[0-9+.-]*[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@\"'\\]*:([^/\s@\"'\\]+)@"
+)
 _AUTHORIZATION = re.compile(
     r"(?i)\bauthorization[\"']?[ \t]*[:=][ \t]*[\"']?(?!bearer\b|basic\b)"
     + _NOT_REDACTED

@@ -49,6 +49,7 @@ from kanalytics.cli import (  # noqa: E402,F401
     policy_cmds,
     report_cmds,
     retention_cmds,
+    serve_cmd,
     synth_cmd,
 )
 
