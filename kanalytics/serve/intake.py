@@ -14,7 +14,7 @@ from typing import Any
 from kanalytics.archive.redact import redact_event
 from kanalytics.archive.scrub import scrub_lexical
 from kanalytics.serve import spool
-from kanalytics.sources import eks, jsontext, native
+from kanalytics.sources import documents, eks, jsontext
 from kanalytics.sources.envelope import RAW_LIMIT, bounded
 
 
@@ -65,7 +65,7 @@ def audit_batch(data: bytes, *, redact: bool, max_event_bytes: int) -> Batch:
         document = jsontext.loads(data)
     except (ValueError, RecursionError) as exc:
         raise Malformed(f"the body is not valid JSON: {exc}") from None
-    events = native.unwrap(document)
+    events = documents.webhook_events(document)
     if events is None:
         raise Malformed(
             f"the body is a JSON {type(document).__name__}, not an audit EventList, Event or array of Events"

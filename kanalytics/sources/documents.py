@@ -69,6 +69,12 @@ def document_records(
             yield Record(origin, line, value=event)
 
 
+def webhook_events(document: Any) -> list[Any] | None:
+    """The Events of an audit webhook body (an EventList, an Event or an array of them); None for any other
+    shape. The webhook backend only ever POSTs native Events, so no envelope reader is consulted."""
+    return native.unwrap(document)
+
+
 def _reader(document: Any, shape: str) -> ModuleType | None:
     """The envelope reader for `document` (forced, or the first that detects it); None for native."""
     if shape == NATIVE:
