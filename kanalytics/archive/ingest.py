@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from kanalytics.archive import manifest as manifests
 from kanalytics.archive.chain import partition_paths
+from kanalytics.archive.collisions import DayIndex
 from kanalytics.archive.convert import (
     CLUSTER_COLUMN,
     DAY_COLUMN,
@@ -202,6 +203,9 @@ class Ingestor:
         self._writers: dict[Partition, _PartitionWriter] = {}
         self._closed: dict[Partition, list[FileEntry]] = {}
         self._seen: OrderedDict[Partition, _Seen] = OrderedDict()
+        # Per cluster: the (auditID, stage) keys of the resident partitions' days, for collisions across days.
+        self._days: dict[str, DayIndex] = {}
+        self._loaded: set[Partition] = set()  # partitions whose dedupe state this run has loaded
         self._tracked = 0
         self._buffered = 0
         self._quarantine = QuarantineWriter(layout, self.batch_id, redact=redact)
@@ -332,12 +336,8 @@ class Ingestor:
             if verdict == "duplicate":
                 summary.duplicates += 1
                 continue
-            if verdict == "collision":
-                summary.collisions += 1
-                if len(summary.collision_examples) < _MAX_COLLISIONS_LISTED:
-                    summary.collision_examples.append(
-                        {"partition": partition.relpath, "audit_id": audit_id, "stage": stage}
-                    )
+            if verdict == "collision" or self._crosses_days(partition, audit_id, stage, archived=False):
+                self._collision(partition, audit_id, stage)
             self._tracked += 1
             kept.append(index)
         self._pinned.clear()
@@ -347,6 +347,19 @@ class Ingestor:
                 continue
             subset = rows if len(indices) == rows.num_rows else rows.take(pa.array(indices, type=pa.int32()))
             self._write(partition, subset)
+
+    def _crosses_days(self, partition: Partition, audit_id: str, stage: str, *, archived: bool) -> bool:
+        """Whether this (auditID, stage) on this day adds a collision with another day of the cluster."""
+        index = self._days.setdefault(partition.cluster, DayIndex())
+        return index.observe(hash((audit_id, stage)), partition.date.toordinal(), archived) > 0
+
+    def _collision(self, partition: Partition, audit_id: str, stage: str) -> None:
+        summary = self.summary
+        summary.collisions += 1
+        if len(summary.collision_examples) < _MAX_COLLISIONS_LISTED:
+            summary.collision_examples.append(
+                {"partition": partition.relpath, "audit_id": audit_id, "stage": stage}
+            )
 
     def _cluster_of(self, named: str | None) -> str:
         """The partition cluster of an event: `--cluster`, else the one its envelope names, else the default."""
@@ -395,13 +408,22 @@ class Ingestor:
     def _evict(self, partition: Partition) -> None:
         seen = self._seen.pop(partition)
         self._tracked -= len(seen.by_key)
+        self._days[partition.cluster].forget(list(seen.by_key), partition.date.toordinal())
         writer = self._writers.pop(partition, None)
         if writer is not None:
             self._buffered -= writer.buffered
             self._closed.setdefault(partition, []).append(writer.close())
 
     def _load_seen(self, partition: Partition) -> tuple[_Seen, int]:
-        """What the partition already holds: committed files plus files this run has closed."""
+        """What the partition already holds: committed files plus files this run has closed.
+
+        Its keys join the cluster's day index; on the first load, a committed event that shares its auditID and
+        stage with an event this run added on another day counts as a collision. A reload (after eviction)
+        counts nothing again, so collisions with days evicted meanwhile can be missed: the count is exact while
+        the days a run touches fit MAX_TRACKED_EVENTS.
+        """
+        first_load = partition not in self._loaded
+        self._loaded.add(partition)
         seen = _Seen()
         paths = [str(p) for p in partition_paths(self.layout, partition)]  # committed files only
         paths += [str(self.layout.tmp_path(e.path)) for e in self._closed.get(partition, [])]
@@ -415,6 +437,8 @@ class Ingestor:
                 strict=True,
             ):
                 seen.check(audit_id, stage, digest)
+                if self._crosses_days(partition, audit_id, stage, archived=True) and first_load:
+                    self._collision(partition, audit_id, stage)
                 count += 1
         return seen, count
 

@@ -29,7 +29,7 @@ description: >-
   chronically misconfigured client from a new one.
 --- */
 WITH ev AS (
-    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, subresource, namespace,
+    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, subresource, namespace,
            object_name, response_code, authz_decision
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
@@ -38,13 +38,13 @@ WITH ev AS (
       AND NOT is_platform_identity(user_name)
 ),
 denials AS (
-    SELECT user_name, request_ts,
-           count(*) OVER (PARTITION BY user_name ORDER BY request_ts RANGE BETWEEN INTERVAL 1 HOUR PRECEDING AND CURRENT ROW) AS in_hour
+    SELECT cluster, user_name, request_ts,
+           count(*) OVER (PARTITION BY cluster, user_name ORDER BY request_ts RANGE BETWEEN INTERVAL 1 HOUR PRECEDING AND CURRENT ROW) AS in_hour
     FROM ev
     WHERE (response_code = 403 OR authz_decision = 'forbid') AND request_ts >= $period_start - INTERVAL 7 HOUR
 ),
 bursts AS (
-    SELECT user_name, request_ts AS burst_ts, in_hour FROM denials WHERE in_hour >= 5
+    SELECT cluster, user_name, request_ts AS burst_ts, in_hour FROM denials WHERE in_hour >= 5
 ),
 priv AS (
     SELECT * FROM ev
@@ -61,22 +61,22 @@ priv AS (
 pairs AS (
     SELECT p.*, max(b.in_hour) AS denials, min(b.burst_ts) AS first_denial
     FROM priv p JOIN bursts b
-      ON b.user_name = p.user_name AND b.burst_ts < p.request_ts AND b.burst_ts >= p.request_ts - INTERVAL 6 HOUR
+      ON b.cluster = p.cluster AND b.user_name = p.user_name AND b.burst_ts < p.request_ts AND b.burst_ts >= p.request_ts - INTERVAL 6 HOUR
     GROUP BY ALL
 ),
 base AS (
-    SELECT user_name, count(*) AS denied FROM ev
+    SELECT cluster, user_name, count(*) AS denied FROM ev
     WHERE request_ts < $period_start AND (response_code = 403 OR authz_decision = 'forbid')
-    GROUP BY user_name
+    GROUP BY cluster, user_name
 )
 SELECT
-    p.request_ts AS ts, p.audit_id, p.user_name, p.source_ip, p.verb, p.resource, p.namespace, p.object_name,
+    p.request_ts AS ts, p.cluster, p.audit_id, p.user_name, p.source_ip, p.verb, p.resource, p.namespace, p.object_name,
     format('{} was denied {} requests within an hour (from {} UTC), then succeeded at {} {}{} {}', p.user_name, p.denials,
            strftime(p.first_denial, '%H:%M'), p.verb, p.resource, coalesce('/' || nullif(p.subresource, ''), ''),
            coalesce(p.namespace || '/', '') || coalesce(p.object_name, '')) AS summary,
     p.denials::DOUBLE AS score,
     format('{} denied request(s) by this identity in the baseline window', coalesce(b.denied, 0)) AS baseline,
     p.first_denial
-FROM pairs p LEFT JOIN base b USING (user_name)
-QUALIFY row_number() OVER (PARTITION BY p.user_name, p.verb, p.resource, p.subresource ORDER BY p.request_ts) = 1
+FROM pairs p LEFT JOIN base b USING (cluster, user_name)
+QUALIFY row_number() OVER (PARTITION BY p.cluster, p.user_name, p.verb, p.resource, p.subresource ORDER BY p.request_ts) = 1
 ORDER BY ts

@@ -29,7 +29,7 @@ description: >-
   Networks in allow_trusted_networks are not reported. Score 2 for a public network, 1 for a private one.
 --- */
 WITH ev AS (
-    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
+    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
            user_agent,
            CASE WHEN regexp_full_match(source_ips[1], '\d+\.\d+\.\d+\.\d+') THEN
                CASE WHEN regexp_matches(source_ips[1], '^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|127\.|100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.)')
@@ -44,23 +44,23 @@ WITH ev AS (
       AND NOT is_platform_identity(user_name)
 ),
 base AS (
-    SELECT user_name, list_distinct(list(net)) AS nets, count(DISTINCT date_trunc('day', request_ts)) AS days
-    FROM ev WHERE request_ts < $period_start GROUP BY user_name
+    SELECT cluster, user_name, list_distinct(list(net)) AS nets, count(DISTINCT date_trunc('day', request_ts)) AS days
+    FROM ev WHERE request_ts < $period_start GROUP BY cluster, user_name
 ),
 trusted AS (
     SELECT split_part(cidr, '/', 1) AS net_ip, coalesce(try_cast(nullif(split_part(cidr, '/', 2), '') AS INTEGER), 32) AS bits
     FROM allow_trusted_networks
 )
 SELECT
-    e.request_ts AS ts, e.audit_id, e.user_name, e.source_ip, e.verb, e.resource, e.namespace, e.object_name,
+    e.request_ts AS ts, e.cluster, e.audit_id, e.user_name, e.source_ip, e.verb, e.resource, e.namespace, e.object_name,
     format('{} used the API from {} network {} for the first time ({} {}, "{}")', e.user_name,
            CASE WHEN e.public THEN 'public' ELSE 'private' END, e.net, e.verb, coalesce(e.resource, ''), e.user_agent) AS summary,
     (CASE WHEN e.public THEN 2 ELSE 1 END)::DOUBLE AS score,
     format('{} network(s) seen in {} active baseline day(s): {}', len(b.nets), b.days,
            array_to_string(list_slice(list_sort(b.nets), 1, 5), ', ')) AS baseline,
     e.net AS network, e.user_agent,
-    count(*) OVER (PARTITION BY e.user_name, e.net) AS requests_from_network
-FROM ev e JOIN base b USING (user_name)
+    count(*) OVER (PARTITION BY e.cluster, e.user_name, e.net) AS requests_from_network
+FROM ev e JOIN base b USING (cluster, user_name)
 WHERE e.request_ts >= $period_start
   AND NOT list_contains(b.nets, e.net)
   AND NOT EXISTS (
@@ -71,5 +71,5 @@ WHERE e.request_ts >= $period_start
           = ((split_part(t.net_ip, '.', 1)::BIGINT * 16777216 + split_part(t.net_ip, '.', 2)::BIGINT * 65536
               + split_part(t.net_ip, '.', 3)::BIGINT * 256 + split_part(t.net_ip, '.', 4)::BIGINT) >> (32 - t.bits)))
   AND NOT EXISTS (SELECT 1 FROM allow_trusted_networks t WHERE t.cidr = e.source_ip)
-QUALIFY row_number() OVER (PARTITION BY e.user_name, e.net ORDER BY e.request_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY e.cluster, e.user_name, e.net ORDER BY e.request_ts) = 1
 ORDER BY ts

@@ -25,7 +25,7 @@ description: >-
   often).
 --- */
 WITH ev AS (
-    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
+    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
            user_agent, lower(coalesce(nullif(regexp_extract(user_agent, '^([^/ ]+)', 1), ''), '(none)')) AS product
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
@@ -34,19 +34,19 @@ WITH ev AS (
       AND NOT is_platform_identity(user_name)
 ),
 base AS (
-    SELECT user_name, list_distinct(list(product)) AS products, count(DISTINCT date_trunc('day', request_ts)) AS days
-    FROM ev WHERE request_ts < $period_start GROUP BY user_name
+    SELECT cluster, user_name, list_distinct(list(product)) AS products, count(DISTINCT date_trunc('day', request_ts)) AS days
+    FROM ev WHERE request_ts < $period_start GROUP BY cluster, user_name
 )
 SELECT
-    e.request_ts AS ts, e.audit_id, e.user_name, e.source_ip, e.verb, e.resource, e.namespace, e.object_name,
+    e.request_ts AS ts, e.cluster, e.audit_id, e.user_name, e.source_ip, e.verb, e.resource, e.namespace, e.object_name,
     format('{} used client "{}" for the first time ({} {} from {})', e.user_name, e.user_agent, e.verb,
            coalesce(e.resource, ''), e.source_ip) AS summary,
     (CASE WHEN is_service_account(e.user_name) THEN 2 ELSE 1 END)::DOUBLE AS score,
     format('clients seen in {} active baseline day(s): {}', b.days, array_to_string(list_slice(list_sort(b.products), 1, 5), ', ')) AS baseline,
     e.product, e.user_agent
-FROM ev e JOIN base b USING (user_name)
+FROM ev e JOIN base b USING (cluster, user_name)
 WHERE e.request_ts >= $period_start
   AND NOT list_contains(b.products, e.product)
   AND NOT allowlisted($query_id, [e.user_name])
-QUALIFY row_number() OVER (PARTITION BY e.user_name, e.product ORDER BY e.request_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY e.cluster, e.user_name, e.product ORDER BY e.request_ts) = 1
 ORDER BY ts

@@ -23,7 +23,7 @@ description: >-
   "identity never seen". Score 2 when the identity itself is new, 1 otherwise.
 --- */
 WITH ev AS (
-    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
+    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
            user_agent, verb || ' ' || resource || coalesce('/' || nullif(subresource, ''), '') AS action,
            is_service_account(user_name) AS is_sa
     FROM events
@@ -34,11 +34,11 @@ WITH ev AS (
       AND NOT is_platform_identity(user_name)
 ),
 base AS (
-    SELECT user_name, list_distinct(list(action)) AS actions, count(DISTINCT date_trunc('day', request_ts)) AS days
-    FROM ev WHERE request_ts < $period_start GROUP BY user_name
+    SELECT cluster, user_name, list_distinct(list(action)) AS actions, count(DISTINCT date_trunc('day', request_ts)) AS days
+    FROM ev WHERE request_ts < $period_start GROUP BY cluster, user_name
 )
 SELECT
-    e.request_ts AS ts, e.audit_id, e.user_name, e.source_ip, e.verb, e.resource, e.namespace, e.object_name,
+    e.request_ts AS ts, e.cluster, e.audit_id, e.user_name, e.source_ip, e.verb, e.resource, e.namespace, e.object_name,
     format('{} performed "{}" for the first time{} ({}{})', e.user_name, e.action,
            CASE WHEN b.user_name IS NULL THEN ' (identity not seen in the baseline)' ELSE '' END,
            coalesce(e.namespace || '/', ''), coalesce(e.object_name, '*')) AS summary,
@@ -46,7 +46,7 @@ SELECT
     CASE WHEN b.user_name IS NULL THEN 'identity never seen in the baseline window'
          ELSE format('{} distinct action(s) in {} active baseline day(s)', len(b.actions), b.days) END AS baseline,
     e.action, e.user_agent
-FROM ev e LEFT JOIN base b USING (user_name)
+FROM ev e LEFT JOIN base b USING (cluster, user_name)
 WHERE e.request_ts >= $period_start
   AND (b.user_name IS NULL OR NOT list_contains(b.actions, e.action))
   AND (e.is_sa
@@ -56,5 +56,5 @@ WHERE e.request_ts >= $period_start
        OR e.action SIMILAR TO '.*/(exec|attach|portforward|proxy|token)')
   AND e.resource NOT IN ('selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'tokenreviews', 'subjectaccessreviews')
   AND NOT allowlisted($query_id, [e.user_name])
-QUALIFY row_number() OVER (PARTITION BY e.user_name, e.action ORDER BY e.request_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY e.cluster, e.user_name, e.action ORDER BY e.request_ts) = 1
 ORDER BY ts

@@ -28,7 +28,7 @@ description: >-
   accounts are listed in allow_break_glass_users.
 --- */
 WITH ev AS (
-    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
+    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
            local_ts, hour(local_ts) AS hod, isodow(local_ts) AS dow, local_ts::DATE AS local_day
     FROM (SELECT *, timezone($timezone, request_ts) AS local_ts FROM events)
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
@@ -38,20 +38,20 @@ WITH ev AS (
       AND user_name NOT IN (SELECT value FROM allow_automation_users)
 ),
 base AS (
-    SELECT user_name, list_distinct(list(hod)) AS hours, list_distinct(list(dow)) AS dows,
+    SELECT cluster, user_name, list_distinct(list(hod)) AS hours, list_distinct(list(dow)) AS dows,
            count(DISTINCT local_day) AS days
-    FROM ev WHERE request_ts < $period_start GROUP BY user_name
+    FROM ev WHERE request_ts < $period_start GROUP BY cluster, user_name
     HAVING count(DISTINCT local_day) >= 3
 ),
 odd AS (
     SELECT e.*, b.hours, b.dows, b.days,
            NOT list_has_any(b.hours, [(e.hod + 23) % 24, e.hod, (e.hod + 1) % 24]) AS odd_hour,
            NOT list_contains(b.dows, e.dow) AS odd_day
-    FROM ev e JOIN base b USING (user_name)
+    FROM ev e JOIN base b USING (cluster, user_name)
     WHERE e.request_ts >= $period_start
 )
 SELECT
-    min(request_ts) AS ts, arg_min(audit_id, request_ts) AS audit_id, user_name,
+    min(request_ts) AS ts, cluster, arg_min(audit_id, request_ts) AS audit_id, user_name,
     arg_min(source_ip, request_ts) AS source_ip, arg_min(verb, request_ts) AS verb,
     arg_min(resource, request_ts) AS resource, arg_min(namespace, request_ts) AS namespace,
     arg_min(object_name, request_ts) AS object_name,
@@ -66,5 +66,5 @@ SELECT
     list_distinct(list(source_ip)) AS source_ips
 FROM odd
 WHERE odd_hour OR odd_day
-GROUP BY user_name, local_day
+GROUP BY cluster, user_name, local_day
 ORDER BY ts

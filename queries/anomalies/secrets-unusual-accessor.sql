@@ -36,7 +36,7 @@ description: >-
   skipped; secret operators can be listed in allow_automation_users.
 --- */
 WITH ev AS (
-    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
+    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
            user_agent, lower(coalesce(nullif(regexp_extract(user_agent, '^([^/ ]+)', 1), ''), '(none)')) AS product,
            CASE WHEN regexp_full_match(source_ips[1], '\d+\.\d+\.\d+\.\d+') THEN
                CASE WHEN regexp_matches(source_ips[1], '^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|127\.|100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.)')
@@ -52,19 +52,19 @@ WITH ev AS (
       AND user_name NOT IN (SELECT value FROM allow_automation_users)
 ),
 base AS (
-    SELECT user_name, list_distinct(list(net)) AS nets, list_distinct(list(product)) AS products, count(*) AS reads
-    FROM ev WHERE request_ts < $period_start GROUP BY user_name
+    SELECT cluster, user_name, list_distinct(list(net)) AS nets, list_distinct(list(product)) AS products, count(*) AS reads
+    FROM ev WHERE request_ts < $period_start GROUP BY cluster, user_name
 ),
 judged AS (
     SELECT e.*, b.nets, b.products, b.reads,
            b.user_name IS NULL AS new_reader,
            b.user_name IS NOT NULL AND NOT list_contains(b.nets, e.net) AS new_net,
            b.user_name IS NOT NULL AND NOT list_contains(b.products, e.product) AS new_client
-    FROM ev e LEFT JOIN base b USING (user_name)
+    FROM ev e LEFT JOIN base b USING (cluster, user_name)
     WHERE e.request_ts >= $period_start
 )
 SELECT
-    request_ts AS ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    request_ts AS ts, cluster, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
     format('{} {} secrets {}{} — {}', user_name, CASE verb WHEN 'get' THEN 'read' WHEN 'list' THEN 'listed' ELSE 'watched' END,
            coalesce('in ' || namespace, 'across all namespaces'), coalesce(' (' || object_name || ')', ''),
            CASE WHEN new_reader THEN 'it never read Secrets in the baseline'
@@ -77,5 +77,5 @@ SELECT
     net AS network, user_agent
 FROM judged
 WHERE new_reader OR new_net OR new_client
-QUALIFY row_number() OVER (PARTITION BY user_name, new_reader, new_net, new_client ORDER BY request_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY cluster, user_name, new_reader, new_net, new_client ORDER BY request_ts) = 1
 ORDER BY ts

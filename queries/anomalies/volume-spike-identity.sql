@@ -28,7 +28,7 @@ description: >-
   neither are nodes and control-plane components, whose volume follows the cluster size.
 --- */
 WITH hourly AS (
-    SELECT user_name, date_trunc('hour', request_ts) AS hour, count(*) AS n,
+    SELECT cluster, user_name, date_trunc('hour', request_ts) AS hour, count(*) AS n,
            arg_min(audit_id, request_ts) AS audit_id, arg_min(source_ips[1], request_ts) AS source_ip,
            mode(verb) AS verb, mode(resource) AS resource, min(request_ts) AS first_ts
     FROM events
@@ -36,16 +36,16 @@ WITH hourly AS (
       AND stage <> 'RequestReceived'
       AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
       AND NOT is_platform_identity(user_name)
-    GROUP BY user_name, date_trunc('hour', request_ts)
+    GROUP BY cluster, user_name, date_trunc('hour', request_ts)
 ),
 base AS (
-    SELECT user_name, median(n) AS med, median(abs(n - med_all)) AS mad, count(DISTINCT date_trunc('day', hour)) AS days
-    FROM (SELECT *, median(n) OVER (PARTITION BY user_name) AS med_all FROM hourly WHERE hour < $period_start)
-    GROUP BY user_name
+    SELECT cluster, user_name, median(n) AS med, median(abs(n - med_all)) AS mad, count(DISTINCT date_trunc('day', hour)) AS days
+    FROM (SELECT *, median(n) OVER (PARTITION BY cluster, user_name) AS med_all FROM hourly WHERE hour < $period_start)
+    GROUP BY cluster, user_name
     HAVING count(DISTINCT date_trunc('day', hour)) >= 3
 )
 SELECT
-    h.first_ts AS ts, h.audit_id, h.user_name, h.source_ip, h.verb, h.resource, NULL::VARCHAR AS namespace,
+    h.first_ts AS ts, h.cluster, h.audit_id, h.user_name, h.source_ip, h.verb, h.resource, NULL::VARCHAR AS namespace,
     NULL::VARCHAR AS object_name,
     format('{} made {} requests between {} and {} UTC, {}x their usual hourly volume (mostly {} {})', h.user_name, h.n,
            strftime(h.hour, '%Y-%m-%d %H:%M'), strftime(h.hour + INTERVAL 1 HOUR, '%H:%M'),
@@ -53,7 +53,7 @@ SELECT
     round((h.n - b.med) / (1.4826 * b.mad + 1), 1) AS score,
     format('median {}/h, MAD {} over {} active baseline day(s)', b.med, b.mad, b.days) AS baseline,
     h.n AS requests, h.hour
-FROM hourly h JOIN base b USING (user_name)
+FROM hourly h JOIN base b USING (cluster, user_name)
 WHERE h.hour >= $period_start
   AND h.n >= 20 AND h.n >= 10 * b.med
   AND (h.n - b.med) / (1.4826 * b.mad + 1) >= 10

@@ -24,7 +24,7 @@ description: >-
   otherwise the count of new attributes.
 --- */
 WITH ev AS (
-    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
            coalesce(object_name, request_object ->> '$.metadata.name') AS object_name, user_agent,
            lower(coalesce(nullif(regexp_extract(user_agent, '^([^/ ]+)', 1), ''), '(none)')) AS product,
            CASE WHEN regexp_full_match(source_ips[1], '\d+\.\d+\.\d+\.\d+') THEN
@@ -43,18 +43,18 @@ WITH ev AS (
       AND NOT is_controller_service_account(user_name)
 ),
 base AS (
-    SELECT user_name, list_distinct(list(net)) AS nets, list_distinct(list(product)) AS products, count(*) AS changes
-    FROM ev WHERE request_ts < $period_start GROUP BY user_name
+    SELECT cluster, user_name, list_distinct(list(net)) AS nets, list_distinct(list(product)) AS products, count(*) AS changes
+    FROM ev WHERE request_ts < $period_start GROUP BY cluster, user_name
 ),
 judged AS (
     SELECT e.*, b.nets, b.products, b.changes, b.user_name IS NULL AS new_actor,
            b.user_name IS NOT NULL AND NOT list_contains(b.nets, e.net) AS new_net,
            b.user_name IS NOT NULL AND NOT list_contains(b.products, e.product) AS new_client
-    FROM ev e LEFT JOIN base b USING (user_name)
+    FROM ev e LEFT JOIN base b USING (cluster, user_name)
     WHERE e.request_ts >= $period_start
 )
 SELECT
-    request_ts AS ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    request_ts AS ts, cluster, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
     format('{} {} {} {}/{} — {}', user_name, CASE verb WHEN 'create' THEN 'created' WHEN 'update' THEN 'replaced' ELSE 'patched' END,
            regexp_replace(resource, 's$', ''), namespace, coalesce(object_name, '?'),
            CASE WHEN new_actor THEN 'it never changed workloads in the baseline'
@@ -68,5 +68,5 @@ SELECT
 FROM judged
 WHERE (new_actor OR new_net OR new_client)
   AND NOT allowlisted($query_id, [judged.user_name])
-QUALIFY row_number() OVER (PARTITION BY user_name, new_actor, new_net, new_client ORDER BY request_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY cluster, user_name, new_actor, new_net, new_client ORDER BY request_ts) = 1
 ORDER BY ts

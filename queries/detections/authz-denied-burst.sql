@@ -30,7 +30,7 @@ description: >-
   control-plane components are ignored; anonymous probing is reported by unauth-scan.
 --- */
 WITH denied AS (
-    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb,
+    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb,
            coalesce(resource, request_uri) AS target, namespace
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -40,16 +40,16 @@ WITH denied AS (
       AND NOT is_platform_identity(user_name)
 ),
 marked AS (
-    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY user_name ORDER BY request_ts)
+    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, user_name ORDER BY request_ts)
                         <= INTERVAL 10 MINUTE THEN 0 ELSE 1 END AS new_burst
     FROM denied
 ),
 bursts AS (
-    SELECT *, sum(new_burst) OVER (PARTITION BY user_name ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
+    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, user_name ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
     FROM marked
 )
 SELECT
-    min(request_ts) AS ts, arg_min(audit_id, request_ts) AS audit_id, user_name,
+    min(request_ts) AS ts, cluster, arg_min(audit_id, request_ts) AS audit_id, user_name,
     arg_min(source_ip, request_ts) AS source_ip, NULL::VARCHAR AS verb, NULL::VARCHAR AS resource,
     NULL::VARCHAR AS namespace, NULL::VARCHAR AS object_name,
     format('{} was denied {} times on {} different resources within {} minutes ({})', user_name, count(*),
@@ -58,7 +58,7 @@ SELECT
     count(*) AS denials, count(DISTINCT target) AS distinct_resources, max(request_ts) AS last_ts,
     list_distinct(list(source_ip)) AS source_ips, list_distinct(list(user_agent)) AS user_agents
 FROM bursts
-GROUP BY user_name, burst
+GROUP BY cluster, user_name, burst
 HAVING count(*) >= 10 AND count(DISTINCT target) >= 5
    AND NOT allowlisted($query_id, [user_name])
 ORDER BY ts

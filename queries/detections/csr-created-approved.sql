@@ -25,7 +25,7 @@ description: >-
   rotating the cluster CA, so minting one by hand is a persistence technique.
 --- */
 SELECT
-    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} {} certificate signing request {}', user_name, CASE WHEN subresource = 'approval' THEN 'approved' ELSE 'created' END, coalesce(object_name, request_object ->> '$.metadata.name', request_object ->> '$.metadata.generateName', '?')) AS summary,
     user_agent, response_code

@@ -24,7 +24,7 @@ description: >-
   are rare in a stable cluster, so each one deserves a look.
 --- */
 SELECT
-    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} created DaemonSet {}/{}', user_name, namespace, coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
     user_agent, response_code

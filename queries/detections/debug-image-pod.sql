@@ -31,7 +31,7 @@ WITH p AS (
       AND verb = 'create' AND resource = 'pods'
 ),
 c AS (
-    SELECT p.audit_id, c.value AS container,
+    SELECT p.cluster, p.audit_id, c.value AS container,
         c.value ->> '$.image' AS image,
         regexp_extract(lower(split_part(split_part(c.value ->> '$.image', '@', 1), ':', 1)),
                        '([^/]+/)?([^/]+)$', 0) AS repo_tail,
@@ -51,18 +51,18 @@ hits AS (
            OR (len(argv) = 0 AND coalesce((container ->> '$.stdin') = 'true', false)))
 ),
 per_pod AS (
-    SELECT audit_id, list_sort(list_distinct(list(image))) AS images,
+    SELECT cluster, audit_id, list_sort(list_distinct(list(image))) AS images,
         CASE WHEN bool_or(privileged) AND bool_or(host_pid) THEN 'privileged, hostPID'
              WHEN bool_or(privileged) THEN 'privileged' ELSE 'hostPID' END AS host_access
-    FROM hits GROUP BY audit_id
+    FROM hits GROUP BY cluster, audit_id
 )
 SELECT
-    p.request_ts AS ts, p.audit_id, p.user_name, p.source_ips[1] AS source_ip, p.verb, p.resource, p.namespace,
+    p.request_ts AS ts, p.cluster, p.audit_id, p.user_name, p.source_ips[1] AS source_ip, p.verb, p.resource, p.namespace,
     p.object_ref AS object_name,
     format('{} created pod {}/{} running a shell in {} ({})', p.user_name, coalesce(p.namespace, '-'),
            coalesce(p.object_ref, '?'), array_to_string(h.images, ', '),
            h.host_access) AS summary,
     h.images, h.host_access, p.user_agent
-FROM p JOIN per_pod h USING (audit_id)
+FROM p JOIN per_pod h USING (cluster, audit_id)
 WHERE NOT allowlisted($query_id, [p.user_name, p.namespace])
 ORDER BY ts

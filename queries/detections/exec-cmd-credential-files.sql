@@ -29,7 +29,7 @@ description: >-
   an attacker borrows that pod's identity; legitimate tooling almost never does it through kubectl exec.
 --- */
 SELECT
-    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} ran "{}" in pod {}/{} (credential file access)', user_name, command, namespace, object_name) AS summary,
     user_agent, response_code,
@@ -39,5 +39,5 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND subresource = 'exec'
   AND regexp_matches(command, '(/var/run/secrets|/run/secrets/kubernetes|/etc/kubernetes|/var/lib/kubelet|/etc/shadow|/etc/sudoers|\.kube/config|\.aws/credentials|\.ssh/|id_rsa|\.pem\b|\.key\b|/proc/[^ ]*/environ|serviceaccount/token)')
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY cluster, audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

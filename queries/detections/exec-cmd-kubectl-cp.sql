@@ -21,7 +21,7 @@ description: >-
   logging.
 --- */
 SELECT
-    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} ran "{}" in pod {}/{} (kubectl cp, copy out of the pod)', user_name, command, namespace, object_name) AS summary,
     user_agent, response_code,
@@ -31,5 +31,5 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND subresource = 'exec'
   AND regexp_matches(command, '^tar c[a-z]*f -')
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY cluster, audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

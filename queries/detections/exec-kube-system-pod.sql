@@ -20,7 +20,7 @@ description: >-
   namespaces is reported by the Falco-parity exec rule; this one stands out because of the target.
 --- */
 SELECT
-    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} opened {} into kube-system pod {}{}', user_name, subresource, object_name, CASE WHEN command <> '' THEN ' running "' || command || '"' ELSE '' END) AS summary,
     user_agent, response_code,
@@ -29,5 +29,5 @@ FROM pod_exec_sessions e
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND namespace = 'kube-system'
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY cluster, audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

@@ -33,7 +33,7 @@ WITH w AS (
     WHERE request_ts >= $period_start AND request_ts < $period_end
 )
 SELECT
-    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     object_ref AS object_name,
     format('{} {} {} {}/{} mounting host path(s) {}', user_name,
            verb_past,

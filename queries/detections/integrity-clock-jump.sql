@@ -48,7 +48,7 @@ SELECT
     arg_max(resource, abs(latency_s)) AS resource, arg_max(namespace, abs(latency_s)) AS namespace,
     arg_max(object_name, abs(latency_s)) AS object_name,
     format('{} request(s) in cluster {} on {} show a clock jump ({}; largest apparent latency {} s)', count(*), cluster,
-           strftime(min(request_ts), '%Y-%m-%d'), array_to_string(list_distinct(list(trim(kind))), ', '),
+           strftime(min(request_ts), '%Y-%m-%d'), array_to_string(list_sort(list_distinct(list(trim(kind)))), ', '),
            round(max(latency_s), 1)) AS summary,
     cluster, count(*) AS events, round(max(latency_s), 3) AS max_latency_seconds
 FROM bad

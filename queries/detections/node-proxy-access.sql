@@ -20,7 +20,7 @@ description: >-
   node (/exec, /run) without a pods/exec audit record.
 --- */
 SELECT
-    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} proxied {} {} to the kubelet of node {}', user_name, upper(verb), request_uri, object_name) AS summary,
     user_agent, response_code
@@ -32,5 +32,5 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
       AND NOT regexp_matches(request_uri, '/proxy/(metrics|stats|healthz|configz|spec)')
       AND NOT is_platform_identity(user_name)
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY audit_id ORDER BY stage_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY cluster, audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

@@ -26,7 +26,7 @@ description: >-
   CI systems that mint tokens by design can be listed in allow_automation_users.
 --- */
 SELECT
-    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} minted a token for service account {}/{}', user_name, namespace, object_name) AS summary,
     user_agent, response_code

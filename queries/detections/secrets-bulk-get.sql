@@ -26,7 +26,7 @@ description: >-
   ignored and secret operators (cert-manager, external-secrets, Helm) can be listed in allow_automation_users.
 --- */
 WITH reads AS (
-    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, namespace, object_name
+    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, namespace, object_name
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
       AND stage = 'ResponseComplete'
@@ -36,16 +36,16 @@ WITH reads AS (
       AND user_name NOT IN (SELECT value FROM allow_automation_users)
 ),
 marked AS (
-    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY user_name ORDER BY request_ts)
+    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, user_name ORDER BY request_ts)
                         <= INTERVAL 5 MINUTE THEN 0 ELSE 1 END AS new_burst
     FROM reads
 ),
 bursts AS (
-    SELECT *, sum(new_burst) OVER (PARTITION BY user_name ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
+    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, user_name ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
     FROM marked
 )
 SELECT
-    min(request_ts) AS ts, arg_min(audit_id, request_ts) AS audit_id, user_name,
+    min(request_ts) AS ts, cluster, arg_min(audit_id, request_ts) AS audit_id, user_name,
     arg_min(source_ip, request_ts) AS source_ip, 'get' AS verb, 'secrets' AS resource,
     CASE WHEN count(DISTINCT namespace) = 1 THEN min(namespace) ELSE NULL END AS namespace,
     NULL::VARCHAR AS object_name,
@@ -57,7 +57,7 @@ SELECT
     list_distinct(list(source_ip)) AS source_ips,
     list_distinct(list(user_agent)) AS user_agents
 FROM bursts
-GROUP BY user_name, burst
+GROUP BY cluster, user_name, burst
 HAVING count(DISTINCT coalesce(namespace, '') || '/' || object_name) >= 10
    AND NOT allowlisted($query_id, [user_name])
 ORDER BY ts

@@ -24,7 +24,7 @@ description: >-
   probing by authz-denied-burst. Per-query exceptions (user) come from allow_query_list.
 --- */
 WITH denied AS (
-    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb, namespace, object_name
+    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb, namespace, object_name
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
       AND stage = 'ResponseComplete'
@@ -36,18 +36,18 @@ WITH denied AS (
 ),
 windowed AS (
     SELECT *,
-        count(*) OVER (PARTITION BY user_name ORDER BY request_ts
+        count(*) OVER (PARTITION BY cluster, user_name ORDER BY request_ts
                        RANGE BETWEEN CURRENT ROW AND INTERVAL 15 MINUTE FOLLOWING) AS in_15min,
-        CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY user_name ORDER BY request_ts)
+        CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, user_name ORDER BY request_ts)
                   <= INTERVAL 15 MINUTE THEN 0 ELSE 1 END AS new_burst
     FROM denied
 ),
 bursts AS (
-    SELECT *, sum(new_burst) OVER (PARTITION BY user_name ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
+    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, user_name ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
     FROM windowed
 )
 SELECT
-    min(request_ts) AS ts, arg_min(audit_id, request_ts) AS audit_id, user_name,
+    min(request_ts) AS ts, cluster, arg_min(audit_id, request_ts) AS audit_id, user_name,
     arg_min(source_ip, request_ts) AS source_ip, arg_min(verb, request_ts) AS verb, 'secrets' AS resource,
     CASE WHEN count(DISTINCT coalesce(namespace, '')) = 1 THEN any_value(namespace) END AS namespace,
     NULL::VARCHAR AS object_name,
@@ -58,7 +58,7 @@ SELECT
     list_slice(list_sort(list_distinct(list(object_name))), 1, 20) AS secrets,
     list_distinct(list(source_ip)) AS source_ips, list_distinct(list(user_agent)) AS user_agents
 FROM bursts
-GROUP BY user_name, burst
+GROUP BY cluster, user_name, burst
 HAVING max(in_15min) >= 20
    AND NOT allowlisted($query_id, [user_name])
 ORDER BY ts

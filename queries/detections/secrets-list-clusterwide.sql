@@ -31,7 +31,7 @@ description: >-
   reported once per restart. Operators that legitimately list all Secrets belong in allow_automation_users.
 --- */
 SELECT
-    request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} {} secrets {} from {}', user_name, 'listed', CASE WHEN coalesce(namespace, '') = '' THEN 'across all namespaces' ELSE 'in namespace ' || namespace END, coalesce(source_ips[1], '?')) AS summary,
     user_agent, response_code

@@ -24,7 +24,7 @@ WITH w AS (
       AND EXISTS (SELECT 1 FROM allow_trusted_registries)
 ),
 images AS (
-    SELECT w.audit_id, img AS image,
+    SELECT w.cluster, w.audit_id, img AS image,
         CASE
             WHEN NOT contains(img, '/') THEN 'docker.io/library/' || img
             WHEN regexp_matches(split_part(img, '/', 1), '[.:]') OR split_part(img, '/', 1) = 'localhost' THEN img
@@ -39,14 +39,14 @@ images AS (
     WHERE img IS NOT NULL
 ),
 untrusted AS (
-    SELECT audit_id, list_sort(list_distinct(list(image))) AS images
+    SELECT cluster, audit_id, list_sort(list_distinct(list(image))) AS images
     FROM images i
     WHERE NOT EXISTS (SELECT 1 FROM allow_trusted_registries r
                       WHERE starts_with(i.image, r.value) OR starts_with(i.full_image, r.value))
-    GROUP BY audit_id
+    GROUP BY cluster, audit_id
 )
 SELECT
-    w.request_ts AS ts, w.audit_id, w.user_name, w.source_ips[1] AS source_ip, w.verb, w.resource, w.namespace,
+    w.request_ts AS ts, w.cluster, w.audit_id, w.user_name, w.source_ips[1] AS source_ip, w.verb, w.resource, w.namespace,
     w.object_ref AS object_name,
     format('{} {} {} {}/{} with image(s) from a registry that is not trusted: {}', w.user_name,
            w.verb_past,
@@ -54,6 +54,6 @@ SELECT
            coalesce(w.object_ref, '?'),
            array_to_string(u.images, ', ')) AS summary,
     u.images, w.user_agent
-FROM w JOIN untrusted u USING (audit_id)
+FROM w JOIN untrusted u USING (cluster, audit_id)
 WHERE NOT allowlisted($query_id, [w.user_name, w.namespace])
 ORDER BY ts

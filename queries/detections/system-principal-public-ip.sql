@@ -50,11 +50,11 @@ trusted AS (
     FROM allow_trusted_networks
 )
 SELECT
-    request_ts AS ts, audit_id, user_name, client_ip AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} (an in-cluster identity) called the API from public address {} using "{}"', user_name, client_ip, user_agent) AS summary,
     user_agent, response_code,
-    count(*) OVER (PARTITION BY user_name, client_ip) AS requests_from_address
+    count(*) OVER (PARTITION BY cluster, user_name, client_ip) AS requests_from_address
 FROM candidates e
 WHERE CASE WHEN ipv4 IS NOT NULL THEN NOT (
               ipv4 BETWEEN 167772160 AND 184549375        -- 10.0.0.0/8
@@ -69,5 +69,5 @@ WHERE CASE WHEN ipv4 IS NOT NULL THEN NOT (
       WHERE n.cidr = e.client_ip
          OR (n.net IS NOT NULL AND e.ipv4 IS NOT NULL AND (e.ipv4 >> n.shift) = (n.net >> n.shift)))
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY user_name, client_ip ORDER BY request_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY cluster, user_name, client_ip ORDER BY request_ts) = 1
 ORDER BY ts

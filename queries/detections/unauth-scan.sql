@@ -27,7 +27,7 @@ description: >-
   for anonymous access. The summary says how many requests were allowed, which matters most.
 --- */
 WITH anon AS (
-    SELECT request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb, request_uri,
+    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb, request_uri,
            response_code, authz_decision
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -36,16 +36,16 @@ WITH anon AS (
       AND NOT regexp_matches(request_uri, '^/(healthz|livez|readyz|version)([/?]|$)')
 ),
 marked AS (
-    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY source_ip ORDER BY request_ts)
+    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, source_ip ORDER BY request_ts)
                         <= INTERVAL 10 MINUTE THEN 0 ELSE 1 END AS new_burst
     FROM anon
 ),
 bursts AS (
-    SELECT *, sum(new_burst) OVER (PARTITION BY source_ip ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
+    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, source_ip ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
     FROM marked
 )
 SELECT
-    min(request_ts) AS ts, arg_min(audit_id, request_ts) AS audit_id,
+    min(request_ts) AS ts, cluster, arg_min(audit_id, request_ts) AS audit_id,
     coalesce(arg_min(user_name, request_ts), anonymous_user()) AS user_name, source_ip,
     NULL::VARCHAR AS verb, NULL::VARCHAR AS resource, NULL::VARCHAR AS namespace, NULL::VARCHAR AS object_name,
     format('Unauthenticated client {} probed {} different API paths ({} requests, {} allowed, {} refused) using "{}"',
@@ -56,7 +56,7 @@ SELECT
     count(DISTINCT split_part(request_uri, '?', 1)) AS distinct_paths, max(request_ts) AS last_ts,
     list_distinct(list(user_agent)) AS user_agents
 FROM bursts
-GROUP BY source_ip, burst
+GROUP BY cluster, source_ip, burst
 HAVING count(DISTINCT split_part(request_uri, '?', 1)) >= 5
    AND count(*) FILTER (WHERE response_code IN (401, 403, 404)) >= 1
    AND NOT allowlisted($query_id, [source_ip])

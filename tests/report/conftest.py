@@ -33,6 +33,9 @@ def report_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         verb="list", resource="secrets", name=None, code=403))  # fmt: skip
     events.append(event(START + timedelta(days=1, hours=4), n=999_002, user="eve@example.com", agent=IMG_AGENT,
                         verb="get", resource="secrets", name=SCRIPT_USER))  # fmt: skip
+    # A recon tool whose finding summary quotes its user agent: the report must print it escaped.
+    events.append(event(START + timedelta(days=1, hours=5), n=999_003, user="mallory@example.com",
+                        agent="kube-hunter/0.6 " + IMG_AGENT, verb="list", resource="pods", name=None))  # fmt: skip
     root = tmp_path_factory.mktemp("report") / "archive"
     kanalytics.open_archive(root).ingest_events(events, cluster="prod")
     return root
