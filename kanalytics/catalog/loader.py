@@ -75,6 +75,31 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _Shared = TypeVar("_Shared", View, Macro)
 
+_Header = TypeVar("_Header", QueryHeader, ViewHeader, MacroHeader)
+
+
+def _read_sql_file(
+    path: Path, model: type[_Header], problems: list[str]
+) -> tuple[_Header, str, bytes] | None:
+    """A catalog file's validated header, its SQL and its bytes (for the version); None, with the problems
+    recorded, when it cannot be read or its header is invalid."""
+    try:
+        data = path.read_bytes()
+        raw, sql = split_query_file(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
+        problems.append(f"{path}: {exc}")
+        return None
+    try:
+        header = model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(f"{path}: {msg}" for msg in _validation_messages(exc))
+        return None
+    return header, sql, data
+
+
+def _id_problems(header_id: str, path: Path) -> list[str]:
+    return [] if header_id == path.stem else [f"id {header_id!r} must equal the file name {path.stem!r}"]
+
 
 @dataclass
 class Catalog:
@@ -340,20 +365,11 @@ def _load_macros(roots: list[Path], problems: list[str], overrides: list[str]) -
 
 
 def _load_macro(path: Path, problems: list[str]) -> Macro | None:
-    try:
-        data = path.read_bytes()
-        raw, sql = split_query_file(data.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
-        problems.append(f"{path}: {exc}")
+    read = _read_sql_file(path, MacroHeader, problems)
+    if read is None:
         return None
-    try:
-        header = MacroHeader.model_validate(raw)
-    except ValidationError as exc:
-        problems.extend(f"{path}: {msg}" for msg in _validation_messages(exc))
-        return None
-    mine: list[str] = []
-    if header.id != path.stem:
-        mine.append(f"id {header.id!r} must equal the file name {path.stem!r}")
+    header, sql, data = read
+    mine = _id_problems(header.id, path)
     if header.id in _RESERVED_VIEW_IDS or header.id.startswith("allow_"):
         mine.append(f"macro id {header.id!r} is reserved for the runner's own tables and views")
     elif header.id in _builtin_functions():
@@ -416,20 +432,11 @@ _BUILTIN_FUNCTIONS: frozenset[str] | None = None
 
 
 def _load_view(path: Path, problems: list[str], macros: Mapping[str, Macro]) -> View | None:
-    try:
-        data = path.read_bytes()
-        raw, sql = split_query_file(data.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
-        problems.append(f"{path}: {exc}")
+    read = _read_sql_file(path, ViewHeader, problems)
+    if read is None:
         return None
-    try:
-        header = ViewHeader.model_validate(raw)
-    except ValidationError as exc:
-        problems.extend(f"{path}: {msg}" for msg in _validation_messages(exc))
-        return None
-    mine: list[str] = []
-    if header.id != path.stem:
-        mine.append(f"id {header.id!r} must equal the file name {path.stem!r}")
+    header, sql, data = read
+    mine = _id_problems(header.id, path)
     if header.id in _RESERVED_VIEW_IDS or header.id.startswith("allow_"):
         mine.append(f"view id {header.id!r} is reserved for the runner's own tables and views")
     mine.extend(sql_problems(sql))
@@ -537,20 +544,11 @@ def split_query_file(text: str) -> tuple[dict[str, Any], str]:
 
 
 def _load_query(path: Path, kind: str, controls: dict[str, Control], problems: list[str]) -> Query | None:
-    try:
-        data = path.read_bytes()
-        raw, sql = split_query_file(data.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError) as exc:
-        problems.append(f"{path}: {exc}")
+    read = _read_sql_file(path, QueryHeader, problems)
+    if read is None:
         return None
-    try:
-        header = QueryHeader.model_validate(raw)
-    except ValidationError as exc:
-        problems.extend(f"{path}: {msg}" for msg in _validation_messages(exc))
-        return None
-    mine: list[str] = []
-    if header.id != path.stem:
-        mine.append(f"id {header.id!r} must equal the file name {path.stem!r}")
+    header, sql, data = read
+    mine = _id_problems(header.id, path)
     if header.kind != kind:
         mine.append(f"kind {header.kind!r} does not match its folder {path.parent.name}/ (expected {kind!r})")
     for cid in header.controls:
