@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from kanalytics.sources import jsontext
-from kanalytics.sources.envelope import Unwrapped, bounded, clip, cluster_name, kind_of, raw_json
+from kanalytics.sources.envelope import Unwrapped, clip, cluster_name, inner_event, kind_of, raw_json
 
 __all__ = ["AUDIT_CATEGORIES", "FORMAT", "detect", "unwrap"]
 
@@ -77,22 +76,9 @@ def _record(record: Any) -> Unwrapped:
         )
     if not log.strip():
         return _problem(f"AKS {category} record: properties.log is empty", record, cluster)
-    text = log.encode("utf-8", "surrogatepass")
-    try:
-        event = jsontext.loads(text)
-    except (ValueError, RecursionError) as exc:
-        return Unwrapped(
-            problem=f"AKS {category} record: properties.log is not JSON: {clip(str(exc))}",
-            raw=bounded(text),
-            cluster=cluster,
-        )
-    if not isinstance(event, dict):
-        return Unwrapped(
-            problem=f"AKS {category} record: properties.log is a JSON {kind_of(event)}, not an audit Event",
-            raw=bounded(text),
-            cluster=cluster,
-        )
-    return Unwrapped(event=event, cluster=cluster)
+    return inner_event(
+        log.encode("utf-8", "surrogatepass"), f"AKS {category} record: properties.log", cluster
+    )
 
 
 @lru_cache(maxsize=64)  # every record of a cluster repeats its resourceId

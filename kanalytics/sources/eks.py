@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kanalytics.sources import decompress, jsontext
-from kanalytics.sources.envelope import Unwrapped, bounded, clip, cluster_name, kind_of, raw_json
+from kanalytics.sources.envelope import Unwrapped, bounded, clip, cluster_name, inner_event, kind_of, raw_json
 
 __all__ = ["FORMAT", "MAX_PAYLOAD_BYTES", "detect", "detect_line", "is_export_line", "unwrap", "unwrap_line"]
 
@@ -224,21 +224,7 @@ def _log_event(item: Any, what: str, cluster: str | None) -> Unwrapped:
 def _message_bytes(message: bytes, cluster: str | None) -> Unwrapped:
     if message.rstrip().endswith(TRUNCATED_MARK.encode()):
         return Unwrapped(problem=TRUNCATED, raw=bounded(message), cluster=cluster)
-    try:
-        event = jsontext.loads(message)
-    except (ValueError, RecursionError) as exc:
-        return Unwrapped(
-            problem=f"EKS CloudWatch message is not JSON: {clip(str(exc))}",
-            raw=bounded(message),
-            cluster=cluster,
-        )
-    if not isinstance(event, dict):
-        return Unwrapped(
-            problem=f"EKS CloudWatch message is a JSON {kind_of(event)}, not an audit Event",
-            raw=bounded(message),
-            cluster=cluster,
-        )
-    return Unwrapped(event=event, cluster=cluster)
+    return inner_event(message, "EKS CloudWatch message", cluster)
 
 
 # -- decoding -----------------------------------------------------------------------------------------------

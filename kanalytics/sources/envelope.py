@@ -63,3 +63,19 @@ def cluster_name(name: str) -> str | None:
         return name
     cleaned = _NOT_CLUSTER_CHAR.sub("-", name).lstrip("._-")[:100]
     return cleaned if _CLUSTER_NAME.match(cleaned) else None
+
+
+def inner_event(text: bytes, what: str, cluster: str | None) -> Unwrapped:
+    """The audit Event an envelope carries as JSON text (`what` names the field for the reasons, e.g.
+    "EKS CloudWatch message"): the Event, or a problem keeping the text's bounded bytes."""
+    try:
+        event = jsontext.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return Unwrapped(problem=f"{what} is not JSON: {clip(str(exc))}", raw=bounded(text), cluster=cluster)
+    if not isinstance(event, dict):
+        return Unwrapped(
+            problem=f"{what} is a JSON {kind_of(event)}, not an audit Event",
+            raw=bounded(text),
+            cluster=cluster,
+        )
+    return Unwrapped(event=event, cluster=cluster)
