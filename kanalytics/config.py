@@ -12,7 +12,7 @@ import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -95,8 +95,24 @@ class ReportSettings(_Strict):
     pdf_rows_per_finding: int = Field(default=20, ge=1)
 
 
+class BaselineSettings(_Strict):
+    """How the period is judged against the days before it (recurring behaviour, anomalies)."""
+
+    # The baseline window: this many days before the period.
+    days: int = Field(default=30, ge=1, le=366)
+    # A medium/low finding whose pattern was also found on at least this share of the baseline days that have
+    # events (and on at least `min_days` days) is recurring behaviour, not a new finding to review.
+    recurring_share: float = Field(default=0.5, gt=0, le=1)
+    min_days: int = Field(default=3, ge=1)
+
+
 class Settings(_Strict):
     timezone: str = "UTC"
+    # "default": rules whose meaning depends on a list you have not configured stay quiet until it exists, and
+    # recurring medium/low behaviour is judged against the baseline. "falco": Falco's exact semantics (its
+    # built-in lists, every rule on, no baseline judgement), what the Falco conformance test runs.
+    profile: Literal["default", "falco"] = "default"
+    baseline: BaselineSettings = Field(default_factory=BaselineSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     allowlists: Allowlists = Field(default_factory=Allowlists)
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)

@@ -42,6 +42,8 @@ QUERY_KEYS = (
     "mitre",
     "baseline_days",
     "tags",
+    "needs_config",
+    "pattern",
     "description",
 )
 VIEW_KEYS = ("id", "depends_on", "description")

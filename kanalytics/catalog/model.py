@@ -18,6 +18,12 @@ from kanalytics.vocabulary import SEVERITIES, Area, AuditLevel, QueryKind, Sever
 from kanalytics.vocabulary import SEVERITY_ORDER as SEVERITY_ORDER
 
 Automation = Literal["automated", "partial", "manual"]
+# The configuration lists a query may need (`needs_config`): the `[allowlists]` keys, `query_list` for the
+# query's own `allowlists.query_lists.<id>`.
+ConfigList = Literal[
+    "query_list", "admin_users", "break_glass_users", "automation_users", "trusted_networks", "trusted_registries"
+]
+CONFIG_LISTS: tuple[str, ...] = ConfigList.__args__  # type: ignore[attr-defined]
 
 # The finding shape (DESIGN.md "Queries"), defined once: the `Finding` dataclass, `findings_frame`, findings.csv,
 # findings.json and the CLI's findings table all follow FINDING_FIELDS, in this order (tests/test_contracts.py).
@@ -99,6 +105,13 @@ class QueryHeader(BaseModel):
     # Free-form labels for selecting groups of queries, e.g. "falco-activity": the Falco rules that the
     # `consider_activity_events` macro switches off (a Falco override a run can mirror by skipping them).
     tags: list[str] = Field(default_factory=list)
+    # Configuration lists the query's meaning depends on (CONFIG_LISTS): under the default profile it produces
+    # nothing, and is reported as "needs configuration", until one of them has an entry. `query_list` is the
+    # query's own `allowlists.query_lists.<id>`. The "falco" profile runs it with Falco's built-in lists.
+    needs_config: list[ConfigList] = Field(default_factory=list)
+    # What makes two findings of this query "the same behaviour" when judging recurrence against the
+    # baseline (besides cluster, query and identity): finding columns or evidence keys, e.g. [namespace].
+    pattern: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -196,7 +209,7 @@ class Suppression:
 @dataclass
 class QueryResult:
     query: Query
-    status: Literal["ok", "not-evaluable", "error"]
+    status: Literal["ok", "not-evaluable", "needs-configuration", "error"]
     table: pa.Table | None = None
     reason: str = ""  # why not evaluable / the error message
     seconds: float = 0.0
@@ -248,6 +261,27 @@ class Finding:
 
 
 @dataclass
+class RecurringPattern:
+    """Medium/low findings of one query whose pattern (cluster, identity and the query's `pattern` keys) was also
+    found on many baseline days: recurring behaviour, shown with this evidence instead of in the review queue.
+    Like a Suppression it is never hidden: the report and `findings --include-recurring` list it."""
+
+    query_id: str
+    cluster: str | None
+    user_name: str | None
+    key: dict[str, Any]  # the query's `pattern` keys and their values
+    days_seen: int  # baseline days on which the query found this pattern
+    baseline_days: int  # baseline days with events in this cluster (the denominator)
+    first_seen: str  # first and last baseline day it was found (ISO dates)
+    last_seen: str
+    findings: list[Finding] = field(default_factory=list)  # this period's findings it covers
+
+    @property
+    def evidence(self) -> str:
+        return f"seen on {self.days_seen} of {self.baseline_days} baseline days ({self.first_seen} to {self.last_seen})"
+
+
+@dataclass
 class CatalogRun:
     """Everything one evaluation of the catalog over a period produced."""
 
@@ -261,6 +295,10 @@ class CatalogRun:
     catalog_version: str  # hash over every query version
     # resource ("pods", "pods/exec") -> audit levels its events came at in the period (policy coverage)
     levels_by_resource: dict[str, list[str]] = field(default_factory=dict)
+    # Filled by `catalog.recurrence.judge_recurrence` (default profile): the findings moved out of `findings`
+    # as recurring behaviour, and the baseline days with events per cluster that judgement (and anomalies) used.
+    recurring: list[RecurringPattern] = field(default_factory=list)
+    baseline_days_with_events: dict[str, int] = field(default_factory=dict)
 
     def by_kind(self, kind: str) -> list[QueryResult]:
         return [r for r in self.results.values() if r.query.header.kind == kind]

@@ -8,6 +8,7 @@ area: privileged-workloads
 controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, iso-27001-2022:A.8.16]
 references: [splunk:Kubernetes Suspicious Image Pulling, catalog:suspicious-image-pull]
 mitre: [T1610, T1204.003]
+needs_config: [trusted_registries]
 description: >-
   A pod, or a workload whose pod template, is created or changed with a container image (containers,
   initContainers or ephemeralContainers) whose registry is not in allow_trusted_registries (`[allowlists]
