@@ -256,10 +256,11 @@ class Store:
             clauses.append("namespace = $namespace")
             params["namespace"] = namespace
         params["limit"] = limit
-        # Fixed fragments only; every value is a bound parameter.
+        # Fixed fragments only; every value is a bound parameter. source_ip is the address the API server saw
+        # (the last entry, as the catalog's client_ip macro), never a client-supplied X-Forwarded-For entry.
         query = (
             "SELECT request_ts AS ts, cluster, user_name, impersonated_user, verb, resource, subresource, namespace, "  # noqa: S608
-            "object_name, response_code, authz_decision, source_ips[1] AS source_ip, user_agent, request_uri, audit_id "
+            "object_name, response_code, authz_decision, source_ips[-1] AS source_ip, user_agent, request_uri, audit_id "
             f"FROM events WHERE {' AND '.join(clauses)} AND stage IN ('ResponseComplete', 'ResponseStarted', 'Panic') "
             "ORDER BY request_ts, audit_id LIMIT $limit"
         )

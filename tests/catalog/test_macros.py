@@ -12,6 +12,7 @@ import pytest
 
 from kanalytics.archive.layout import Layout
 from kanalytics.archive.reader import connect
+from kanalytics.catalog.functions import create_functions
 from kanalytics.catalog.loader import (
     KIND_FOLDERS,
     QUERY_PARAMETERS,
@@ -113,6 +114,7 @@ def test_no_query_names_its_own_id_or_reads_the_per_query_list_directly() -> Non
 def macro_con(catalog: Catalog) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     create_allow_tables(con, [])
+    create_functions(con)
     create_macros(con, list(catalog.macros.values()))
     return con
 

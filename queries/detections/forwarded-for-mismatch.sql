@@ -1,0 +1,46 @@
+/* ---
+id: forwarded-for-mismatch
+title: Request from a public address claiming an internal origin in X-Forwarded-For
+kind: detection
+severity: medium
+needs_level: Metadata
+area: network
+controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
+references: [catalog:forwarded-for-mismatch, catalog:system-principal-public-ip]
+mitre: [T1036, T1078]
+description: >-
+  An authenticated identity's request reached the API server from a public address (client_ip, the last
+  sourceIPs entry: the connection the API server saw) while an earlier entry, which the client sets itself
+  through X-Forwarded-For or X-Real-Ip, claims an internal address (private, loopback, link-local or shared
+  CGNAT space). Tools that trust the first entry see an in-cluster or office origin; this is how a stolen
+  token is replayed from the internet behind `X-Forwarded-For: 10.0.0.1`. The reverse, a private connection
+  address with a public forwarded entry, is a load balancer or ingress in front of the API server and is not
+  reported, nor is a single-entry sourceIPs. A forward proxy of your own that adds its clients' internal
+  addresses and connects from the internet belongs in allow_trusted_networks (its egress address) or this
+  query's own list (allowlists.query_lists, by user or address). One row per cluster, identity and address
+  (first request), with the full chain.
+--- */
+WITH chains AS (
+    SELECT *, client_ip(source_ips) AS connection_ip,
+           list_filter(list_slice(source_ips, 1, len(source_ips) - 1),
+                       lambda a: ip_scope(a) IN ('private', 'loopback', 'link-local', 'shared')) AS claimed
+    FROM events
+    WHERE request_ts >= $period_start AND request_ts < $period_end
+      AND stage <> 'RequestReceived'
+      AND len(source_ips) > 1
+      AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
+)
+SELECT
+    request_ts AS ts, cluster, audit_id, user_name, connection_ip AS source_ip, verb, resource, namespace,
+    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
+    format('{} connected from public address {} while X-Forwarded-For claimed {} ({} {}, "{}")', user_name,
+           connection_ip, array_to_string(claimed, ', '), verb, coalesce(resource, request_uri), user_agent) AS summary,
+    source_ips AS forwarded_chain, claimed AS claimed_internal, user_agent, response_code,
+    count(*) OVER (PARTITION BY cluster, user_name, connection_ip) AS requests_from_address
+FROM chains e
+WHERE len(claimed) > 0
+  AND is_public_ip(connection_ip)
+  AND NOT is_trusted_network(connection_ip)
+  AND NOT allowlisted($query_id, [e.user_name, e.connection_ip])
+QUALIFY row_number() OVER (PARTITION BY cluster, user_name, connection_ip ORDER BY request_ts, audit_id) = 1
+ORDER BY ts
