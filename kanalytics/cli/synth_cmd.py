@@ -56,7 +56,7 @@ def synth(
         typer.Option(
             "--truth",
             help='Write the ground truth here as JSON: {"incidents": [{"scenario", "technique", "start", "end", '
-            '"identity", "source_ips", "events", "audit_ids"}]} (see docs/synth.md).',
+            '"identity", "identities", "source_ips", "events", "audit_ids", ["steps"]}]} (see docs/synth.md).',
             show_default=False,
         ),
     ] = None,

@@ -4,8 +4,8 @@
 to a plain, `.gz` or `.zst` file, and optionally the ground truth of the injected incidents as JSON:
 
     {"generator": {...the arguments...},
-     "incidents": [{"scenario", "technique", "start", "end", "identity", "source_ips", "events",
-                    "audit_ids": [...]}]}
+     "incidents": [{"scenario", "technique", "start", "end", "identity", "identities", "source_ips", "events",
+                    "audit_ids": [...], "steps" (multi-step scenarios: the same fields per ATT&CK tactic)}]}
 
 The background is built so that a reviewer would believe it (docs/synth.md has the numbers):
   node leases 10 %, leader election 5 %, other control plane (controllers, scheduler, kubelets, kube-proxy)

@@ -35,11 +35,11 @@ class Catalog:
     humans: dict[str, Weighted] = field(default_factory=dict)
 
 
-def _system_user(name: str, groups: list[str] | None = None) -> User:
+def system_user(name: str, groups: list[str] | None = None) -> User:
     return {"username": name, "groups": [*(groups or []), "system:authenticated"]}
 
 
-def _ctrl(cluster: Cluster, name: str) -> tuple[User, str, dict[str, str]]:
+def controller_identity(cluster: Cluster, name: str) -> tuple[User, str, dict[str, str]]:
     """A kube-controller-manager controller running under its own service account."""
     user = cluster.sa_user("kube-system", name)
     ua = component_ua("kube-controller-manager", f"system:serviceaccount:kube-system:{name}")
@@ -63,7 +63,7 @@ def build_catalog(cluster: Cluster) -> Catalog:
     # --- kube-controller-manager, one service account per controller. Weights are requests per ~100
     # control-plane requests; a watch request yields two events (ResponseStarted, ResponseComplete).
     w_bodies = _workload_bodies(cluster, rng)
-    u, ua, ann = _ctrl(cluster, "replicaset-controller")
+    u, ua, ann = controller_identity(cluster, "replicaset-controller")
     cp += [
         (0.5, request(u, cp_ip, ua, "watch", "pods", cluster_scope, ann)),
         (0.5, request(u, cp_ip, ua, "watch", "replicasets", cluster_scope, ann, group="apps")),
@@ -72,45 +72,45 @@ def build_catalog(cluster: Cluster) -> Catalog:
                     bodies={(ns, ""): w_bodies["pod-create"][(ns, name)] for ns, name in deploys})),
         (1.5, request(u, cp_ip, ua, "delete", "pods", all_pods, ann, bodies=w_bodies["pod-delete"])),
     ]  # fmt: skip
-    u, ua, ann = _ctrl(cluster, "deployment-controller")
+    u, ua, ann = controller_identity(cluster, "deployment-controller")
     cp += [
         (0.5, request(u, cp_ip, ua, "watch", "deployments", cluster_scope, ann, group="apps")),
         (1, request(u, cp_ip, ua, "update", "deployments", deploys, ann, group="apps", sub="status")),
         (1.5, request(u, cp_ip, ua, "update", "replicasets", w_bodies["rs-targets"], ann, group="apps",
                       bodies=w_bodies["rs-update"])),
     ]  # fmt: skip
-    u, ua, ann = _ctrl(cluster, "endpointslice-controller")
+    u, ua, ann = controller_identity(cluster, "endpointslice-controller")
     slices = [(ns, f"{name}-{rng.choice('bcdfghjk')}{rng.randrange(1000, 9999)}") for ns, name in deploys]
     cp += [
         (0.5, request(u, cp_ip, ua, "watch", "services", cluster_scope, ann)),
         (2, request(u, cp_ip, ua, "update", "endpointslices", slices, ann, group="discovery.k8s.io")),
     ]
-    u, ua, ann = _ctrl(cluster, "endpoint-controller")
+    u, ua, ann = controller_identity(cluster, "endpoint-controller")
     cp.append((1.5, request(u, cp_ip, ua, "update", "endpoints", deploys, ann)))
-    u, ua, ann = _ctrl(cluster, "generic-garbage-collector")
+    u, ua, ann = controller_identity(cluster, "generic-garbage-collector")
     cp += [
         (0.3, request(u, cp_ip, ua, "watch", res, cluster_scope, ann, group=g))
         for res, g in (("replicasets", "apps"), ("jobs", "batch"), ("controllerrevisions", "apps"))
     ]
     cp.append((14, request(u, cp_ip, ua, "get", "pods", all_pods, ann)))
-    u, ua, ann = _ctrl(cluster, "resourcequota-controller")
+    u, ua, ann = controller_identity(cluster, "resourcequota-controller")
     cp.append((4, request(u, cp_ip, ua, "list", "pods", nss, ann)))
-    u, ua, ann = _ctrl(cluster, "namespace-controller")
+    u, ua, ann = controller_identity(cluster, "namespace-controller")
     cp.append((1, request(u, cp_ip, ua, "list", "namespaces", cluster_scope, ann)))
-    u, ua, ann = _ctrl(cluster, "horizontal-pod-autoscaler")
+    u, ua, ann = controller_identity(cluster, "horizontal-pod-autoscaler")
     cp += [
         (5, request(u, cp_ip, ua, "get", "deployments", deploys, ann, group="apps", sub="scale")),
         (4, request(u, cp_ip, ua, "list", "pods", [(ns, "") for ns in cluster.app_namespaces], ann,
                     group="metrics.k8s.io", version="v1beta1")),
     ]  # fmt: skip
-    u, ua, ann = _ctrl(cluster, "cronjob-controller")
+    u, ua, ann = controller_identity(cluster, "cronjob-controller")
     cp += [
         (2, request(u, cp_ip, ua, "list", "cronjobs", cluster_scope, ann, group="batch")),
         (1.5, request(u, cp_ip, ua, "create", "jobs", [(ns, "") for ns in cluster.app_namespaces], ann, group="batch",
                       bodies=w_bodies["job-create"])),
     ]  # fmt: skip
     # the tokens controller and friends run as the controller manager itself and watch secrets cluster-wide
-    kcm = _system_user("system:kube-controller-manager")
+    kcm = system_user("system:kube-controller-manager")
     kcm_ua = component_ua("kube-controller-manager", "shared-informers")
     kcm_ann = allow(rbac_reason("system:kube-controller-manager", "system:kube-controller-manager",
                                 'User "system:kube-controller-manager"'))  # fmt: skip
@@ -119,7 +119,7 @@ def build_catalog(cluster: Cluster) -> Catalog:
         for res in ("secrets", "configmaps", "serviceaccounts")
     ]
     # --- scheduler
-    sched = _system_user("system:kube-scheduler")
+    sched = system_user("system:kube-scheduler")
     s_ua = component_ua("kube-scheduler", "scheduler")
     s_ann = allow(
         rbac_reason("system:kube-scheduler", "system:kube-scheduler", 'User "system:kube-scheduler"')
@@ -131,7 +131,7 @@ def build_catalog(cluster: Cluster) -> Catalog:
     ]
     # --- kubelets: pod status, node status, config maps and secrets of their pods, events
     for i, node in enumerate(cluster.nodes):
-        nu = _system_user(f"system:node:{node.name}", ["system:nodes"])
+        nu = system_user(f"system:node:{node.name}", ["system:nodes"])
         n_ua = component_ua("kubelet")
         n_ann = allow("")
         mine = [(w.namespace, p[0]) for w in cluster.workloads for p in w.pods if p[2] == i]
@@ -173,7 +173,7 @@ def build_catalog(cluster: Cluster) -> Catalog:
     for holder, user, ua in (
         ("kube-controller-manager", kcm, kcm_ua.replace("shared-informers", "leader-election")),
         ("kube-scheduler", sched, s_ua.replace("scheduler", "leader-election")),
-        (f"apiserver-{make_uuid(rng)[:26].replace('-', '')}", _system_user("system:apiserver", ["system:masters"]),
+        (f"apiserver-{make_uuid(rng)[:26].replace('-', '')}", system_user("system:apiserver", ["system:masters"]),
          component_ua("kube-apiserver")),
     ):  # fmt: skip
         ann = allow(

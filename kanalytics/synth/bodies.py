@@ -250,3 +250,86 @@ def replicaset(w: Workload, uid: str, rv: int, replicas: int) -> Body:
 
 
 DELETE_OPTIONS: Body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
+
+
+def service_account(name: str, namespace: str, uid: str, rv: int, created: str) -> Body:
+    meta = _meta(name, namespace, uid, rv)
+    meta["creationTimestamp"] = created
+    return {"kind": "ServiceAccount", "apiVersion": "v1", "metadata": meta}
+
+
+def token_request(seconds: int) -> Body:
+    """What `kubectl create token` sends: no audiences (the API server's default), no bound object."""
+    return {
+        "kind": "TokenRequest",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"creationTimestamp": None},
+        "spec": {"audiences": None, "expirationSeconds": seconds, "boundObjectRef": None},
+        "status": {"token": "", "expirationTimestamp": None},
+    }
+
+
+def token_response(name: str, namespace: str, seconds: int, audience: str, token: str, expires: str) -> Body:
+    """The API server's answer to a TokenRequest: the signed token and when it expires."""
+    return {
+        "kind": "TokenRequest",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"name": name, "namespace": namespace, "creationTimestamp": None},
+        "spec": {"audiences": [audience], "expirationSeconds": seconds, "boundObjectRef": None},
+        "status": {"token": token, "expirationTimestamp": expires},
+    }
+
+
+def host_daemonset(
+    name: str, namespace: str, image: str, uid: str = "", rv: int = 0, created: str = ""
+) -> Body:
+    """A DaemonSet that puts a privileged, host-PID container with the node's `/` on every node.
+
+    Without `uid` it is the request body kubectl sends; with it, the stored object the API server returns.
+    """
+    labels = {"app.kubernetes.io/name": name, "k8s-app": name}
+    ctr = container(name, image, privileged=True)
+    spec: Body = {
+        "selector": {"matchLabels": {"k8s-app": name}},
+        "template": {
+            "metadata": {"labels": {"k8s-app": name}},
+            "spec": {
+                "hostPID": True,
+                "volumes": [{"name": "host-root", "hostPath": {"path": "/", "type": ""}}, _token_volume()],
+                "containers": [ctr],
+                "tolerations": [{"operator": "Exists"}],
+                "priorityClassName": "system-node-critical",
+                "restartPolicy": "Always",
+                "dnsPolicy": "ClusterFirst",
+                "serviceAccountName": name,
+            },
+        },
+        "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+        "revisionHistoryLimit": 10,
+    }
+    if not uid:
+        return {"kind": "DaemonSet", "apiVersion": "apps/v1",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels}, "spec": spec}  # fmt: skip
+    meta = _meta(name, namespace, uid, rv, labels)
+    meta["creationTimestamp"], meta["generation"] = created, 1
+    status = {
+        "currentNumberScheduled": 0,
+        "numberMisscheduled": 0,
+        "desiredNumberScheduled": 0,
+        "numberReady": 0,
+    }
+    return {"kind": "DaemonSet", "apiVersion": "apps/v1", "metadata": meta, "spec": spec, "status": status}
+
+
+def daemonset_pod(ds: Body, pod_name: str, uid: str, rv: int, node: str, created: str) -> Body:
+    """The pod the DaemonSet controller creates for `node` from the DaemonSet's template."""
+    template = ds["spec"]["template"]
+    meta = _meta(pod_name, ds["metadata"]["namespace"], uid, rv, dict(template["metadata"]["labels"]))
+    meta["generateName"] = f"{ds['metadata']['name']}-"
+    meta["creationTimestamp"] = created
+    meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": ds["metadata"]["name"],
+                                "uid": ds["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}]  # fmt: skip
+    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}}}  # fmt: skip
+    spec = {**template["spec"], "affinity": affinity}
+    return {"kind": "Pod", "apiVersion": "v1", "metadata": meta, "spec": spec, "status": {"phase": "Pending"}}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from kanalytics.synth import bodies
-from kanalytics.synth.cluster import Engineer, User, make_uuid
+from kanalytics.synth.background import controller_identity, system_user
+from kanalytics.synth.cluster import CONTROL_PLANE_IP, Engineer, User, component_ua, make_uuid
 from kanalytics.synth.events import (
     CREATED,
     FORBID,
@@ -31,6 +35,8 @@ MIN = 60_000_000
 ATTACKER_IP = "185.220.101.47"  # a Tor exit: the anonymous scanner
 TOKEN_THIEF_IP = "45.155.205.233"
 FOREIGN_IP = "91.243.85.17"  # a hosting range in a country nobody on the team works from
+TAKEOVER_IP = "193.142.146.35"  # a rented VPS at a hosting provider: the CI token's new home
+TAKEOVER_UA = "kubectl/v1.28.2 (linux/amd64) kubernetes/89a4ea3"  # not the CI runners' kubectl or Helm
 
 
 @dataclass
@@ -42,19 +48,41 @@ class Incident:
     identity: str
     source_ips: list[str]
     events: list[Event] = field(default_factory=list)
+    identities: list[str] = field(
+        default_factory=list
+    )  # every identity the attacker acted as; default [identity]
+    steps: list[tuple[str, str, int]] = field(
+        default_factory=list
+    )  # (tactic, technique, index of first event)
+
+    def step(self, tactic: str, technique: str) -> None:
+        """Start the next step of a multi-step scenario: the events from here on belong to it."""
+        self.steps.append((tactic, technique, len(self.events)))
 
     def truth(self) -> dict[str, Any]:
-        ids = list(dict.fromkeys(e["auditID"] for e in self.events))
-        return {
-            "scenario": self.scenario,
-            "technique": self.technique,
-            "start": min(e["requestReceivedTimestamp"] for e in self.events),
-            "end": max(e["stageTimestamp"] for e in self.events),
-            "identity": self.identity,
-            "source_ips": self.source_ips,
-            "events": len(self.events),
-            "audit_ids": ids,
-        }
+        entry = {"scenario": self.scenario, "technique": self.technique, **_span(self.events),
+                 "identity": self.identity, "identities": self.identities or [self.identity],
+                 "source_ips": self.source_ips, "events": len(self.events), "audit_ids": _ids(self.events)}  # fmt: skip
+        if self.steps:
+            ends = [first for _, _, first in self.steps[1:]] + [len(self.events)]
+            entry["steps"] = [
+                {"tactic": tactic, "technique": technique, **_span(self.events[first:end]),
+                 "events": end - first, "audit_ids": _ids(self.events[first:end])}
+                for (tactic, technique, first), end in zip(self.steps, ends, strict=True)
+            ]  # fmt: skip
+        return entry
+
+
+def _span(events: list[Event]) -> dict[str, str]:
+    """`start` is the first request's requestReceivedTimestamp, `end` the last stageTimestamp."""
+    return {
+        "start": min(e["requestReceivedTimestamp"] for e in events),
+        "end": max(e["stageTimestamp"] for e in events),
+    }
+
+
+def _ids(events: list[Event]) -> list[str]:
+    return list(dict.fromkeys(e["auditID"] for e in events))
 
 
 class Actor:
@@ -429,6 +457,142 @@ def volume_spike(plan: Plan, rng: random.Random, lo: int, hi: int) -> Incident:
     return out
 
 
+def ci_token_takeover(plan: Plan, rng: random.Random, lo: int, hi: int) -> Incident:
+    """The CI deployer's token used from a rented server: recon, kube-system secrets, a cluster-admin service
+    account with a system-looking name, a privileged DaemonSet on every node, then the events deleted.
+
+    Modelled on Aqua Nautilus' "RBAC Buster" campaign (2023: ServiceAccount and ClusterRoleBinding
+    `kube-controller` in kube-system, a DaemonSet of the same name from a typo-squatted image) and the
+    Microsoft threat matrix for Kubernetes. 30-90 minutes end to end; `truth()["steps"]` times each tactic.
+    """
+    ci = plan.catalog.ci[0][1]  # the background's own deployer: same user, same token (JTI), same RBAC grant
+    deployer, deployer_ann = ci.user, ci.annotations
+    name, ns, rbac = "kube-controller", "kube-system", "rbac.authorization.k8s.io"
+    sa_name = f"system:serviceaccount:{ns}:{name}"
+    jti = make_uuid(rng)
+    new_sa: User = {
+        "username": sa_name,
+        "uid": make_uuid(rng),
+        "groups": ["system:serviceaccounts", f"system:serviceaccounts:{ns}", "system:authenticated"],
+        "extra": {"authentication.kubernetes.io/credential-id": [f"JTI={jti}"]},
+    }
+    out = Incident("ci-token-takeover", "T1098.006", deployer["username"], [TAKEOVER_IP],
+                   identities=[deployer["username"], sa_name])  # fmt: skip
+    a = Actor(rng, deployer, TAKEOVER_IP, TAKEOVER_UA, deployer_ann, out)
+    duration = (34 + int(rng.random() * 54)) * MIN
+    t0 = lo + int(rng.random() * max(1, hi - lo - 2 * HOUR_US))
+
+    def at(t: int, share: float) -> int:  # the step starts `share` of the way through, never before `t`
+        return max(t, t0 + int(duration * (share + rng.random() * 0.04)))
+
+    out.step("discovery", "T1613")
+    discovery = allow('RBAC: allowed by ClusterRoleBinding "system:discovery" of ClusterRole "system:discovery" '
+                      'to Group "system:authenticated"')  # fmt: skip
+    t = t0
+    for uri in ("/version", "/api", "/apis"):
+        t = a.raw(t, uri, 200, discovery)
+    for where in ("default", ns):
+        review = {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
+                  "spec": {"namespace": where}}  # fmt: skip
+        t = a.req(t, "create", "selfsubjectrulesreviews", group="authorization.k8s.io", body=review)
+    for resource, group in (("namespaces", ""), ("pods", ""), ("nodes", ""), ("deployments", "apps"),
+                            ("daemonsets", "apps"), ("clusterrolebindings", rbac)):  # fmt: skip
+        t = a.req(t, "list", resource, group=group, query="limit=500")
+    t = a.req(t, "list", "serviceaccounts", ns, query="limit=500")
+
+    out.step("credential-access", "T1552.007")
+    t = a.req(at(t, 0.15), "list", "secrets", ns, query="limit=500")
+    secrets = [f"bootstrap-token-{_suffix(rng, 6)}", "cloud-controller-credentials", "etcd-backup-s3",
+               "sh.helm.release.v1.metrics-server.v4", "coredns-token"]  # fmt: skip
+    for secret in secrets[: rng.randrange(3, 6)]:
+        t = a.req(t, "get", "secrets", ns, secret)
+
+    out.step("privilege-escalation", "T1098.006")
+    t = a.req(at(t, 0.4), "get", "clusterroles", name="cluster-admin", group=rbac)
+    sa_body = bodies.service_account(name, ns, new_sa["uid"], 61_000_000, _seconds(t))
+    t = a.req(t, "create", "serviceaccounts", ns, body={"kind": "ServiceAccount", "apiVersion": "v1",
+              "metadata": {"name": name, "namespace": ns}}, resp=sa_body,
+              query="fieldManager=kubectl-create&fieldValidation=Strict")  # fmt: skip
+    subjects = [{"kind": "ServiceAccount", "name": name, "namespace": ns}]
+    crb = bodies.binding(name, "", make_uuid(rng), 61_000_004, "ClusterRole", "cluster-admin", subjects)
+    crb["metadata"]["creationTimestamp"] = _seconds(t)
+    request_crb = {k: v for k, v in crb.items() if k != "metadata"} | {"metadata": {"name": name}}
+    t = a.req(t, "create", "clusterrolebindings", group=rbac, body=request_crb, resp=crb,
+              query="fieldManager=kubectl-create&fieldValidation=Strict")  # fmt: skip
+    seconds = 31_536_000  # a year, so the foothold outlives a rotation of the CI token
+    token = _jwt(rng, sa_name, new_sa["uid"], name, ns, jti, t // 1_000_000, seconds)
+    t = a.req(t, "create", "serviceaccounts", ns, name, sub="token", body=bodies.token_request(seconds),
+              resp=bodies.token_response(name, ns, seconds, "https://kubernetes.default.svc.cluster.local",
+                                         token, _seconds(t + seconds * 1_000_000)))  # fmt: skip
+
+    out.step("persistence", "T1610")
+    cluster_admin = allow(rbac_reason(name, "cluster-admin", f'ServiceAccount "{name}/{ns}"'))
+    b = Actor(rng, new_sa, TAKEOVER_IP, TAKEOVER_UA, cluster_admin, out)
+    t = b.raw(at(t, 0.62), "/api", 200, discovery)
+    image = "docker.io/kuberntesio/kube-controller:1.0.1"  # typo-squats "kubernetesio", as in RBAC Buster
+    ds = bodies.host_daemonset(name, ns, image, make_uuid(rng), 61_000_010, _seconds(t))
+    created = t
+    t = b.req(t, "create", "daemonsets", ns, group="apps", body=bodies.host_daemonset(name, ns, image), resp=ds,
+              query="fieldManager=kubectl-create&fieldValidation=Strict")  # fmt: skip
+    _daemonset_rollout(plan, rng, out, ds, created + 40_000)
+    t = b.req(t + 20 * 1_000_000, "get", "daemonsets", ns, name, group="apps")
+    t = b.req(t, "list", "pods", ns, query="labelSelector=k8s-app%3Dkube-controller&limit=500")
+
+    out.step("defense-evasion", "T1070")
+    t = b.req(at(t, 0.93), "deletecollection", "events", ns)
+    b.req(t, "deletecollection", "events", ns, group="events.k8s.io")
+    return out
+
+
+def _daemonset_rollout(plan: Plan, rng: random.Random, out: Incident, ds: dict[str, Any], t: int) -> None:
+    """What the API server logs next without anyone asking: the controller creates one pod per node (PSA
+    admits it: kube-system enforces `privileged`), and the scheduler binds each to its node."""
+    user, ua, ann = controller_identity(plan.cluster, "daemon-set-controller")
+    psa = {"pod-security.kubernetes.io/enforce-policy": "privileged:latest"}
+    ctrl = Actor(rng, user, CONTROL_PLANE_IP, ua, ann, out)
+    sched_ann = allow(
+        rbac_reason("system:kube-scheduler", "system:kube-scheduler", 'User "system:kube-scheduler"')
+    )
+    sched = Actor(rng, system_user("system:kube-scheduler"), CONTROL_PLANE_IP,
+                  component_ua("kube-scheduler", "scheduler"), sched_ann, out)  # fmt: skip
+    ns = ds["metadata"]["namespace"]
+    for i, node in enumerate(plan.cluster.nodes):
+        when = t + i * 9_000 + int(rng.random() * 6_000)
+        pod_name = f"{ds['metadata']['name']}-{_suffix(rng, 5)}"
+        pod = bodies.daemonset_pod(ds, pod_name, make_uuid(rng), 61_000_100 + i, node.name, _seconds(when))
+        request_pod = {**pod, "metadata": {k: v for k, v in pod["metadata"].items()
+                                           if k in ("generateName", "namespace", "labels", "ownerReferences")}}  # fmt: skip
+        del request_pod["status"]
+        ctrl.req(when, "create", "pods", ns, body=request_pod, resp=pod, annotations=psa)
+        binding = {"kind": "Binding", "apiVersion": "v1", "metadata": {"name": pod_name, "namespace": ns},
+                   "target": {"kind": "Node", "name": node.name}}  # fmt: skip
+        sched.req(when + 30_000 + int(rng.random() * 20_000), "create", "pods", ns, pod_name, sub="binding",
+                  body=binding)  # fmt: skip
+
+
+def _suffix(rng: random.Random, n: int) -> str:
+    return "".join(rng.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(n))
+
+
+def _seconds(us: int) -> str:
+    """An object timestamp (RFC 3339, whole seconds) as the API server stores creationTimestamp."""
+    return fmt_ts(us)[:19] + "Z"
+
+
+def _jwt(rng: random.Random, sub: str, uid: str, name: str, ns: str, jti: str, iat: int, seconds: int) -> str:
+    """A service-account token shaped like the API server's (RS256 JWT); the signature is random bytes."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = {"alg": "RS256", "kid": b64(rng.randbytes(32))}
+    claims = {"aud": ["https://kubernetes.default.svc.cluster.local"], "exp": iat + seconds, "iat": iat,
+              "iss": "https://kubernetes.default.svc.cluster.local", "jti": jti,
+              "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name, "uid": uid}},
+              "nbf": iat, "sub": sub}  # fmt: skip
+    return ".".join((b64(orjson.dumps(header)), b64(orjson.dumps(claims)), b64(rng.randbytes(256))))
+
+
 # name -> (function, MITRE ATT&CK technique, description shown by `kanalytics synth --help`)
 REGISTRY: dict[str, tuple[Scenario, str, str]] = {
     "anonymous-probing": (anonymous_probing, "T1595", "anonymous API discovery from an outside address"),
@@ -443,6 +607,11 @@ REGISTRY: dict[str, tuple[Scenario, str, str]] = {
     "events-deleted": (events_deleted, "T1070", "Kubernetes events deleted to cover tracks"),
     "off-hours-foreign": (off_hours_foreign, "T1078", "an engineer at 3 a.m. Sunday from a new country"),
     "volume-spike": (volume_spike, "T1119", "one identity at ~30x its usual hourly volume"),
+    "ci-token-takeover": (
+        ci_token_takeover,
+        "T1098.006",
+        "the CI token from a new address: recon, secrets, cluster-admin SA, privileged DaemonSet",
+    ),
 }
 
 

@@ -126,7 +126,14 @@ def test_switched_off_scenarios_leak_nothing(full: Run, without: Run) -> None:
     }
     for entry in off:
         assert not set(entry["audit_ids"]) & without.ids, entry["scenario"]
+    # ci-token-takeover, still on, binds cluster-admin itself (to its own service account, from its own address)
+    takeover = {
+        i for e in without.truth["incidents"] if e["scenario"] == "ci-token-takeover" for i in e["audit_ids"]
+    }
+    assert takeover
     for ev in without.events:
+        if ev["auditID"] in takeover:
+            continue
         ref = ev.get("objectRef", {})
         body = ev.get("requestObject") or {}
         assert not (ref.get("resource") == "clusterrolebindings" and ev["verb"] == "create")
@@ -150,6 +157,10 @@ def test_no_scenarios_means_no_incident_signatures(tmp: Path) -> None:
         assert not (ref.get("resource") == "secrets" and ev["verb"] == "list" and "namespace" not in ref)
         spec = (ev.get("requestObject") or {}).get("spec", {})
         assert spec.get("type") != "NodePort" and not spec.get("hostPID")
+        # the multi-step intrusion's: a new address, a token request, a DaemonSet, a kube-system identity
+        assert ev["sourceIPs"] != ["193.142.146.35"] and ref.get("subresource") != "token"
+        assert not (ref.get("resource") == "daemonsets" and ev["verb"] == "create")
+        assert ev["user"]["username"] != "system:serviceaccount:kube-system:kube-controller"
 
 
 def test_ratios_match_the_documentation(full: Run) -> None:
