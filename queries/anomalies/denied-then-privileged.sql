@@ -29,7 +29,7 @@ description: >-
   chronically misconfigured client from a new one.
 --- */
 WITH ev AS (
-    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, subresource, namespace,
+    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, subresource, namespace,
            object_name, response_code, authz_decision
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end

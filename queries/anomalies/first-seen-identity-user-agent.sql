@@ -25,7 +25,7 @@ description: >-
   often).
 --- */
 WITH ev AS (
-    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
+    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,
            user_agent, lower(coalesce(nullif(regexp_extract(user_agent, '^([^/ ]+)', 1), ''), '(none)')) AS product
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end

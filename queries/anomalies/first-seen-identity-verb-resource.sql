@@ -23,7 +23,7 @@ description: >-
   "identity never seen". Score 2 when the identity itself is new, 1 otherwise.
 --- */
 WITH ev AS (
-    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
+    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,
            user_agent, verb || ' ' || resource || coalesce('/' || nullif(subresource, ''), '') AS action,
            is_service_account(user_name) AS is_sa
     FROM events

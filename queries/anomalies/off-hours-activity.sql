@@ -28,7 +28,7 @@ description: >-
   accounts are listed in allow_break_glass_users.
 --- */
 WITH ev AS (
-    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
+    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,
            local_ts, hour(local_ts) AS hod, isodow(local_ts) AS dow, local_ts::DATE AS local_day
     FROM (SELECT *, timezone($timezone, request_ts) AS local_ts FROM events)
     WHERE request_ts >= $baseline_start AND request_ts < $period_end

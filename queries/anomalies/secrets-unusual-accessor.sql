@@ -36,13 +36,9 @@ description: >-
   skipped; secret operators can be listed in allow_automation_users.
 --- */
 WITH ev AS (
-    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, object_name,
+    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,
            user_agent, lower(coalesce(nullif(regexp_extract(user_agent, '^([^/ ]+)', 1), ''), '(none)')) AS product,
-           CASE WHEN regexp_full_match(source_ips[1], '\d+\.\d+\.\d+\.\d+') THEN
-               CASE WHEN regexp_matches(source_ips[1], '^(10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|127\.|100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.)')
-                    THEN regexp_extract(source_ips[1], '^(\d+\.\d+)\.', 1) || '.0.0/16'
-                    ELSE regexp_extract(source_ips[1], '^(\d+\.\d+\.\d+)\.', 1) || '.0/24' END
-           ELSE array_to_string(list_slice(string_split(source_ips[1], ':'), 1, 4), ':') || '::/64' END AS net
+           address_network(client_ip(source_ips)) AS net
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage = 'ResponseComplete' AND resource = 'secrets' AND verb IN ('get', 'list', 'watch')

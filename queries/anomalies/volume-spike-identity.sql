@@ -29,7 +29,7 @@ description: >-
 --- */
 WITH hourly AS (
     SELECT cluster, user_name, date_trunc('hour', request_ts) AS hour, count(*) AS n,
-           arg_min(audit_id, request_ts) AS audit_id, arg_min(source_ips[1], request_ts) AS source_ip,
+           arg_min(audit_id, request_ts) AS audit_id, arg_min(client_ip(source_ips), request_ts) AS source_ip,
            mode(verb) AS verb, mode(resource) AS resource, min(request_ts) AS first_ts
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end

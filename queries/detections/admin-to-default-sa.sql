@@ -22,7 +22,7 @@ description: >-
   including ones created by others later, gets those rights.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} bound role {} to the default service account in {}', user_name, request_object ->> '$.roleRef.name', coalesce(namespace, 'a cluster-wide binding')) AS summary,
     user_agent, response_code

@@ -30,7 +30,7 @@ description: >-
   time. Operators that create their own webhooks can be listed in allow_automation_users.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} {} {} {}', user_name, verb_past(verb), CASE resource WHEN 'mutatingwebhookconfigurations' THEN 'mutating admission webhook' ELSE 'validating admission webhook' END, coalesce(object_name, request_object ->> '$.metadata.name', '(collection)')) AS summary,
     user_agent, response_code

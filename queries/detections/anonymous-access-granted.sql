@@ -23,7 +23,7 @@ description: >-
   Anyone who can reach the API server then holds the bound role without any credential.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} bound role {} to anonymous users ({})', user_name, request_object ->> '$.roleRef.name', coalesce(object_name, request_object ->> '$.metadata.name')) AS summary,
     user_agent, response_code

@@ -21,9 +21,9 @@ description: >-
   can reach the API server can run code in the cluster.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('anonymous caller from {} {} pod {}/{}', source_ips[1], verb_past(verb), namespace, coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
+    format('anonymous caller from {} {} pod {}/{}', client_ip(source_ips), verb_past(verb), namespace, coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
     user_agent, response_code
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end

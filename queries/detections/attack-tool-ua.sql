@@ -23,9 +23,9 @@ description: >-
   one row per identity, address and tool.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} used attack/recon tool "{}" from {} ({} {})', user_name, user_agent, source_ips[1], verb, coalesce(resource, request_uri)) AS summary,
+    format('{} used attack/recon tool "{}" from {} ({} {})', user_name, user_agent, client_ip(source_ips), verb, coalesce(resource, request_uri)) AS summary,
     user_agent, response_code
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -33,5 +33,5 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND regexp_matches(lower(coalesce(user_agent, '')),
           '(access_matrix|rakkess|trufflehog|azurehound|micro-scanner|kube-hunter|kubehunter|peirates|kubeletctl|kdigger|cdk/|kubiscan|botb|kubestriker|nuclei|zgrab|masscan|nmap)')
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY cluster, user_name, source_ips[1], user_agent ORDER BY request_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY cluster, user_name, client_ip(source_ips), user_agent ORDER BY request_ts) = 1
 ORDER BY ts

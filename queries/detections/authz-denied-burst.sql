@@ -30,7 +30,7 @@ description: >-
   control-plane components are ignored; anonymous probing is reported by unauth-scan.
 --- */
 WITH denied AS (
-    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb,
+    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb,
            coalesce(resource, request_uri) AS target, namespace
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end

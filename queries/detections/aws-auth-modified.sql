@@ -23,7 +23,7 @@ description: >-
   cluster-admin.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} {} the aws-auth ConfigMap (IAM to Kubernetes identity mapping)', user_name, verb_past(verb)) AS summary,
     user_agent, response_code

@@ -36,7 +36,7 @@ sa AS (
     FROM w
 )
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     object_ref AS object_name,
     format('{} {} {} kube-system/{} to run as the controller service account {}', user_name,
            verb_past,

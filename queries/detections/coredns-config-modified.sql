@@ -20,7 +20,7 @@ description: >-
   server and registries) to hosts of their choosing.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} {} the cluster DNS ConfigMap {}', user_name, verb_past(verb), object_name) AS summary,
     user_agent, response_code

@@ -18,13 +18,14 @@ references:
 - splunk:Kubernetes DaemonSet Deployed
 - catalog:daemonset-created
 mitre: [T1610, T1543]
+pattern: [namespace, object_name]
 description: >-
   A new DaemonSet was created outside the control plane. A DaemonSet runs a pod on every node, so it is the
   quickest way to get code (and node-level mounts) onto the whole cluster and to keep it there. New DaemonSets
   are rare in a stable cluster, so each one deserves a look.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} created DaemonSet {}/{}', user_name, namespace, coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
     user_agent, response_code

@@ -58,7 +58,7 @@ hits AS (
                              OR (s ->> '$.name') = 'centraldashboard'))))
 )
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, name AS object_name,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, name AS object_name,
     format('{} {}', user_name, what) AS summary,
     request_object ->> '$.spec.type' AS service_type, request_object ->> '$.roleRef.name' AS role, user_agent
 FROM hits

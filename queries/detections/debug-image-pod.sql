@@ -57,7 +57,7 @@ per_pod AS (
     FROM hits GROUP BY cluster, audit_id
 )
 SELECT
-    p.request_ts AS ts, p.cluster, p.audit_id, p.user_name, p.source_ips[1] AS source_ip, p.verb, p.resource, p.namespace,
+    p.request_ts AS ts, p.cluster, p.audit_id, p.user_name, client_ip(p.source_ips) AS source_ip, p.verb, p.resource, p.namespace,
     p.object_ref AS object_name,
     format('{} created pod {}/{} running a shell in {} ({})', p.user_name, coalesce(p.namespace, '-'),
            coalesce(p.object_ref, '?'), array_to_string(h.images, ', '),

@@ -21,7 +21,7 @@ description: >-
   them by hand is unusual and typically hides traces of an intrusion (indicator removal).
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} {} Kubernetes events {} in namespace {}', user_name, verb_past(verb), coalesce(object_name, '(collection)'), coalesce(namespace, '(all)')) AS summary,
     user_agent, response_code

@@ -29,7 +29,7 @@ description: >-
   an attacker borrows that pod's identity; legitimate tooling almost never does it through kubectl exec.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} ran "{}" in pod {}/{} (credential file access)', user_name, command, namespace, object_name) AS summary,
     user_agent, response_code,

@@ -21,7 +21,7 @@ description: >-
   logging.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} ran "{}" in pod {}/{} (kubectl cp, copy out of the pod)', user_name, command, namespace, object_name) AS summary,
     user_agent, response_code,

@@ -17,17 +17,18 @@ mitre: [T1609]
 description: >-
   A successful exec or attach into a pod in kube-system. Pods there run the cluster's own components with
   powerful service-account tokens and host access; a shell in one is close to cluster-admin. Exec into other
-  namespaces is reported by the Falco-parity exec rule; this one stands out because of the target.
+  namespaces is reported by pod-exec (low); this one stands out because of the target. Counted once per
+  request whatever stages the audit policy logs (pod_exec_sessions); denied attempts are not sessions.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
-    coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} opened {} into kube-system pod {}{}', user_name, subresource, object_name, CASE WHEN command <> '' THEN ' running "' || command || '"' ELSE '' END) AS summary,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
+    object_name,
+    format('{} opened {} into kube-system pod {}{}', coalesce(user_name, '(unknown user)'), subresource,
+           coalesce(object_name, '?'), CASE WHEN command <> '' THEN ' running "' || command || '"' ELSE '' END) AS summary,
     user_agent, response_code,
-    command
+    command, container, interactive, stage
 FROM pod_exec_sessions e
 WHERE request_ts >= $period_start AND request_ts < $period_end
   AND namespace = 'kube-system'
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY cluster, audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022
 references: [falco:Create Disallowed Pod]
 mitre: [T1610]
 needs_config: [query_list]
+pattern: [namespace, repositories]
 description: >-
   A pod created with a container image repository outside allowlists.query_lists for this query. Falco ships
   this rule inert (allowed_k8s_containers is always true); here it is inert while that list is empty and

@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022
 references: [falco:Pod Created in Kube Namespace]
 mitre: [T1610]
 needs_config: [query_list]
+pattern: [namespace, repositories]
 description: >-
   A pod created in kube-system or kube-public unless every image repository is in Falco's
   allowed_kube_namespace_image_list or every one is in the user list (allowlists.query_lists). Without a

@@ -18,6 +18,7 @@ references:
 - panther:Kubernetes.PodUsingIPCNamespace
 - catalog:hostipc-pod
 mitre: [T1611, T1610]
+pattern: [namespace, object_name]
 description: >-
   A pod, or a workload whose pod template, sets spec.hostIPC=true. The container shares the node's System V
   IPC and POSIX shared memory with every host process, so it can read or tamper with other workloads' shared
@@ -30,7 +31,7 @@ WITH w AS (
     WHERE request_ts >= $period_start AND request_ts < $period_end
 )
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     object_ref AS object_name,
     format('{} {} {} {}/{} with hostIPC: true (host IPC namespace)', user_name,
            verb_past,

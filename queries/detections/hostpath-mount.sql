@@ -19,37 +19,34 @@ references:
 - panther:GCP K8S Pod Create Or Modify Host Path Volume Mount
 - catalog:hostpath-mount
 mitre: [T1611, T1610]
+pattern: [namespace, object_name]
 description: >-
-  A pod, or a workload whose pod template, mounts a sensitive node directory as a hostPath volume: the root
-  filesystem, /etc, /proc, /root, /var, the container runtime sockets, kubelet or etcd state, or
-  /etc/kubernetes. Such a mount gives the container the node's credentials and usually root on the node.
-  Harmless paths (/var/log for log shippers, device plugins) are not reported. Compares the request body with
-  the setting; pods made by the built-in controllers and kubelet mirror pods are skipped because the workload
-  object that caused them is reported instead. Per-query exceptions (user or namespace) come from
-  allow_query_list.
+  A pod, a workload's pod template, or an ephemeral container added to a pod, mounts a sensitive node path as
+  a hostPath volume (is_sensitive_host_path, where the set and the reasons live: the root filesystem and the
+  system directories themselves, container runtime sockets and state, kubelet and etcd state, host credentials
+  and cron or systemd folders). Such a mount gives the container the node's credentials or a way to run code
+  as root on it. Any other host path (/var/log for log shippers, device-plugin sockets, CNI folders) is
+  reported at low severity by hostpath-mount-other instead. Successful writes only; pods made by the built-in
+  controllers and kubelet mirror pods are skipped because the workload object that caused them is reported
+  instead. Per-query exceptions (user or namespace) come from allow_query_list.
 --- */
 WITH w AS (
-    SELECT * FROM workload_specs
+    SELECT *, coalesce(json_extract_string(podspec, '$.volumes[*].hostPath.path'), []) AS host_paths
+    FROM workload_specs
     WHERE request_ts >= $period_start AND request_ts < $period_end
 )
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     object_ref AS object_name,
-    format('{} {} {} {}/{} mounting host path(s) {}', user_name,
+    format('{} {} {} {}/{} mounting host path(s) {}', coalesce(user_name, '(unknown user)'),
            verb_past,
            object_kind, coalesce(namespace, '-'), coalesce(object_ref, '?'),
            array_to_string(sensitive_paths, ', ')) AS summary,
-    sensitive_paths, user_agent
+    sensitive_paths, host_paths, user_agent
 FROM (
-    SELECT *,
-        list_filter(json_extract_string(podspec, '$.volumes[*].hostPath.path'),
-            lambda p: regexp_full_match(CASE WHEN p = '/' THEN p ELSE rtrim(p, '/') END,
-                '/|/boot|/dev|/etc|/home|/proc|/root|/run|/sys|/usr|/var|/var/run|/var/lib'
-                || '|(/var/run/docker\.sock|/run/docker\.sock|/var/run/containerd|/run/containerd|/var/run/crio'
-                || '|/run/crio|/var/run/cri-dockerd\.sock|/var/lib/kubelet|/var/lib/docker|/var/lib/containerd'
-                || '|/etc/kubernetes|/var/lib/etcd|/etc/shadow|/etc/sudoers|/root/.+|/home/.+)(/.*)?')) AS sensitive_paths
+    SELECT *, list_filter(host_paths, lambda p: is_sensitive_host_path(p)) AS sensitive_paths
     FROM w
 ) w
 WHERE len(sensitive_paths) > 0
   AND NOT allowlisted($query_id, [w.user_name, w.namespace])
-ORDER BY ts
+ORDER BY ts, audit_id

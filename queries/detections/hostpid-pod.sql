@@ -30,7 +30,7 @@ WITH w AS (
     WHERE request_ts >= $period_start AND request_ts < $period_end
 )
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     object_ref AS object_name,
     format('{} {} {} {}/{} with hostPID: true (host process namespace)', user_name,
            verb_past,

@@ -23,7 +23,7 @@ description: >-
   Impersonation hides the real actor behind the target identity in every later record of the request.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} acted as {} ({} {} {})', user_name, impersonated_user, verb, coalesce(resource, request_uri), coalesce(object_name, '')) AS summary,
     user_agent, response_code,

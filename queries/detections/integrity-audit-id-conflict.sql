@@ -22,7 +22,7 @@ description: >-
   shows every conflicting pair with what differs (user, verb, object, time).
 --- */
 WITH rows AS (
-    SELECT audit_id, stage, event_hash, request_ts, stage_ts, user_name, source_ips[1] AS source_ip, verb,
+    SELECT audit_id, stage, event_hash, request_ts, stage_ts, user_name, client_ip(source_ips) AS source_ip, verb,
            resource, namespace, object_name, request_uri, user_agent, cluster
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end

@@ -44,7 +44,7 @@ bad AS (
 )
 SELECT
     min(request_ts) AS ts, arg_max(audit_id, abs(latency_s)) AS audit_id, arg_max(user_name, abs(latency_s)) AS user_name,
-    arg_max(source_ips[1], abs(latency_s)) AS source_ip, arg_max(verb, abs(latency_s)) AS verb,
+    arg_max(client_ip(source_ips), abs(latency_s)) AS source_ip, arg_max(verb, abs(latency_s)) AS verb,
     arg_max(resource, abs(latency_s)) AS resource, arg_max(namespace, abs(latency_s)) AS namespace,
     arg_max(object_name, abs(latency_s)) AS object_name,
     format('{} request(s) in cluster {} on {} show a clock jump ({}; largest apparent latency {} s)', count(*), cluster,

@@ -29,7 +29,7 @@ WITH bad AS (
 )
 SELECT
     min(request_ts) AS ts, arg_max(audit_id, behind_s) AS audit_id, arg_max(user_name, behind_s) AS user_name,
-    arg_max(source_ips[1], behind_s) AS source_ip, arg_max(verb, behind_s) AS verb,
+    arg_max(client_ip(source_ips), behind_s) AS source_ip, arg_max(verb, behind_s) AS verb,
     arg_max(resource, behind_s) AS resource, arg_max(namespace, behind_s) AS namespace,
     arg_max(object_name, behind_s) AS object_name,
     format('{} event(s) in cluster {} on {} have a stage timestamp before the request was received (up to {} s earlier)',

@@ -20,7 +20,7 @@ description: >-
   node (/exec, /run) without a pods/exec audit record.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} proxied {} {} to the kubelet of node {}', user_name, upper(verb), request_uri, object_name) AS summary,
     user_agent, response_code

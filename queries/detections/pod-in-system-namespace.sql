@@ -25,7 +25,7 @@ description: >-
   and applications have no reason to start pods there by hand.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} created pod {} directly in system namespace {}', user_name, coalesce(object_name, request_object ->> '$.metadata.name', '?'), namespace) AS summary,
     user_agent, response_code

@@ -20,6 +20,7 @@ references:
 - panther:Kubernetes.Role.PodExec
 - catalog:role-sensitive-perms
 mitre: [T1098.006]
+pattern: [namespace, object_name]
 description: >-
   A Role or ClusterRole was created or changed with a rule that allows escalate, bind or impersonate, exec or
   attach into pods, nodes/proxy, minting service-account tokens, approving certificates, or reading Secrets.
@@ -27,7 +28,7 @@ description: >-
   by role-wildcard; deployment tools that install reviewed roles can be listed in allow_automation_users.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} {} {} {}{} granting {}', user_name, verb_past(verb), CASE resource WHEN 'roles' THEN 'Role' ELSE 'ClusterRole' END, CASE WHEN namespace IS NOT NULL THEN namespace || '/' ELSE '' END, coalesce(object_name, request_object ->> '$.metadata.name'), array_to_string(list_transform(list_filter(json_extract(coalesce(response_object, request_object), '$.rules[*]'), lambda r:
              list_has_any(json_extract_string(r, '$.verbs[*]'), ['escalate', 'bind', 'impersonate'])

@@ -27,7 +27,7 @@ description: >-
   another name. The control plane's own aggregation of built-in roles is ignored.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} {} {} {}{} with wildcard rules (verbs: {}; resources: {})', user_name, verb_past(verb), CASE resource WHEN 'roles' THEN 'Role' ELSE 'ClusterRole' END, CASE WHEN namespace IS NOT NULL THEN namespace || '/' ELSE '' END, coalesce(object_name, request_object ->> '$.metadata.name'), array_to_string(list_distinct(json_extract_string(coalesce(response_object, request_object), '$.rules[*].verbs[*]')), ','), array_to_string(list_distinct(json_extract_string(coalesce(response_object, request_object), '$.rules[*].resources[*]')), ',')) AS summary,
     user_agent, response_code

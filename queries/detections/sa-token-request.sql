@@ -19,6 +19,7 @@ references:
 - panther:Kubernetes.ServiceAccount.TokenCreated
 - catalog:sa-token-request
 mitre: [T1552.007, T1528]
+pattern: [namespace, object_name]
 description: >-
   A token for a service account was created through serviceaccounts/token (kubectl create token) by someone
   other than the kubelet or the control plane, which mint projected tokens for pods all the time. A
@@ -26,7 +27,7 @@ description: >-
   CI systems that mint tokens by design can be listed in allow_automation_users.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} minted a token for service account {}/{}', user_name, namespace, object_name) AS summary,
     user_agent, response_code

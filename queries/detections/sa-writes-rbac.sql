@@ -24,7 +24,7 @@ description: >-
   role-sensitive-perms judge the content of such changes.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} {} {} {}', user_name, verb_past(verb), resource, coalesce(object_name, request_object ->> '$.metadata.name', '?')) AS summary,
     user_agent, response_code

@@ -26,7 +26,7 @@ description: >-
   ignored and secret operators (cert-manager, external-secrets, Helm) can be listed in allow_automation_users.
 --- */
 WITH reads AS (
-    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, namespace, object_name
+    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, namespace, object_name
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
       AND stage = 'ResponseComplete'

@@ -24,7 +24,7 @@ description: >-
   probing by authz-denied-burst. Per-query exceptions (user) come from allow_query_list.
 --- */
 WITH denied AS (
-    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb, namespace, object_name
+    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb, namespace, object_name
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
       AND stage = 'ResponseComplete'

@@ -31,9 +31,9 @@ description: >-
   reported once per restart. Operators that legitimately list all Secrets belong in allow_automation_users.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
-    format('{} {} secrets {} from {}', user_name, 'listed', CASE WHEN coalesce(namespace, '') = '' THEN 'across all namespaces' ELSE 'in namespace ' || namespace END, coalesce(source_ips[1], '?')) AS summary,
+    format('{} {} secrets {} from {}', user_name, 'listed', CASE WHEN coalesce(namespace, '') = '' THEN 'across all namespaces' ELSE 'in namespace ' || namespace END, coalesce(client_ip(source_ips), '?')) AS summary,
     user_agent, response_code
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -41,7 +41,7 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND response_code BETWEEN 200 AND 299
   AND resource = 'secrets' AND verb = 'list'
       AND (coalesce(namespace, '') = '' OR namespace IN ('kube-system', 'default'))
-      AND coalesce(source_ips[1], '') NOT IN ('127.0.0.1', '::1')
+      AND coalesce(ip_scope(client_ip(source_ips)), '') <> 'loopback'
       AND NOT is_platform_identity(user_name)
   AND user_name NOT IN (SELECT value FROM allow_automation_users)
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])

@@ -19,7 +19,7 @@ description: >-
   this by design (kube-state-metrics, some operators) belong in allow_automation_users.
 --- */
 SELECT
-    request_ts AS ts, cluster, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace,
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} checked its own permissions ({}) using "{}"', user_name, resource, user_agent) AS summary,
     user_agent, response_code

@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC6.1, soc2:CC7.2, is
 references: [splunk:Kubernetes Suspicious Image Pulling, catalog:suspicious-image-pull]
 mitre: [T1610, T1204.003]
 needs_config: [trusted_registries]
+pattern: [namespace, images]
 description: >-
   A pod, or a workload whose pod template, is created or changed with a container image (containers,
   initContainers or ephemeralContainers) whose registry is not in allow_trusted_registries (`[allowlists]
@@ -47,7 +48,7 @@ untrusted AS (
     GROUP BY cluster, audit_id
 )
 SELECT
-    w.request_ts AS ts, w.cluster, w.audit_id, w.user_name, w.source_ips[1] AS source_ip, w.verb, w.resource, w.namespace,
+    w.request_ts AS ts, w.cluster, w.audit_id, w.user_name, client_ip(w.source_ips) AS source_ip, w.verb, w.resource, w.namespace,
     w.object_ref AS object_name,
     format('{} {} {} {}/{} with image(s) from a registry that is not trusted: {}', w.user_name,
            w.verb_past,

@@ -27,7 +27,7 @@ description: >-
   for anonymous access. The summary says how many requests were allowed, which matters most.
 --- */
 WITH anon AS (
-    SELECT cluster, request_ts, audit_id, user_name, source_ips[1] AS source_ip, user_agent, verb, request_uri,
+    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb, request_uri,
            response_code, authz_decision
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end

@@ -14,7 +14,7 @@ SELECT
     coalesce(user_name, '(none)') AS user_name,
     response_code,
     count(*) AS events,
-    count(DISTINCT source_ips[1]) AS source_ips,
+    count(DISTINCT client_ip(source_ips)) AS source_ips,
     count(DISTINCT request_uri) AS paths,
     min(request_uri) AS sample_path,
     min(request_ts) AS first_ts,

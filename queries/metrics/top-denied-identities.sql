@@ -17,7 +17,7 @@ SELECT
     count(DISTINCT coalesce(resource, request_uri)) AS targets,
     string_agg(DISTINCT coalesce(resource, request_uri), ', ' ORDER BY coalesce(resource, request_uri))
         AS target_list,
-    count(DISTINCT source_ips[1]) AS source_ips,
+    count(DISTINCT client_ip(source_ips)) AS source_ips,
     min(request_ts) AS first_ts,
     max(request_ts) AS last_ts
 FROM events

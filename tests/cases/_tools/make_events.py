@@ -60,7 +60,7 @@ def ev(
     version: str = "v1",
     code: int = 200,
     decision: str | None = None,
-    ip: str = "10.20.0.15",
+    ip: str | list[str] | None = "10.20.0.15",  # a list is the whole sourceIPs chain; None leaves it out
     ua: str = KUBECTL,
     uri: str | None = None,
     stage: str = "ResponseComplete",
@@ -94,13 +94,15 @@ def ev(
         "requestURI": uri or _uri(verb, resource, ns, name, sub, group, version),
         "verb": verb,
         "user": {"username": user, "groups": groups},
-        "sourceIPs": [ip],
+        "sourceIPs": ip if isinstance(ip, list) else [ip],
         "userAgent": ua,
         "responseStatus": {"metadata": {}, "code": code},
         "requestReceivedTimestamp": ts(t),
         "stageTimestamp": ts(stage_t or (t + timedelta(milliseconds=12))),
         "annotations": {"authorization.k8s.io/decision": decision, "authorization.k8s.io/reason": ""},
     }
+    if ip is None:
+        del e["sourceIPs"]
     if code == 401:
         e["annotations"] = {}
     if resource is not None:
@@ -120,6 +122,20 @@ def ev(
         e["requestObject"] = req
     if resp is not None:
         e["responseObject"] = resp
+    return e
+
+
+def missing(e: dict[str, Any], *fields: str) -> dict[str, Any]:
+    """`e` without the optional fields named (dotted: "user.groups"); "sourceIPs" becomes an empty list."""
+    for field in fields:
+        *parents, leaf = field.split(".")
+        target = e
+        for key in parents:
+            target = target[key]
+        if field == "sourceIPs":
+            target[leaf] = []
+        else:
+            del target[leaf]
     return e
 
 
@@ -193,6 +209,13 @@ if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).parent))
     import make_events as me  # the same file as a module, so the sibling modules share its CASES
 
-    for mod in ("cases_detections", "cases_anomalies", "cases_integrity", "cases_workloads"):
+    for mod in (
+        "cases_detections",
+        "cases_anomalies",
+        "cases_integrity",
+        "cases_workloads",
+        "cases_network",
+        "cases_privileged",
+    ):
         __import__(mod)
     me.write(sys.argv[1:])
