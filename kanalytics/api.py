@@ -26,7 +26,6 @@ from typing import IO, TYPE_CHECKING, Any
 from kanalytics.archive.api import ArchiveInfo, Store
 from kanalytics.config import Settings, load_settings
 from kanalytics.errors import ArchiveError, UsageError
-from kanalytics.vocabulary import FINDING_KINDS
 
 if TYPE_CHECKING:
     import duckdb
@@ -39,9 +38,11 @@ if TYPE_CHECKING:
     from kanalytics.archive.signing import Keys
     from kanalytics.archive.verify import VerifyReport
     from kanalytics.catalog.api import FindingsResult
+    from kanalytics.catalog.incidents import IncidentsResult
     from kanalytics.catalog.loader import Catalog
     from kanalytics.catalog.model import Suppression
     from kanalytics.catalog.runner import Progress
+    from kanalytics.catalog.tune import TuneResult
     from kanalytics.report.api import ReportOutputs
 
 Instant = date | datetime | str
@@ -396,20 +397,20 @@ class Archive:
         min_severity: str | None = None,
         progress: Progress | None = None,
     ) -> FindingsResult:
-        """Every detection and anomaly finding of the period, most severe first, with the queries that failed
-        or were not evaluable (`result.failed`, `result.not_evaluable`) and their reasons."""
+        """Every detection and anomaly finding of the period to review, most severe first; under the default
+        profile the medium/low findings that recur on most baseline days are in `result.recurring` instead,
+        with their evidence. The queries that failed, were not evaluable or need configuration are in
+        `result.failed`, `result.not_evaluable` and `result.needs_configuration`, with their reasons."""
         from kanalytics.catalog import api as catalog_api
-        from kanalytics.catalog.runner import run_catalog
 
-        floor = catalog_api.severity_floor(min_severity)
+        catalog_api.severity_floor(min_severity)  # a usage error before the archive is opened
         first, last = self.closed_period(month=month, start=start, end=end)
         self.require()
         self._warn_if_empty(first, last, clusters)
-        run = run_catalog(
-            self.store, first, last, clusters=clusters, settings=self.settings, catalog=self.catalog,
-            kinds=FINDING_KINDS, keep_tables=False, progress=progress,
+        return catalog_api.findings(
+            self.store, first, last, settings=self.settings, catalog=self.catalog, clusters=clusters,
+            min_severity=min_severity, progress=progress,
         )  # fmt: skip
-        return catalog_api.findings_result(run, floor)
 
     def findings_frame(
         self,
@@ -419,9 +420,11 @@ class Archive:
         end: Instant | None = None,
         clusters: Sequence[str] | None = None,
         min_severity: str | None = None,
+        include_recurring: bool = False,
     ) -> pl.DataFrame:
         """`findings()` as one polars DataFrame (fixed schema, evidence as JSON text); warns with
-        `QueryFailedWarning` naming each query that failed."""
+        `QueryFailedWarning` naming each query that failed. `include_recurring` adds the recurring findings,
+        each with its pattern's evidence under the evidence key "recurring"."""
         from kanalytics.catalog.findings import findings_frame
 
         result = self.findings(
@@ -431,7 +434,7 @@ class Archive:
             warnings.warn(
                 f"query {problem.query_id} failed: {problem.reason}", QueryFailedWarning, stacklevel=2
             )
-        return utc(findings_frame(result.findings))
+        return utc(findings_frame(result.listing(include_recurring=include_recurring)))
 
     def report(
         self,
@@ -616,6 +619,59 @@ class Archive:
         warnings.warn(
             f"nothing matched: the archive {self.root} has {what}", NothingMatchedWarning, stacklevel=3
         )
+
+    # -- incidents --------------------------------------------------------------------------------------
+    def incidents(
+        self,
+        *,
+        month: str | None = None,
+        start: Instant | None = None,
+        end: Instant | None = None,
+        clusters: Sequence[str] | None = None,
+        min_severity: str | None = None,
+        progress: Progress | None = None,
+    ) -> IncidentsResult:
+        """The period's findings to review (`findings()`) correlated into incidents, most urgent first
+        (docs/incidents.md); `min_severity` filters incidents by their own, possibly raised, severity.
+        `result.findings` is the `FindingsResult` they came from, with its failed queries."""
+        from kanalytics.catalog import api as catalog_api
+        from kanalytics.catalog.incidents import incidents_result
+
+        floor = catalog_api.severity_floor(min_severity)
+        found = self.findings(month=month, start=start, end=end, clusters=clusters, progress=progress)
+        return incidents_result(found, catalog=self.catalog, settings=self.settings, min_severity=floor)
+
+    # -- tune -------------------------------------------------------------------------------------------
+    def tune(
+        self,
+        *,
+        start: Instant | None = None,
+        end: Instant | None = None,
+        clusters: Sequence[str] | None = None,
+        min_days: int | None = None,
+        out: str | Path | None = None,
+        force: bool = False,
+    ) -> TuneResult:
+        """Propose allow-lists from the baseline [start, end) (default: the `baseline.days` days before the
+        current month) as TOML for a person to review (`result.text`; docs/tune.md); written to `out` when
+        given (never over a file without `force`, never to a kanalytics.toml). Nothing is ever applied."""
+        from kanalytics.catalog.loader import load_proposals
+        from kanalytics.catalog.tune import default_period, propose, write_proposal
+
+        if start is None and end is None:
+            first, last = default_period(self.settings)
+        else:
+            first, last = self.closed_period(start=start, end=end)
+        self.require()
+        result = propose(
+            self.store, first, last, settings=self.settings, catalog=self.catalog, clusters=clusters,
+            proposals=load_proposals(self.catalog, settings=self.settings), min_days=min_days,
+            archive_name=str(self.root),
+        )  # fmt: skip
+        if out is not None:
+            protected = [p for p in (self.settings.source,) if p]
+            write_proposal(result.text, Path(out), force=force, protected=protected)
+        return result
 
 
 class QueryFailedWarning(UserWarning):

@@ -106,6 +106,14 @@ class BaselineSettings(_Strict):
     min_days: int = Field(default=3, ge=1)
 
 
+class IncidentSettings(_Strict):
+    """How findings are correlated into incidents (docs/incidents.md)."""
+
+    # Findings that share an identity, a public address, an object or a credential chain are linked when at
+    # most this many minutes apart (single linkage: each to its nearest linked neighbour).
+    window_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
+
+
 class Settings(_Strict):
     timezone: str = "UTC"
     # "default": rules whose meaning depends on a list you have not configured stay quiet until it exists, and
@@ -113,6 +121,7 @@ class Settings(_Strict):
     # built-in lists, every rule on, no baseline judgement), what the Falco conformance test runs.
     profile: Literal["default", "falco"] = "default"
     baseline: BaselineSettings = Field(default_factory=BaselineSettings)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     allowlists: Allowlists = Field(default_factory=Allowlists)
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)

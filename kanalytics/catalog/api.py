@@ -1,31 +1,42 @@
-"""The catalog's entry points for the façade (`kanalytics.api.Archive`): findings with their failures.
+"""The catalog's entry points for the façade (`kanalytics.api.Archive`) and the report: findings, judged.
 
-`findings` runs every detection and anomaly once and returns a `FindingsResult`: the findings and, for each
-query that failed or could not be evaluated, its id and the reason. Nothing is dropped silently.
+`judged_run` is the one way findings come out of the catalog: it runs the queries once and then, under the
+default profile, judges medium/low findings against the baseline (`catalog.recurrence`), so the review queue
+(`run.findings`) and the recurring behaviour (`run.recurring`) are the same in `findings`, the façade and the
+report. `findings` returns a `FindingsResult`: the review queue, the recurring patterns with their evidence and,
+for each query that failed, could not be evaluated or waits for configuration, its id and the reason. Nothing is
+dropped silently.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kanalytics.catalog.model import Finding
+from kanalytics.catalog.findings import json_safe, sort_findings
+from kanalytics.catalog.model import Finding, RecurringPattern
 from kanalytics.errors import UsageError
 from kanalytics.vocabulary import FINDING_KINDS, SEVERITIES, SEVERITY_ORDER
 
 if TYPE_CHECKING:
     from kanalytics.catalog.loader import Catalog
     from kanalytics.catalog.model import CatalogRun
-    from kanalytics.catalog.runner import EventSource
+    from kanalytics.catalog.runner import EventSource, Progress
     from kanalytics.config import Settings
+
+# The evidence key a recurring finding carries when it is listed with the others (findings --include-recurring,
+# the report's findings.csv/json): its pattern's evidence, "seen on 24 of 30 baseline days (...)".
+RECURRING_MARK = "recurring"
 
 
 @dataclass(frozen=True)
 class QueryProblem:
-    """A query that produced no rows to trust: `status` "error" (it failed) or "not-evaluable" (the archive
-    lacks what it needs, e.g. the audit level), with the reason."""
+    """A query that produced no rows to trust: `status` "error" (it failed), "not-evaluable" (the archive lacks
+    what it needs, e.g. the audit level or a baseline) or "needs-configuration" (it waits for a list you have
+    not set; the reason names it and the command that helps), with the reason."""
 
     query_id: str
     status: str
@@ -37,9 +48,11 @@ class QueryProblem:
 
 @dataclass
 class FindingsResult:
-    """The findings of [start, end), most severe first, and the queries that failed or were not evaluable.
+    """The findings of [start, end) to review, most severe first; the recurring behaviour moved out of them
+    (`recurring`, each pattern with its evidence and findings); and the queries that failed, were not evaluable
+    or need configuration.
 
-    Iterating (or `len`) goes over the findings, so `for f in archive.findings(...)` reads naturally.
+    Iterating (or `len`) goes over the findings to review, so `for f in archive.findings(...)` reads naturally.
     """
 
     start: datetime
@@ -48,6 +61,10 @@ class FindingsResult:
     failed: list[QueryProblem] = field(default_factory=list)
     not_evaluable: list[QueryProblem] = field(default_factory=list)
     queries: int = 0  # how many detections and anomalies ran
+    needs_configuration: list[QueryProblem] = field(default_factory=list)
+    recurring: list[RecurringPattern] = field(default_factory=list)
+    # The `kanalytics tune` command that proposes the lists the needs-configuration queries wait for.
+    tune_command: str = ""
 
     @property
     def ok(self) -> bool:
@@ -60,6 +77,18 @@ class FindingsResult:
     def __len__(self) -> int:
         return len(self.findings)
 
+    @property
+    def recurring_findings(self) -> int:
+        """How many findings the recurring patterns hold (not in `findings`)."""
+        return sum(len(p.findings) for p in self.recurring)
+
+    def listing(self, *, include_recurring: bool = False) -> list[Finding]:
+        """The findings to review; with `include_recurring` the recurring ones too, in severity order, each
+        marked with its pattern's evidence (`evidence["recurring"]`)."""
+        if not include_recurring or not self.recurring:
+            return list(self.findings)
+        return sort_findings([*self.findings, *marked_recurring(self.recurring)])
+
     def to_json(self) -> dict[str, Any]:
         return {
             "start": self.start.isoformat(),
@@ -68,7 +97,63 @@ class FindingsResult:
             "findings": [f.to_json() for f in self.findings],
             "failed": [p.to_json() for p in self.failed],
             "not_evaluable": [p.to_json() for p in self.not_evaluable],
+            "needs_configuration": [p.to_json() for p in self.needs_configuration],
+            "tune_command": self.tune_command,
+            "recurring": [recurring_to_json(p) for p in self.recurring],
         }
+
+
+def recurring_to_json(pattern: RecurringPattern) -> dict[str, Any]:
+    """One recurring pattern: who, which query and key, its baseline evidence, and the findings it covers."""
+    return json_safe(
+        {
+            "query_id": pattern.query_id,
+            "cluster": pattern.cluster,
+            "user_name": pattern.user_name,
+            "key": pattern.key,
+            "days_seen": pattern.days_seen,
+            "baseline_days": pattern.baseline_days,
+            "first_seen": pattern.first_seen,
+            "last_seen": pattern.last_seen,
+            "evidence": pattern.evidence,
+            "count": len(pattern.findings),
+            "findings": [f.to_json() for f in pattern.findings],
+        }
+    )
+
+
+def marked_recurring(patterns: Iterable[RecurringPattern]) -> list[Finding]:
+    """The findings of `patterns`, each a copy whose evidence says it is recurring behaviour and why."""
+    return [
+        dataclasses.replace(f, evidence={**f.evidence, RECURRING_MARK: p.evidence})
+        for p in patterns
+        for f in p.findings
+    ]
+
+
+def judged_run(
+    source: EventSource,
+    start: datetime,
+    end: datetime,
+    *,
+    settings: Settings,
+    catalog: Catalog,
+    clusters: Sequence[str] | None = None,
+    kinds: Iterable[str] | None = None,
+    progress: Progress | None = None,
+) -> CatalogRun:
+    """The catalog over [start, end) (detection tables released once they are findings), then, under the
+    default profile, its recurring medium/low findings moved out of `findings` into `recurring`."""
+    from kanalytics.catalog.recurrence import judge_recurrence
+    from kanalytics.catalog.runner import run_catalog
+
+    run = run_catalog(
+        source, start, end, clusters=clusters, settings=settings, catalog=catalog, kinds=kinds,
+        keep_tables=False, progress=progress,
+    )  # fmt: skip
+    if settings.profile != "default":
+        return run
+    return judge_recurrence(source, run, settings=settings, catalog=catalog)
 
 
 def findings(
@@ -80,34 +165,41 @@ def findings(
     catalog: Catalog,
     clusters: Sequence[str] | None = None,
     min_severity: str | None = None,
+    progress: Progress | None = None,
 ) -> FindingsResult:
-    """Every detection and anomaly finding of [start, end) at or above `min_severity`, with the failures."""
-    from kanalytics.catalog.runner import run_catalog
+    """Every detection and anomaly finding of [start, end) at or above `min_severity`, judged against the
+    baseline (recurring behaviour listed apart), with the queries that did not run and why."""
+    from kanalytics.catalog.runner import tune_command
 
     floor = severity_floor(min_severity)
-    run = run_catalog(
-        source,
-        start,
-        end,
-        clusters=clusters,
-        settings=settings,
-        catalog=catalog,
-        kinds=FINDING_KINDS,
-        keep_tables=False,
-    )
-    return findings_result(run, floor)
+    run = judged_run(
+        source, start, end, settings=settings, catalog=catalog, clusters=clusters, kinds=FINDING_KINDS,
+        progress=progress,
+    )  # fmt: skip
+    result = findings_result(run, floor)
+    if result.needs_configuration:
+        result.tune_command = tune_command(run.start, settings)
+    return result
 
 
 def findings_result(run: CatalogRun, floor: int = 0) -> FindingsResult:
-    """A catalog run's findings (at or above the severity rank `floor`) and its problem queries."""
+    """A catalog run's findings and recurring patterns (at or above the severity rank `floor`) and its
+    problem queries."""
     result = FindingsResult(start=run.start, end=run.end, queries=len(run.results))
     result.findings = [f for f in run.findings if SEVERITY_ORDER[f.severity] >= floor]
+    result.recurring = [
+        p for p in run.recurring if p.findings and SEVERITY_ORDER[p.findings[0].severity] >= floor
+    ]
+    problems = {
+        "error": result.failed,
+        "not-evaluable": result.not_evaluable,
+        "needs-configuration": result.needs_configuration,
+    }
     for query_id, query_result in sorted(run.results.items()):
-        problem = QueryProblem(query_id, query_result.status, query_result.reason)
-        if query_result.status == "error":
-            result.failed.append(problem)
-        elif query_result.status == "not-evaluable":
-            result.not_evaluable.append(problem)
+        if query_result.status in problems:
+            problems[query_result.status].append(
+                QueryProblem(query_id, query_result.status, query_result.reason)
+            )
     return result
 
 

@@ -24,6 +24,7 @@ import yaml
 from kanalytics.catalog.loader import (
     KIND_FOLDERS,
     MACROS_FOLDER,
+    TUNE_FOLDER,
     VIEWS_FOLDER,
     builtin_query_dir,
     split_query_file,
@@ -48,12 +49,24 @@ QUERY_KEYS = (
 )
 VIEW_KEYS = ("id", "depends_on", "description")
 MACRO_KEYS = ("id", "parameters", "returns", "description")
+PROPOSAL_KEYS = (
+    "id",
+    "list",
+    "for_query",
+    "source_query",
+    "needs_level",
+    "recurring",
+    "context",
+    "description",
+)
 _INDENT = "  "
 
 
 def key_order(folder: str) -> tuple[str, ...]:
     """The canonical key order of the headers in `queries/<folder>/`."""
-    return {VIEWS_FOLDER: VIEW_KEYS, MACROS_FOLDER: MACRO_KEYS}.get(folder, QUERY_KEYS)
+    return {VIEWS_FOLDER: VIEW_KEYS, MACROS_FOLDER: MACRO_KEYS, TUNE_FOLDER: PROPOSAL_KEYS}.get(
+        folder, QUERY_KEYS
+    )
 
 
 def canonical_text(text: str, folder: str) -> str:
@@ -118,7 +131,7 @@ def _dump(value: Any, *, flow: bool = False) -> str:
 
 def header_files(root: Path) -> list[Path]:
     """Every file of `root` (a queries/ folder) that carries a header."""
-    folders = (*KIND_FOLDERS, VIEWS_FOLDER, MACROS_FOLDER)
+    folders = (*KIND_FOLDERS, VIEWS_FOLDER, MACROS_FOLDER, TUNE_FOLDER)
     return sorted(p for folder in folders for p in (root / folder).glob("*.sql"))
 
 

@@ -24,6 +24,8 @@ from kanalytics.catalog.model import (
     Framework,
     Macro,
     MacroHeader,
+    Proposal,
+    ProposalHeader,
     Query,
     QueryHeader,
     View,
@@ -50,6 +52,15 @@ QUERY_PARAMETERS: dict[str, str] = {
     "timezone": "the configured time zone name, for hour-of-day and day arithmetic",
     "query_id": "the id of the query being run, for the per-query allow-list: allowlisted($query_id, [...])",
 }
+# The list a `needs_config` entry names (model.ConfigList) -> the allow-list table a query must read for it.
+CONFIG_TABLES: dict[str, str] = {
+    "query_list": "allow_query_list",
+    "admin_users": "allow_admin_users",
+    "break_glass_users": "allow_break_glass_users",
+    "automation_users": "allow_automation_users",
+    "trusted_networks": "allow_trusted_networks",
+    "trusted_registries": "allow_trusted_registries",
+}
 # What a `references:` entry may start with ("<prefix>:<rule or page>"); a typo'd source is an error.
 REFERENCE_PREFIXES: dict[str, str] = {
     "catalog": "kanalytics' own query catalogue (docs/queries.md)",
@@ -75,7 +86,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _Shared = TypeVar("_Shared", View, Macro)
 
-_Header = TypeVar("_Header", QueryHeader, ViewHeader, MacroHeader)
+_Header = TypeVar("_Header", QueryHeader, ViewHeader, MacroHeader, ProposalHeader)
 
 
 def _read_sql_file(
@@ -294,6 +305,7 @@ def _load_roots(roots: list[Path], problems: list[str]) -> Catalog:
                 queries[query.id] = query
     macros = _load_macros(roots, problems, overrides)
     views = _load_views(roots, problems, overrides, macros)
+    problems.extend(needs_config_problems(queries.values(), shared_sql(macros.values(), views.values())))
     _raise_problems(problems)
     digest = hashlib.sha256()
     for qid in sorted(queries):
@@ -564,6 +576,22 @@ def _load_query(path: Path, kind: str, controls: dict[str, Control], problems: l
     return Query(header=header, sql=sql, path=str(path), version=hashlib.sha256(data).hexdigest()[:12])
 
 
+def needs_config_problems(queries: Iterable[Query], shared: Mapping[str, str]) -> list[str]:
+    """Why some `needs_config` entries name a list their query never reads (directly or through the shared
+    views and macros, `shared`: id -> SQL): such a query would wait for configuration that changes nothing."""
+    found: list[str] = []
+    for query in sorted(queries, key=lambda q: q.id):
+        read = names_read(query.sql, shared) if query.header.needs_config else set()
+        for name in query.header.needs_config:
+            table = CONFIG_TABLES[name]
+            if table not in read:
+                found.append(
+                    f"{query.path}: needs_config names {name!r} but the query does not read {table}; "
+                    "name only the lists its SQL reads, or drop the entry"
+                )
+    return found
+
+
 def reference_problems(references: Iterable[str]) -> list[str]:
     """Why some `references:` entries are not "<known prefix>:<what>" (empty when all are)."""
     found: list[str] = []
@@ -616,3 +644,42 @@ def _validation_messages(exc: ValidationError) -> Iterable[str]:
     for err in exc.errors(include_url=False):
         where = ".".join(str(p) for p in err["loc"])
         yield f"{where}: {err['msg']}" if where else err["msg"]
+
+
+# Proposal queries of `kanalytics tune` (catalog/tune.py): one per configuration list, never run as checks.
+TUNE_FOLDER = "tune"
+
+
+def load_proposals(
+    catalog: Catalog,
+    extra_paths: Sequence[str | Path] = (),
+    *,
+    settings: Settings | None = None,
+    include_builtin: bool = True,
+) -> dict[str, Proposal]:
+    """Every proposal query (`tune/`) of the roots `load_catalog` reads, by id (a later root replaces an id);
+    the queries they name (`for_query`, `source_query`) must be in `catalog`."""
+    problems: list[str] = []
+    proposals: dict[str, Proposal] = {}
+    for root in _roots(extra_paths, settings, include_builtin, problems):
+        for path in sorted((root / TUNE_FOLDER).glob("*.sql")):
+            read = _read_sql_file(path, ProposalHeader, problems)
+            if read is None:
+                continue
+            header, sql, _ = read
+            mine = _id_problems(header.id, path)
+            for field_name in ("for_query", "source_query"):
+                qid = getattr(header, field_name)
+                if qid is not None and qid not in catalog.queries:
+                    mine.append(f"{field_name}: unknown query id {qid!r}")
+            if header.for_query in catalog.queries and "allow_query_list" not in catalog.names_read(
+                catalog.queries[header.for_query].sql
+            ):
+                mine.append(f"for_query: query {header.for_query!r} does not read a per-query list")
+            found = sql_problems(sql)
+            mine.extend(found or parameter_problems(sql))
+            problems.extend(f"{path}: {msg}" for msg in mine)
+            if not mine:
+                proposals[header.id] = Proposal(header=header, sql=sql, path=str(path))
+    _raise_problems(problems)
+    return proposals

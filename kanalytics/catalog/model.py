@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kanalytics.vocabulary import LEVEL_ORDER as LEVEL_ORDER  # re-exported: kanalytics.vocabulary is the home
 from kanalytics.vocabulary import SEVERITIES, Area, AuditLevel, QueryKind, Severity
@@ -21,7 +21,12 @@ Automation = Literal["automated", "partial", "manual"]
 # The configuration lists a query may need (`needs_config`): the `[allowlists]` keys, `query_list` for the
 # query's own `allowlists.query_lists.<id>`.
 ConfigList = Literal[
-    "query_list", "admin_users", "break_glass_users", "automation_users", "trusted_networks", "trusted_registries"
+    "query_list",
+    "admin_users",
+    "break_glass_users",
+    "automation_users",
+    "trusted_networks",
+    "trusted_registries",
 ]
 CONFIG_LISTS: tuple[str, ...] = ConfigList.__args__  # type: ignore[attr-defined]
 
@@ -57,7 +62,12 @@ FINDING_FIELDS: tuple[FindingField, ...] = (
     FindingField("cluster", pa.string(), "optional", "the cluster of the event"),
     FindingField("audit_id", pa.string(), "required", "the Event's auditID (null for a pattern of events)"),
     FindingField("user_name", pa.string(), "required", "the identity that made the request"),
-    FindingField("source_ip", pa.string(), "required", "the client address (source_ips[1])"),
+    FindingField(
+        "source_ip",
+        pa.string(),
+        "required",
+        "the address the API server saw the request come from (client_ip: the last of source_ips)",
+    ),
     FindingField("verb", pa.string(), "required", "the request verb"),
     FindingField("resource", pa.string(), "required", "the resource of the request"),
     FindingField("namespace", pa.string(), "required", "the namespace of the object"),
@@ -302,3 +312,46 @@ class CatalogRun:
 
     def by_kind(self, kind: str) -> list[QueryResult]:
         return [r for r in self.results.values() if r.query.header.kind == kind]
+
+
+class ProposalHeader(BaseModel):
+    """The YAML header of a proposal query (`queries/tune/<id>.sql`): what `kanalytics tune` proposes for one
+    configuration list from a baseline period. Unknown keys are errors.
+
+    The SQL returns one row per cluster and value: `cluster`, `value`, `dates` (the days it was seen, as a
+    list of DATE in $timezone), `events`, and, when `context` names it, a `context` list (identities,
+    images, ...) shown in the entry's reason. With `source_query`, that query is run first over the period
+    (without allow-lists or gating) and its rows are the relation `query_rows`, so the proposal counts exactly
+    what the query would report."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    list: ConfigList
+    # For `list: query_list`: the query whose `allowlists.query_lists.<id>` the values go into.
+    for_query: str | None = None
+    source_query: str | None = None
+    needs_level: AuditLevel = "Metadata"
+    # "On most days": written uncommented only when seen on at least `baseline.recurring_share` of the days with
+    # events (and on `--min-days` days), for lists that suppress widely.
+    recurring: bool = False
+    # What the `context` column lists ("identities", "images"); empty when the SQL returns none.
+    context: str = ""
+    description: str
+
+    @model_validator(mode="after")
+    def _query_list_names_its_query(self) -> ProposalHeader:
+        if (self.list == "query_list") != (self.for_query is not None):
+            raise ValueError("for_query is required with list: query_list, and only then")
+        return self
+
+
+@dataclass(frozen=True)
+class Proposal:
+    header: ProposalHeader
+    sql: str
+    path: str
+
+    @property
+    def id(self) -> str:
+        return self.header.id

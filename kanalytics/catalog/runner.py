@@ -10,12 +10,17 @@ the `main` schema and empty in the schema `kanalytics_no_allowlists`. A query wh
 table (directly or through a macro it calls), run while some of those tables hold entries, is run a second time with the empty schema first on the
 search path. The rows only that second run returns are the suppressed ones; each is attributed to the entry it
 matches (user_name for user lists, source_ip for networks, any value for registries and per-query lists).
+
+What a query is not run for (a result with a reason, never silently nothing): the period's audit level is below
+its `needs_level` ("not-evaluable"); under the default profile, every list in its `needs_config` is empty
+("needs-configuration": its rows would mean nothing until you say what is allowed); an anomaly whose clusters
+have no events in its baseline window ("not-evaluable": the first month of an archive). Clusters without a
+baseline are left out of an anomaly's rows while the others are judged, and the reason names them.
 """
 
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import re
 import time
 from collections import Counter
@@ -25,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kanalytics.catalog.findings import json_safe, missing_columns, sort_findings, to_findings
+from kanalytics.catalog.functions import create_functions, in_networks
 from kanalytics.catalog.loader import (
     QUERY_PARAMETERS,
     Catalog,
@@ -52,7 +58,17 @@ if TYPE_CHECKING:
 
     from kanalytics.config import Settings
 
-DEFAULT_BASELINE_DAYS = 30
+# What each list `needs_config` may name (model.ConfigList; loader.CONFIG_TABLES) holds, in the words of the
+# "needs configuration" reason.
+CONFIG_MEANINGS: dict[str, str] = {
+    "query_list": "the values this check allows on your clusters",
+    "admin_users": "your cluster administrators",
+    "break_glass_users": "your break-glass accounts",
+    "automation_users": "your CI and automation identities",
+    "trusted_networks": "the networks your clients connect from",
+    "trusted_registries": "the registries your images come from",
+}
+NO_BASELINE = "no baseline yet"  # how the reason of an anomaly without a baseline starts
 EMPTY_SCHEMA = "kanalytics_no_allowlists"
 # Allow-list table -> its columns (all VARCHAR). The names are fixed here; values are only ever bound.
 ALLOW_TABLES: dict[str, tuple[str, ...]] = {
@@ -163,7 +179,7 @@ def _run(
     if fixed_baseline is not None:
         baseline_start = _utc(fixed_baseline)
     else:
-        longest = max([DEFAULT_BASELINE_DAYS, *(_baseline_days(q) for q in queries)])
+        longest = max([settings.baseline.days, *(_baseline_days(q, settings) for q in queries)])
         baseline_start = start - timedelta(days=longest)
     con = archive.connect(min(baseline_start, start), end, clusters)
     try:
@@ -184,6 +200,7 @@ def _run(
         if progress is not None:
             progress(len(queries), len(queries), "")
         levels_by_resource = session.levels_by_resource()
+        baseline_days = session.baseline_days(start - timedelta(days=settings.baseline.days))
     finally:
         con.close()
     found: list[Finding] = []
@@ -202,6 +219,7 @@ def _run(
         levels_seen=session.levels_seen,
         catalog_version=catalog.version,
         levels_by_resource=levels_by_resource,
+        baseline_days_with_events=baseline_days,
     )
 
 
@@ -235,6 +253,8 @@ class Session:
         self.start, self.end = _utc(start), _utc(end)
         self.baseline_start = _utc(baseline_start) if baseline_start is not None else None
         self.timezone = settings.timezone
+        self.settings = settings
+        self._baseline_days: dict[datetime, dict[str, int]] = {}
         # Every zone-dependent expression names $timezone; the session zone is pinned to UTC so that nothing
         # else (date_trunc or ::DATE on a TIMESTAMPTZ) silently follows the zone of the machine running it.
         con.execute("SET TimeZone = 'UTC'")
@@ -245,6 +265,7 @@ class Session:
         # Macros bind the tables they read when created, and views the macros they call: tables come first.
         self.entries = allowlist_entries(settings)
         create_allow_tables(con, self.entries)
+        create_functions(con)
         create_macros(con, macros)
         create_views(con, views)
         self._shared = shared_sql(macros, views)
@@ -285,9 +306,21 @@ class Session:
         reason = self.not_evaluable_reason(query)
         if reason:
             return QueryResult(query=query, status="not-evaluable", reason=reason)
+        reason = self.needs_configuration_reason(query)
+        if reason:
+            return QueryResult(query=query, status="needs-configuration", reason=reason)
+        unjudged: list[str] = []  # clusters an anomaly cannot be judged for (no baseline)
+        if query.header.kind == "anomaly":
+            since = self._query_baseline_start(query)
+            days = self.baseline_days(since)
+            unjudged = sorted(c for c, n in days.items() if n == 0)
+            if days and len(unjudged) == len(days):
+                return QueryResult(
+                    query=query, status="not-evaluable", reason=no_baseline_reason(self.start - since)
+                )
         try:
             params = self.params_for(query)
-            table = self._fetch(query.sql, params)
+            table = _without_clusters(self._fetch(query.sql, params), unjudged)
         except duckdb.Error as exc:
             return QueryResult(query=query, status="error", reason=f"query {query.id} failed: {exc}")
         missing = missing_columns(query.header.kind, table.column_names)
@@ -300,10 +333,15 @@ class Session:
                 f"{', '.join(missing)}; see FINDING_COLUMNS in kanalytics/catalog/model.py",
             )
         result = QueryResult(query=query, status="ok", table=table)
+        if unjudged:
+            since = self._query_baseline_start(query)
+            result.reason = f"not judged for {', '.join(unjudged)}: " + no_baseline_reason(self.start - since)
         used = self._used_allow_tables(query)
         if used and query.header.kind != "metric":
             try:
-                unfiltered = self._fetch(query.sql, params, without_allowlists=True)
+                unfiltered = _without_clusters(
+                    self._fetch(query.sql, params, without_allowlists=True), unjudged
+                )
             except duckdb.Error as exc:
                 return QueryResult(query=query, status="error", reason=f"query {query.id} failed: {exc}")
             result.suppressed = self._suppressions(query, table, unfiltered, used)
@@ -316,10 +354,42 @@ class Session:
         what = "request bodies" if needed == "Request" else f"{needed} bodies"
         return f"needs {what} (audit level {needed}); the period has only {', '.join(self.levels_seen)}"
 
+    def needs_configuration_reason(self, query: Query) -> str:
+        """Why `query` waits for configuration (default profile, every list it needs empty), or ""."""
+        needed = query.header.needs_config
+        if self.settings.profile == "falco" or not needed:
+            return ""
+        if any(is_configured(self.settings, name, query.id) for name in needed):
+            return ""
+        lists = " or ".join(f"{config_key(n, query.id)} ({CONFIG_MEANINGS[n]})" for n in needed)
+        reason = f"needs {lists}: run `{tune_command(self.start, self.settings)}` to propose entries from the baseline"
+        if "query_list" in needed and any(r.startswith("falco:") for r in query.header.references):
+            reason += ', or set profile = "falco" for Falco\'s built-in list'
+        return reason
+
+    def baseline_days(self, since: datetime) -> dict[str, int]:
+        """Cluster -> calendar days (configured zone) of [since, period start) with events, for every cluster with
+        events in the period: one GROUP BY, kept per `since`."""
+        since = _utc(since)
+        if since not in self._baseline_days:
+            rows = self.con.sql(
+                "SELECT cluster, count(DISTINCT timezone($timezone, request_ts)::DATE) "
+                "FILTER (WHERE request_ts < $period_start) FROM events "
+                "WHERE request_ts >= $since AND request_ts < $period_end AND cluster IS NOT NULL GROUP BY cluster "
+                "HAVING count(*) FILTER (WHERE request_ts >= $period_start) > 0",
+                params={"timezone": self.timezone, "since": min(since, self.start), "period_start": self.start,
+                        "period_end": self.end},
+            ).fetchall()  # fmt: skip
+            self._baseline_days[since] = {str(c): int(n) for c, n in sorted(rows)}
+        return self._baseline_days[since]
+
+    def _query_baseline_start(self, query: Query) -> datetime:
+        return self.baseline_start or self.start - timedelta(days=_baseline_days(query, self.settings))
+
     def params_for(self, query: Query) -> dict[str, Any]:
         import duckdb
 
-        baseline = self.baseline_start or self.start - timedelta(days=_baseline_days(query))
+        baseline = self._query_baseline_start(query)
         available = {
             "period_start": self.start,
             "period_end": self.end,
@@ -487,12 +557,12 @@ def _attribute(row: dict[str, Any], entries: list[_Entry]) -> _Entry | None:
     for entry in entries:
         if entry.list_name in _USER_LISTS and row.get("user_name") == entry.value:
             return entry
-        if entry.list_name == "allow_trusted_networks" and isinstance(source_ip, str):
-            try:
-                if ipaddress.ip_address(source_ip) in ipaddress.ip_network(entry.value, strict=False):
-                    return entry
-            except ValueError:
-                continue
+        if (
+            entry.list_name == "allow_trusted_networks"
+            and isinstance(source_ip, str)
+            and in_networks(source_ip, (entry.value,))
+        ):
+            return entry
         if entry.list_name == "allow_trusted_registries" and any(s.startswith(entry.value) for s in strings):
             return entry
         if entry.list_name == "allow_query_list" and entry.value in strings:
@@ -521,8 +591,46 @@ def _row_key(row: dict[str, Any]) -> str:
     return json.dumps(json_safe(row), sort_keys=True)
 
 
-def _baseline_days(query: Query) -> int:
-    return query.header.baseline_days or DEFAULT_BASELINE_DAYS
+def _baseline_days(query: Query, settings: Settings) -> int:
+    return query.header.baseline_days or settings.baseline.days
+
+
+def config_key(name: str, query_id: str) -> str:
+    """The configuration key of a `needs_config` list, as a person types it into kanalytics.toml."""
+    return f"allowlists.query_lists.{query_id}" if name == "query_list" else f"allowlists.{name}"
+
+
+def is_configured(settings: Settings, name: str, query_id: str) -> bool:
+    """Whether the `needs_config` list `name` has at least one entry (for `query_id`'s own list)."""
+    allow = settings.allowlists
+    if name == "query_list":
+        return bool(allow.query_lists.get(query_id))
+    return bool(getattr(allow, name))
+
+
+def tune_command(start: datetime, settings: Settings) -> str:
+    """The `kanalytics tune` command that proposes allow-list entries from the baseline before `start`."""
+    local = _utc(start).astimezone(settings.zone)
+    first = (local - timedelta(days=settings.baseline.days)).date()
+    return f"kanalytics tune --from {first.isoformat()} --to {local.date().isoformat()}"
+
+
+def no_baseline_reason(window: timedelta) -> str:
+    return (
+        f"{NO_BASELINE}: the archive has no events in the {window.days} days before the period (the first month "
+        "of an archive); anomalies are judged from the next period on"
+    )
+
+
+def _without_clusters(table: pa.Table, clusters: Sequence[str]) -> pa.Table:
+    """`table` without the rows of `clusters` (an anomaly's rows for clusters it cannot judge)."""
+    if not clusters or "cluster" not in table.column_names:
+        return table
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keep = pc.invert(pc.fill_null(pc.is_in(table["cluster"], value_set=pa.array(list(clusters))), False))
+    return table.filter(keep)
 
 
 def _utc(value: datetime) -> datetime:

@@ -46,11 +46,13 @@ def _root(
 from kanalytics.cli import (  # noqa: E402,F401
     archive_cmds,
     catalog_cmds,
+    incidents_cmd,
     policy_cmds,
     report_cmds,
     retention_cmds,
     serve_cmd,
     synth_cmd,
+    tune_cmd,
 )
 
 

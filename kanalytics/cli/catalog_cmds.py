@@ -147,8 +147,8 @@ def run_query_cmd(
     )
     if result.status == "error":
         raise QueryError(result.reason)
-    if result.status == "not-evaluable":
-        echo(f"not evaluable: {result.reason}", err=True)
+    if result.status in ("not-evaluable", "needs-configuration"):
+        echo(f"{result.status.replace('-', ' ')}: {result.reason}", err=True)
         return
     assert result.frame is not None  # status ok always carries rows
     print_frame(result.frame, fmt, title=f"{query_id}: {number(result.rows)} rows")
@@ -168,13 +168,25 @@ def findings_cmd(
     as_json: JsonOption = False,
     limit: LimitOption = 200,
     config: ConfigOption = None,
+    include_recurring: Annotated[
+        bool,
+        typer.Option(
+            "--include-recurring",
+            help="List the recurring findings too (medium/low behaviour seen on most baseline days), marked "
+            "with their evidence. JSON always carries them under `recurring`.",
+        ),
+    ] = False,
 ) -> None:
-    """Run every detection and anomaly over a period and print the findings, most severe first.
+    """Run every detection and anomaly over a period and print the findings to review, most severe first.
 
-    Exit code 1 if any query failed (the findings of the others are still printed, the failures named on
-    stderr); queries the archive cannot evaluate are listed on stderr too.
+    Under the default profile, medium/low findings whose pattern recurred on most baseline days are counted
+    after the table as recurring behaviour (--include-recurring lists them), and checks waiting for an
+    allow-list are named with the command that proposes one. Exit code 1 if any query failed (the findings of
+    the others are still printed, the failures named on stderr); queries the archive cannot evaluate are listed
+    on stderr too.
     """
-    from kanalytics.catalog.findings import findings_to_json
+    from kanalytics.catalog.api import RECURRING_MARK
+    from kanalytics.catalog.findings import json_safe
     from kanalytics.catalog.model import FINDING_TABLE_COLUMNS
 
     shape = check_format(OutputFormat.json if as_json else fmt)
@@ -185,22 +197,40 @@ def findings_cmd(
             min_severity=severity.value if severity else None, progress=progress,
         )  # fmt: skip
     if shape == "json":
-        print_json(findings_to_json(result.findings))
+        print_json(json_safe(result.to_json()))
     else:
         import polars as pl
 
+        columns = [*FINDING_TABLE_COLUMNS, *([RECURRING_MARK] if include_recurring else [])]
         frame = pl.DataFrame(
             [
                 {
-                    c: (str(getattr(f, c)) if getattr(f, c) is not None else None)
-                    for c in FINDING_TABLE_COLUMNS
+                    **{c: (str(getattr(f, c)) if getattr(f, c) is not None else None)
+                       for c in FINDING_TABLE_COLUMNS},
+                    **({RECURRING_MARK: f.evidence.get(RECURRING_MARK)} if include_recurring else {}),
                 }
-                for f in result.findings
+                for f in result.listing(include_recurring=include_recurring)
             ],
-            schema=dict.fromkeys(FINDING_TABLE_COLUMNS, pl.String),
-        )
-        title = f"{number(len(result))} findings from {number(result.queries)} queries"
+            schema=dict.fromkeys(columns, pl.String),
+        )  # fmt: skip
+        shown = len(result) + (result.recurring_findings if include_recurring else 0)
+        title = f"{number(shown)} findings from {number(result.queries)} queries"
         print_frame(frame, fmt, title=title, limit=limit if shape == "table" else 0)
+    if result.needs_configuration:
+        ids = ", ".join(p.query_id for p in result.needs_configuration)
+        echo(
+            f"{number(len(result.needs_configuration))} check(s) need configuration and did not run ({ids}): "
+            f"`{result.tune_command}` proposes allow-list entries from the baseline; "
+            "`kanalytics findings --json` gives each one's reason",
+            err=True,
+        )
+    if result.recurring:
+        verb = "listed above, marked" if include_recurring else "--include-recurring lists them"
+        echo(
+            f"{number(result.recurring_findings)} findings in {number(len(result.recurring))} patterns shown as "
+            f"recurring behaviour (seen on most baseline days); {verb}",
+            err=True,
+        )
     for problem in result.not_evaluable:
         echo(f"not evaluable: {problem.query_id}: {problem.reason}", err=True)
     for problem in result.failed:

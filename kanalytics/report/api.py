@@ -30,13 +30,15 @@ _COMPARISON_METRICS = tuple(m.id for m in COMPARISON_METRICS)
 @dataclass
 class ReportOutputs:
     """What one report run wrote, keyed by format (plus "run" for run.json), and how long it took (in total and
-    per phase: catalog, previous, assemble, html, pdf, exports)."""
+    per phase: catalog, previous, assemble, html, pdf, exports). `findings` counts the review queue (what the
+    report's tiles show); `recurring` the findings shown as recurring behaviour instead."""
 
     files: dict[str, Path] = field(default_factory=dict)
     findings: int = 0
     seconds: float = 0.0
     run_info: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
+    recurring: int = 0
 
 
 def parse_formats(value: str | Sequence[str]) -> list[str]:
@@ -74,13 +76,17 @@ def generate_report(
 ) -> ReportOutputs:
     """Evaluate the catalog over [start, end) (and the period before, for trends) and write the outputs.
 
+    The findings are judged as `kanalytics findings` judges them (`catalog.api.judged_run`). findings.csv/json
+    hold every finding, the recurring ones too (an auditor gets the whole evidence in one file), each of those
+    marked by the evidence key "recurring" with its pattern's evidence; the CSV columns stay FINDING_FIELDS.
     `progress` is told about each catalog query as it starts (see `kanalytics.catalog.runner.Progress`).
     """
     import time
 
     from kanalytics.archive.retention import retention_status
+    from kanalytics.catalog.api import judged_run, marked_recurring
+    from kanalytics.catalog.findings import sort_findings
     from kanalytics.catalog.loader import load_catalog
-    from kanalytics.catalog.runner import run_catalog
     from kanalytics.report import exports, render
     from kanalytics.report.assemble import assemble
 
@@ -96,15 +102,8 @@ def generate_report(
 
     archive.require()
     catalog = catalog or load_catalog(settings=settings)
-    run = run_catalog(
-        archive,
-        start,
-        end,
-        clusters=clusters,
-        settings=settings,
-        catalog=catalog,
-        keep_tables=False,
-        progress=progress,
+    run = judged_run(
+        archive, start, end, settings=settings, catalog=catalog, clusters=clusters, progress=progress
     )
     done("catalog")
     previous = _previous_run(archive, start, end, clusters, settings, catalog)
@@ -125,16 +124,20 @@ def generate_report(
         files["pdf"] = out / "report.pdf"
         render.render_pdf(context, files["pdf"], row_cap=settings.report.pdf_rows_per_finding)
         done("pdf")
+    every = (
+        sort_findings([*run.findings, *marked_recurring(run.recurring)]) if run.recurring else run.findings
+    )
     if "csv" in formats:
         files["csv"] = out / "findings.csv"
-        exports.write_findings_csv(run.findings, files["csv"])
+        exports.write_findings_csv(every, files["csv"])
     if "json" in formats:
         files["json"] = out / "findings.json"
-        exports.write_findings_json(run.findings, files["json"])
+        exports.write_findings_json(every, files["json"])
     files["run"] = out / "run.json"
     exports.write_run_json(info, {k: v for k, v in files.items() if k != "run"}, files["run"])
     done("exports")
-    return ReportOutputs(files, len(run.findings), time.perf_counter() - began, info, phases)
+    recurring = len(every) - len(run.findings)
+    return ReportOutputs(files, len(run.findings), time.perf_counter() - began, info, phases, recurring)
 
 
 def _previous_run(
@@ -197,6 +200,7 @@ def _run_info(
         "period_start": run.start.isoformat(),
         "period_end": run.end.isoformat(),
         "timezone": settings.timezone,
+        "profile": settings.profile,
         "clusters": list(clusters) if clusters else None,
         "formats": list(formats),
         "config": settings.source,

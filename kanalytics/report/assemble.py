@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +53,12 @@ def assemble(
         if previous is not None
         else "the previous period (no data in the archive)"
     )
-    coverage = build.coverage(run, status.verification or "not checked", status.verification_ok, catalog)
+    from kanalytics.catalog.runner import tune_command
+
+    coverage = build.coverage(
+        run, status.verification or "not checked", status.verification_ok, catalog,
+        window_days=settings.baseline.days, tune_command=tune_command(run.start, settings),
+    )  # fmt: skip
     groups, inventory = evidence.finding_sections(run)
     summary = build.summary(run, previous, previous_label)
     summary.highlights = build.highlights(groups, coverage)
@@ -69,6 +75,15 @@ def assemble(
         notes.append(f"Audit data is missing for {len(coverage.days_without_events)} cluster-day(s) of this "
                      "period; see Coverage.")  # fmt: skip
     methodology = sorted((build.query_status(r) for r in run.results.values()), key=lambda q: (q.kind, q.id))
+    sections = areas.build_areas(run, charts, settings.timezone)
+    recurring = Counter({p.query_id: 0 for p in run.recurring})
+    for pattern in run.recurring:
+        recurring[pattern.query_id] += len(pattern.findings)
+    for section in sections:
+        for query in section.queries:
+            query.recurring = recurring.get(query.id, 0)
+        if section.id == "anomalies":
+            section.note = f"Baseline: {coverage.baseline}."
     return ReportContext(
         cover=cover,
         summary=summary,
@@ -77,9 +92,11 @@ def assemble(
         findings=groups,
         inventory=inventory,
         finding_total=len(run.findings),
+        recurring_total=sum(recurring.values()),
         controls=build.control_tables(run, catalog, list(settings.report.frameworks)),
-        areas=areas.build_areas(run, charts, settings.timezone),
+        areas=sections,
         suppressions=build.suppressions(run),
+        recurring=build.recurring(run),
         retention=_retention(status),
         methodology=methodology,
         overrides=list(catalog.overrides),
@@ -120,7 +137,7 @@ def _retention(status: RetentionStatus) -> Retention:
 
 
 def _parameters(info: dict[str, Any]) -> dict[str, str]:
-    keys = ("archive", "period_start", "period_end", "timezone", "clusters", "formats", "config",
+    keys = ("archive", "period_start", "period_end", "timezone", "profile", "clusters", "formats", "config",
             "settings_sha256", "manifest_seq", "manifest_sha256", "catalog_version", "kanalytics_version",
             "reproduce")  # fmt: skip
     return {k: "—" if info.get(k) is None else (", ".join(info[k]) if isinstance(info[k], list) else str(info[k]))

@@ -1,6 +1,8 @@
 """Build the `ReportContext` from a catalog run: summary, coverage, findings, controls and methodology.
 
 Only small, aggregated tables reach Python (metric results and the findings list); events stay in DuckDB.
+Every count of findings here is the review queue (`run.findings`); recurring behaviour (`run.recurring`) is
+counted and listed on its own, with its evidence, like suppressions.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from kanalytics.catalog.model import CatalogRun, QueryResult
+from kanalytics.catalog.runner import NO_BASELINE, config_key
 from kanalytics.report import charts
 from kanalytics.report.context import (
     ControlRow,
@@ -20,6 +23,7 @@ from kanalytics.report.context import (
     FrameworkTable,
     Highlight,
     QueryStatus,
+    RecurringRow,
     SuppressionRow,
 )
 from kanalytics.report.metrics import (
@@ -72,6 +76,7 @@ def query_status(result: QueryResult) -> QueryStatus:
         id=h.id, title=h.title, kind=h.kind, area=h.area, severity=h.severity, needs_level=h.needs_level,
         status=result.status, reason=result.reason, rows=result.rows, version=result.query.version,
         seconds=round(result.seconds, 3), controls=list(h.controls), description=h.description.strip(),
+        lists=[config_key(n, h.id) for n in h.needs_config],
     )  # fmt: skip
 
 
@@ -129,17 +134,63 @@ def highlights(groups: list[FindingGroup], coverage: Coverage) -> list[Highlight
             f"{coverage.gap_hour_count} hour(s) with no or far fewer events than usual"
         )
         items.append(Highlight("coverage", "Gaps in the audit trail", detail, "coverage"))
-    if coverage.not_evaluable:
-        detail = f"{len(coverage.not_evaluable)} queries could not run: " + ", ".join(
-            q.id for q in coverage.not_evaluable[:4]
+    if coverage.needs_configuration:
+        detail = (
+            f"{len(coverage.needs_configuration)} checks wait for an allow-list before they run: "
+            + ", ".join(q.id for q in coverage.needs_configuration[:4])
+            + (f"; `{coverage.tune_command}` proposes entries" if coverage.tune_command else "")
         )
+        items.append(Highlight("coverage", "Checks that need configuration", detail, "coverage"))
+    if coverage.first_month:
+        items.append(Highlight("coverage", "First month: no baseline", coverage.baseline, "coverage"))
+    by_level = [q for q in coverage.not_evaluable if not q.reason.startswith(NO_BASELINE)]
+    if by_level:
+        detail = f"{len(by_level)} queries could not run: " + ", ".join(q.id for q in by_level[:4])
         items.append(Highlight("coverage", "Checks not evaluable at this audit level", detail, "coverage"))
     items += [Highlight(g.severity, g.title, f"{g.count:,} finding(s)", f"q-{g.query_id}") for g in groups
               if g.severity not in HEADLINE_SEVERITIES]  # fmt: skip
     return items[:3]
 
 
-def coverage(run: CatalogRun, integrity: str, integrity_ok: bool | None, catalog: Catalog) -> Coverage:
+def baseline_statement(run: CatalogRun, window_days: int) -> tuple[str, bool]:
+    """What the anomalies were judged against, in words, and whether this is an archive's first month (no
+    cluster of the period had a baseline, so the anomalies did not run)."""
+    first = any(
+        r.status == "not-evaluable" and r.reason.startswith(NO_BASELINE) for r in run.by_kind("anomaly")
+    )
+    if first:
+        return (
+            f"first month: no baseline (the archive has no events in the {window_days} days before the period); "
+            "anomalies are judged from the next period on",
+            True,
+        )
+    days = run.baseline_days_with_events
+    judged = {c: n for c, n in days.items() if n}
+    if not judged:
+        return "no events in the period: nothing was judged against a baseline", False
+    counts = sorted(set(judged.values()), reverse=True)
+    if len(counts) == 1:
+        per = f"{counts[0]} baseline day{'s' if counts[0] != 1 else ''}"
+    else:
+        per = ", ".join(f"{n} ({c})" for c, n in sorted(judged.items(), key=lambda kv: (-kv[1], kv[0])))
+        per += " baseline days"
+    text = f"judged against {per} (of the {window_days} before the period)"
+    if missing := sorted(c for c, n in days.items() if not n):
+        text += (
+            f"; no baseline yet for {', '.join(missing)}: its anomalies are judged from the next period on"
+        )
+    return text, False
+
+
+def coverage(
+    run: CatalogRun,
+    integrity: str,
+    integrity_ok: bool | None,
+    catalog: Catalog,
+    *,
+    window_days: int = 30,
+    tune_command: str = "",
+) -> Coverage:
     from kanalytics.catalog.policy import coverage_from_levels
 
     per_day = rows_of(run, EVENTS_PER_DAY)
@@ -147,6 +198,8 @@ def coverage(run: CatalogRun, integrity: str, integrity_ok: bool | None, catalog
     gaps = rows_of(run, HOURLY_COVERAGE_GAPS)
     statuses = [query_status(r) for r in run.results.values()]
     by_id = {s.id: s for s in statuses}
+    baseline, first_month = baseline_statement(run, window_days)
+    waiting = sorted((s for s in statuses if s.status == "needs-configuration"), key=lambda s: s.id)
     days_total = len({r["day"] for r in per_day})
     total = sum(int(r["events"]) for r in per_day)
     if not per_day or total == 0:
@@ -167,6 +220,10 @@ def coverage(run: CatalogRun, integrity: str, integrity_ok: bool | None, catalog
         levels_seen=list(run.levels_seen),
         not_evaluable=sorted((s for s in statuses if s.status == "not-evaluable"), key=lambda s: s.id),
         errors=sorted((s for s in statuses if s.status == "error"), key=lambda s: s.id),
+        needs_configuration=waiting,
+        tune_command=tune_command if waiting else "",
+        baseline=baseline,
+        first_month=first_month,
         partly_blind=[
             (by_id[b.query_id], "; ".join(b.reasons))
             for b in coverage_from_levels(run.levels_by_resource, catalog)
@@ -213,6 +270,22 @@ def suppressions(run: CatalogRun) -> list[SuppressionRow]:
         for s in r.suppressed
     ]
     return sorted(rows, key=lambda s: (-s.count, s.query_id, s.value))
+
+
+def recurring(run: CatalogRun) -> list[RecurringRow]:
+    """The recurring patterns with their evidence, in the order the judgement gives (most severe first)."""
+    return [
+        RecurringRow(
+            query_id=p.query_id,
+            severity=p.findings[0].severity if p.findings else "info",
+            cluster=p.cluster or "—",
+            user_name=p.user_name or "—",
+            key="; ".join(f"{k}={fmt_value(v)}" for k, v in p.key.items()) or "—",
+            evidence=p.evidence,
+            count=len(p.findings),
+        )
+        for p in run.recurring
+    ]
 
 
 def main_charts(run: CatalogRun, zone: str = "UTC") -> dict[str, Chart]:

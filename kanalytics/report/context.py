@@ -117,7 +117,8 @@ class ExecutiveSummary:
 
 @dataclass
 class QueryStatus:
-    """How one catalog query fared: ok, not evaluable (with why) or error; `rows` = findings or rows."""
+    """How one catalog query fared: ok, not evaluable or needs configuration (with why) or error; `rows` =
+    findings to review or rows, `recurring` = its findings shown as recurring behaviour instead."""
 
     id: str
     title: str
@@ -125,13 +126,15 @@ class QueryStatus:
     area: str
     severity: str
     needs_level: str
-    status: str  # "ok" | "not-evaluable" | "error"
+    status: str  # "ok" | "not-evaluable" | "needs-configuration" | "error"
     reason: str
     rows: int
     version: str
     seconds: float
     controls: list[str]
     description: str
+    lists: list[str] = field(default_factory=list)  # configuration keys it needs (needs_config), as typed
+    recurring: int = 0
 
 
 @dataclass
@@ -144,6 +147,13 @@ class Coverage:
     levels_seen: list[str]
     not_evaluable: list[QueryStatus]  # never shown as pass
     errors: list[QueryStatus]
+    # checks that wait for a list you have not set (default profile), each with the list and the command
+    needs_configuration: list[QueryStatus]
+    tune_command: str  # the `kanalytics tune` command that proposes those lists ("" when none waits)
+    # What anomalies were judged against, in words: "first month: no baseline (...)" or "judged against 30
+    # baseline days"; `first_month` when no cluster of the period had a baseline at all.
+    baseline: str
+    first_month: bool
     # queries that ran, but some resource they read was logged below their needs_level (policy coverage)
     partly_blind: list[tuple[QueryStatus, str]]
     integrity: str  # chain verification summary from the retention status
@@ -240,6 +250,7 @@ class AreaSection:
     tables: list[tuple[str, Table]]  # (metric title, table)
     queries: list[QueryStatus]  # detections and anomalies of the area with their outcome
     findings: int
+    note: str = ""  # one plain sentence on how the area was judged (the anomalies' baseline)
 
 
 @dataclass(frozen=True)
@@ -257,6 +268,20 @@ class SuppressionRow:
     list_name: str
     value: str
     reason: str
+    count: int
+
+
+@dataclass
+class RecurringRow:
+    """Findings of one query and identity whose pattern recurred on most baseline days: shown here with their
+    evidence instead of in the review queue (never hidden; findings.csv/json keep them, marked)."""
+
+    query_id: str
+    severity: str
+    cluster: str
+    user_name: str
+    key: str  # the query's pattern keys, "namespace=kube-system"
+    evidence: str  # "seen on 24 of 30 baseline days (2026-09-02 to 2026-09-30)"
     count: int
 
 
@@ -282,10 +307,12 @@ class ReportContext:
     charts: dict[str, Chart]  # "volume", "denied", "heatmap", "identities", "coverage"
     findings: list[FindingGroup]  # checks above info severity, with evidence rows
     inventory: list[InventoryRow]  # info-severity checks, counted
-    finding_total: int
+    finding_total: int  # findings to review (recurring behaviour is counted in `recurring_total`)
+    recurring_total: int
     controls: list[FrameworkTable]
     areas: list[AreaSection]
     suppressions: list[SuppressionRow]
+    recurring: list[RecurringRow]  # recurring behaviour moved out of the review queue, with its evidence
     retention: Retention
     methodology: list[QueryStatus]  # every query that ran, with its version
     overrides: list[str]  # user query files that replaced built-in ones

@@ -27,6 +27,7 @@ STATUS_MARKS = {
     "evidenced": "✔",
     "not evaluable": "?",
     "manual": "✎",
+    "needs configuration": "✎",
     "error": "!",
 }
 

@@ -67,7 +67,7 @@ def test_query_run_csv(archive: Path) -> None:
 def test_findings_json(archive: Path) -> None:
     result = runner.invoke(app, ["findings", "--archive", str(archive), *PERIOD, "--format", "json"])
     assert result.exit_code == 0, result.output
-    findings = json.loads(result.stdout)
+    findings = json.loads(result.stdout)["findings"]  # FindingsResult.to_json(): findings, recurring, ...
     exec_findings = [f for f in findings if f["query_id"] == "falco-attach-exec-pod"]
     assert len(exec_findings) == 2
     for key in ("query_id", "severity", "audit_id", "ts", "user_name", "source_ip", "verb", "summary"):
@@ -79,7 +79,7 @@ def test_findings_severity_floor(archive: Path) -> None:
         app, ["findings", "--archive", str(archive), *PERIOD, "--severity", "critical", "--format", "json"]
     )
     assert result.exit_code == 0, result.output
-    assert all(f["severity"] == "critical" for f in json.loads(result.stdout))
+    assert all(f["severity"] == "critical" for f in json.loads(result.stdout)["findings"])
 
 
 def test_unknown_query_is_a_usage_error(archive: Path) -> None:

@@ -45,7 +45,7 @@ def test_every_builtin_header_is_canonical() -> None:
     root = builtin_query_dir()
     assert root is not None
     files = header_files(root)
-    assert {p.parent.name for p in files} == {"metrics", "detections", "anomalies", "views", "macros"}
+    assert {p.parent.name for p in files} == {"metrics", "detections", "anomalies", "views", "macros", "tune"}
     found = problems(files)
     assert not found, "\n".join(found)
 

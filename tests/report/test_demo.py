@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kanalytics.catalog.model import SEVERITY_ORDER
 from kanalytics.report.demo import DEMO_DAYS, run_demo
-from kanalytics.synth import MIN_EVENTS_PER_DAY
+from kanalytics.synth import MIN_EVENTS_PER_DAY, SCENARIOS
 
 
 def test_tiny_demo_finds_and_names_every_incident(tmp_path: Path) -> None:
@@ -23,7 +23,8 @@ def test_tiny_demo_finds_and_names_every_incident(tmp_path: Path) -> None:
     text = " ".join(
         html.unescape(re.sub(r"<[^>]+>", " ", result.files["html"].read_text(encoding="utf-8"))).split()
     )
-    assert result.incidents
+    # every scenario is injected, the multi-step intrusion (ci-token-takeover) included: 13 of them
+    assert [i["scenario"] for i in result.incidents] == list(SCENARIOS) and len(SCENARIOS) == 13
     missed = []
     for incident in result.incidents:
         ids = set(incident["audit_ids"])
