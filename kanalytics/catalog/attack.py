@@ -92,7 +92,13 @@ def tactic_of(technique: str) -> Tactic | None:
     return tactic
 
 
-def tactics_of(techniques: Iterable[str]) -> list[Tactic]:
-    """The distinct primary tactics of `techniques`, in kill-chain order (unknown techniques are left out)."""
-    found = {t for t in (tactic_of(technique) for technique in techniques) if t is not None}
-    return sorted(found, key=TACTIC_RANK.__getitem__)
+def primary_tactic(techniques: Iterable[str]) -> Tactic | None:
+    """The tactic a query stands for in a story: that of its first listed (primary) technique that maps.
+
+    A query names further techniques for reference (first-seen-identity-verb-resource: T1078 and T1613); counting
+    all of them would make one anomaly look like two steps of an attack."""
+    for technique in techniques:
+        tactic = tactic_of(technique)
+        if tactic is not None:
+            return tactic
+    return None

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kanalytics.catalog.attack import TACTIC_RANK, TACTIC_TITLES, tactics_of
+from kanalytics.catalog.attack import TACTIC_RANK, TACTIC_TITLES, primary_tactic
 from kanalytics.catalog.functions import in_networks, ip_scope, parse_address
 from kanalytics.catalog.model import Finding
 from kanalytics.vocabulary import SEVERITIES, SEVERITY_ORDER, Severity
@@ -302,7 +302,9 @@ def is_human(user: str) -> bool:
 
 # -- one incident --------------------------------------------------------------------------------------------
 def _incident(group: list[Finding], techniques: Mapping[str, Sequence[str]]) -> Incident:
-    tactics_by_finding = [tactics_of(techniques.get(f.query_id, ())) for f in group]
+    # one tactic per finding: its query's primary one (see attack.primary_tactic)
+    primaries = [primary_tactic(techniques.get(f.query_id, ())) for f in group]
+    tactics_by_finding = [[t] if t else [] for t in primaries]
     tactics = sorted({t for found in tactics_by_finding for t in found}, key=TACTIC_RANK.__getitem__)
     requests: dict[str, set[str]] = defaultdict(set)
     for finding, found in zip(group, tactics_by_finding, strict=True):

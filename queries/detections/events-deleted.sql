@@ -17,8 +17,9 @@ references: [elastic:Kubernetes Events Deleted, sigma:Kubernetes Events Deleted,
 mitre: [T1070]
 description: >-
   Kubernetes Event objects (the cluster's own record of scheduling, image pulls, kills and failures) were
-  deleted by a principal other than the control plane. Events expire on their own after an hour, so deleting
-  them by hand is unusual and typically hides traces of an intrusion (indicator removal).
+  deleted by a principal other than the control plane or a built-in controller (named exactly). Events expire
+  on their own after an hour, so deleting them by hand is unusual and typically hides traces of an intrusion
+  (indicator removal).
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
@@ -30,6 +31,8 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND stage = 'ResponseComplete'
   AND response_code BETWEEN 200 AND 299
   AND resource = 'events' AND verb IN ('delete', 'deletecollection')
-      AND NOT is_platform_identity(user_name)
+      -- only the control plane and the built-in controllers (namespace deletion) delete events; any other
+      -- kube-system service account may be one an intruder created with a platform-looking name
+      AND NOT (is_control_plane(user_name) OR is_controller(user_name))
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
 ORDER BY ts

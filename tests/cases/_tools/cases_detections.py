@@ -311,13 +311,28 @@ case(
     [
         ev(T0, "deletecollection", "events", ns="prod", user="mallory@example.com"),
         ev(T0, "delete", "events", ns="prod", name="web-1.17f3", group="events.k8s.io"),
+        # a service account an intruder created in kube-system with a platform-looking name
+        ev(
+            T0,
+            "deletecollection",
+            "events",
+            ns="kube-system",
+            user="system:serviceaccount:kube-system:kube-controller",
+        ),
     ],
     [
         ev(T0, "list", "events", ns="prod"),
         ev(T0, "delete", "events", ns="prod", name="x", user="system:kube-controller-manager"),
+        ev(
+            T0,
+            "deletecollection",
+            "events",
+            ns="old",
+            user="system:serviceaccount:kube-system:namespace-controller",
+        ),
         ev(T0, "delete", "pods", ns="prod", name="x"),
     ],
-    fire_rows=2,
+    fire_rows=3,
 )
 
 case(
@@ -990,13 +1005,22 @@ case(
             ns="kube-system",
             name="node-agent",
             user="mallory@example.com",
-        )
+        ),
+        ev(
+            T0,
+            "create",
+            "daemonsets",
+            group="apps",
+            ns="kube-system",
+            name="kube-metrics",
+            user="system:serviceaccount:kube-system:kube-controller",
+        ),  # fmt: skip
     ],
     [
         ev(T0, "patch", "daemonsets", group="apps", ns="kube-system", name="kube-proxy"),
         ev(T0, "create", "daemonsets", group="apps", ns="kube-system", name="x", code=409),
     ],
-    fire_rows=1,
+    fire_rows=2,
 )
 case(
     "pod-in-system-namespace",
