@@ -89,6 +89,7 @@ def generate_report(
     from kanalytics.catalog.loader import load_catalog
     from kanalytics.report import exports, render
     from kanalytics.report.assemble import assemble
+    from kanalytics.report.incidents import run_incidents
 
     began = time.perf_counter()
     phases: dict[str, float] = {}
@@ -112,7 +113,9 @@ def generate_report(
     generated_at = generated_at or datetime.now(UTC)
     info = _run_info(archive, run, settings, clusters, formats, generated_at, status.last_manifest_seq,
                      status.last_manifest_sha256)  # fmt: skip
-    context = assemble(run, previous, catalog, settings, status, info, archive=str(archive.root))
+    incident_list = run_incidents(run, catalog, settings)
+    context = assemble(run, previous, catalog, settings, status, info, archive=str(archive.root),
+                       incident_list=incident_list)  # fmt: skip
     done("assemble")
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
@@ -133,6 +136,8 @@ def generate_report(
     if "json" in formats:
         files["json"] = out / "findings.json"
         exports.write_findings_json(every, files["json"])
+        files["incidents"] = out / "incidents.json"
+        exports.write_incidents_json(incident_list, files["incidents"])
     files["run"] = out / "run.json"
     exports.write_run_json(info, {k: v for k, v in files.items() if k != "run"}, files["run"])
     done("exports")

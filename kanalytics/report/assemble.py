@@ -6,12 +6,13 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kanalytics.report import areas, build, evidence
+from kanalytics.report import areas, build, evidence, incidents
 from kanalytics.report.context import Cover, ReportContext, Retention
 from kanalytics.report.metrics import EVENTS_PER_DAY, rows_of
 
 if TYPE_CHECKING:
     from kanalytics.archive.retention import RetentionStatus
+    from kanalytics.catalog.incidents import Incident
     from kanalytics.catalog.loader import Catalog
     from kanalytics.catalog.model import CatalogRun
     from kanalytics.config import Settings
@@ -26,7 +27,9 @@ def assemble(
     info: dict[str, Any],
     *,
     archive: str,
+    incident_list: list[Incident] | None = None,
 ) -> ReportContext:
+    """The report's context; `incident_list` are the run's ranked incidents (built here when not given)."""
     zone = settings.zone
     start, end = run.start.astimezone(zone), run.end.astimezone(zone)
     clusters = run.clusters or sorted({str(r["cluster"]) for r in rows_of(run, EVENTS_PER_DAY)})
@@ -59,9 +62,12 @@ def assemble(
         run, status.verification or "not checked", status.verification_ok, catalog,
         window_days=settings.baseline.days, tune_command=tune_command(run.start, settings),
     )  # fmt: skip
-    groups, inventory = evidence.finding_sections(run)
+    if incident_list is None:
+        incident_list = incidents.run_incidents(run, catalog, settings)
+    incident_views, incident_of = incidents.incident_views(incident_list, catalog)
+    groups, inventory = evidence.finding_sections(run, incident_of=incident_of)
     summary = build.summary(run, previous, previous_label)
-    summary.highlights = build.highlights(groups, coverage)
+    summary.highlights = build.highlights(coverage)
     charts = build.main_charts(run, settings.timezone)
     notes = []
     if status.verification_ok is False:  # the archive failed verification: say so first, never bury it
@@ -103,6 +109,8 @@ def assemble(
         parameters=_parameters(info),
         row_cap=evidence.HTML_ROWS_PER_FINDING,
         notes=notes,
+        incidents=incident_views,
+        incident_window_minutes=settings.incidents.window_minutes,
     )
 
 

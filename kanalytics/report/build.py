@@ -19,7 +19,6 @@ from kanalytics.report.context import (
     Coverage,
     Delta,
     ExecutiveSummary,
-    FindingGroup,
     FrameworkTable,
     Highlight,
     QueryStatus,
@@ -37,14 +36,11 @@ from kanalytics.report.metrics import (
     rows_of,
 )
 from kanalytics.report.tables import fmt_value, to_table
-from kanalytics.vocabulary import SEVERITIES, at_least
+from kanalytics.vocabulary import SEVERITIES
 
 if TYPE_CHECKING:
     from kanalytics.catalog.loader import Catalog
     from kanalytics.report.context import Chart
-
-# Finding groups of these severities come first among the highlights, before gaps in the evidence.
-HEADLINE_SEVERITIES = frozenset(at_least("medium"))
 
 
 @dataclass
@@ -121,13 +117,10 @@ def summary(run: CatalogRun, previous: CatalogRun | None, previous_label: str) -
     )
 
 
-def highlights(groups: list[FindingGroup], coverage: Coverage) -> list[Highlight]:
-    """The three things to look at first: the most severe finding groups, then gaps in the evidence."""
-    items = [
-        Highlight(g.severity, g.title, f"{g.count:,} finding(s); first: {g.first_summary}", f"q-{g.query_id}")
-        for g in groups
-        if g.severity in HEADLINE_SEVERITIES
-    ]
+def highlights(coverage: Coverage) -> list[Highlight]:
+    """What limits the evidence, shown under the ranked incidents: gaps in the audit trail, checks waiting
+    for configuration, a first month without baseline, checks the audit level cannot feed."""
+    items: list[Highlight] = []
     if coverage.days_without_events or coverage.gap_hour_count:
         detail = (
             f"{len(coverage.days_without_events)} cluster-day(s) without events and "
@@ -147,9 +140,7 @@ def highlights(groups: list[FindingGroup], coverage: Coverage) -> list[Highlight
     if by_level:
         detail = f"{len(by_level)} queries could not run: " + ", ".join(q.id for q in by_level[:4])
         items.append(Highlight("coverage", "Checks not evaluable at this audit level", detail, "coverage"))
-    items += [Highlight(g.severity, g.title, f"{g.count:,} finding(s)", f"q-{g.query_id}") for g in groups
-              if g.severity not in HEADLINE_SEVERITIES]  # fmt: skip
-    return items[:3]
+    return items
 
 
 def baseline_statement(run: CatalogRun, window_days: int) -> tuple[str, bool]:

@@ -109,7 +109,7 @@ class ExecutiveSummary:
     findings: Delta
     by_severity: list[Delta]  # findings per severity, most severe first
     identity_types: Table  # events / identities per identity type
-    highlights: list[Highlight]  # at most three
+    highlights: list[Highlight]  # what limits the evidence (gaps, configuration, baseline, audit level)
     previous_label: str  # the comparison period in words
     empty: bool  # no events at all in the period
     findings_compared: bool = False  # False: the checks were not re-run over the previous period
@@ -175,6 +175,8 @@ class FindingRow:
     audit_id: str
     extra: str  # score/baseline for anomalies and further evidence columns, "k=v; ..."
     also: list[str] = field(default_factory=list)  # other checks that raised the same event (ids)
+    incident: str = ""  # anchor of the incident the finding belongs to ("" for info and recurring findings)
+    incident_rank: int = 0
 
 
 @dataclass
@@ -298,6 +300,29 @@ class Retention:
 
 
 @dataclass
+class IncidentView:
+    """One ranked incident as displayed (times UTC; every value from the logs raw: the template escapes)."""
+
+    rank: int
+    id: str
+    severity: str
+    title: str
+    start: str
+    end: str
+    identities: list[str]
+    source_ips: list[str]
+    clusters: list[str]
+    tactics: list[str]  # titles, in kill-chain order
+    narrative: list[str]
+    count: int  # member findings
+    checks: list[tuple[str, str]]  # (query id, title) of the checks involved, in time order of first finding
+
+    @property
+    def anchor(self) -> str:
+        return self.id  # "inc-" and a hash: already a valid, unique HTML id
+
+
+@dataclass
 class ReportContext:
     """Everything `base.html.j2` renders. `medium` is "screen" for HTML and "print" for the PDF."""
 
@@ -321,3 +346,5 @@ class ReportContext:
     row_cap: int = 200  # evidence rows per finding shown in this medium
     css: str = ""  # report.css, inlined
     notes: list[str] = field(default_factory=list)  # plain warnings shown at the top (e.g. empty period)
+    incidents: list[IncidentView] = field(default_factory=list)  # ranked: the review queue, correlated
+    incident_window_minutes: int = 120

@@ -9,10 +9,11 @@ they are counted in one inventory table instead of printing their rows; findings
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from kanalytics.catalog.model import CatalogRun, Finding
-from kanalytics.report.context import FindingGroup, FindingRow, InventoryRow
+from kanalytics.report.context import FindingGroup, FindingRow, IncidentView, InventoryRow
 from kanalytics.report.tables import fmt_ts, fmt_value
 from kanalytics.vocabulary import SEVERITY_ORDER, Severity
 
@@ -23,9 +24,12 @@ EventKey = tuple[str, str]
 
 
 def finding_sections(
-    run: CatalogRun, cap: int = HTML_ROWS_PER_FINDING
+    run: CatalogRun, cap: int = HTML_ROWS_PER_FINDING, incident_of: Mapping[int, IncidentView] | None = None
 ) -> tuple[list[FindingGroup], list[InventoryRow]]:
-    """Evidence groups (most severe first, rows capped at `cap`) and the inventory of info-severity checks."""
+    """Evidence groups (most severe first, rows capped at `cap`) and the inventory of info-severity checks.
+
+    `incident_of` maps `id(finding)` to the incident it belongs to; each evidence row then links to it."""
+    incident_of = incident_of or {}
     by_query: dict[str, list[Finding]] = {}
     for finding in run.findings:  # already sorted most severe and oldest first
         by_query.setdefault(finding.query_id, []).append(finding)
@@ -52,7 +56,9 @@ def finding_sections(
             if checks and checks[0] != query_id:
                 elsewhere += 1  # shown under the more severe check that also raised it
             elif len(rows) < cap:
-                rows.append(_row(finding, [q for q in checks or () if q != query_id]))
+                rows.append(
+                    _row(finding, [q for q in checks or () if q != query_id], incident_of.get(id(finding)))
+                )
         groups.append(
             FindingGroup(
                 query_id=query_id, title=h.title, severity=h.severity, kind=h.kind, area=h.area,
@@ -78,7 +84,7 @@ def _inventory_row(query_id: str, title: str, area: str, found: list[Finding]) -
     )  # fmt: skip
 
 
-def _row(f: Finding, also: list[str]) -> FindingRow:
+def _row(f: Finding, also: list[str], incident: IncidentView | None = None) -> FindingRow:
     target = "/".join(p for p in (f.resource, f.namespace, f.object_name) if p)
     extra = {k: v for k, v in f.evidence.items() if v not in (None, "", [])}
     if f.score is not None:
@@ -94,6 +100,8 @@ def _row(f: Finding, also: list[str]) -> FindingRow:
         audit_id=f.audit_id or "—",
         extra=_clip("; ".join(f"{k}={fmt_value(v)}" for k, v in extra.items()), 240),
         also=also,
+        incident=incident.anchor if incident else "",
+        incident_rank=incident.rank if incident else 0,
     )
 
 

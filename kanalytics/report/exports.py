@@ -1,4 +1,5 @@
-"""Machine outputs of a report run: findings.csv / findings.json (untruncated) and run.json (how to reproduce)."""
+"""Machine outputs of a report run: findings.csv / findings.json (untruncated), incidents.json and run.json (how
+to reproduce)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from kanalytics.catalog.findings import json_safe
 from kanalytics.catalog.model import FINDING_NAMES, Finding
 from kanalytics.textsafe import csv_cell, escape_json_text
+
+if TYPE_CHECKING:
+    from kanalytics.catalog.incidents import Incident
 
 CSV_COLUMNS = FINDING_NAMES  # findings.csv has the finding shape's columns, in its order
 
@@ -50,6 +54,20 @@ def write_findings_json(findings: list[Finding], out: Path) -> None:
                 escape_json_text(json.dumps(json_safe(finding.to_json()), sort_keys=True, ensure_ascii=False))
             )
         handle.write("\n]\n" if findings else "]\n")
+
+
+def write_incidents_json(incidents: list[Incident], out: Path) -> None:
+    """A JSON array of the ranked incidents, as `kanalytics incidents --format json` prints them."""
+    with out.open("w", encoding="utf-8") as handle:
+        handle.write("[")
+        for index, incident in enumerate(incidents):
+            handle.write(",\n " if index else "\n ")
+            handle.write(
+                escape_json_text(
+                    json.dumps(json_safe(incident.to_json()), sort_keys=True, ensure_ascii=False)
+                )
+            )
+        handle.write("\n]\n" if incidents else "]\n")
 
 
 def sha256_file(path: Path) -> str:

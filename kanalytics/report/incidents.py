@@ -1,0 +1,65 @@
+"""The report's incidents: the review queue correlated and ranked (what "Look at these first" shows), and the
+incident each finding belongs to, so that evidence rows link to it.
+
+The incidents are built by `kanalytics.catalog.incidents` from the same findings the report counts, so the report,
+`kanalytics findings` and `kanalytics incidents` agree on every count.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from kanalytics.catalog.attack import TACTIC_TITLES
+from kanalytics.catalog.incidents import build_incidents
+from kanalytics.report.context import IncidentView
+from kanalytics.report.tables import fmt_ts
+
+if TYPE_CHECKING:
+    from kanalytics.catalog.incidents import Incident
+    from kanalytics.catalog.loader import Catalog
+    from kanalytics.catalog.model import CatalogRun
+    from kanalytics.config import Settings
+
+# Incidents shown in the executive summary; the Incidents section lists them all.
+SUMMARY_INCIDENTS = 5
+
+
+def run_incidents(run: CatalogRun, catalog: Catalog, settings: Settings) -> list[Incident]:
+    """The ranked incidents of the run's review queue, exactly as `kanalytics incidents` builds them."""
+    return build_incidents(
+        run.findings,
+        window=timedelta(minutes=settings.incidents.window_minutes),
+        techniques={q.id: q.header.mitre for q in catalog.queries.values()},
+        trusted_networks=[entry.cidr for entry in settings.allowlists.trusted_networks],
+    )
+
+
+def incident_views(
+    built: list[Incident], catalog: Catalog
+) -> tuple[list[IncidentView], dict[int, IncidentView]]:
+    """The incidents as displayed, ranked, and a map from each member finding (`id(finding)` of the objects in
+    `run.findings`) to its incident."""
+    titles = {q.id: q.header.title for q in catalog.queries.values()}
+    views = [_view(rank, incident, titles) for rank, incident in enumerate(built, start=1)]
+    member_of = {id(f): view for view, incident in zip(views, built, strict=True) for f in incident.findings}
+    return views, member_of
+
+
+def _view(rank: int, incident: Incident, titles: dict[str, str]) -> IncidentView:
+    checks = list(dict.fromkeys(f.query_id for f in incident.findings))
+    return IncidentView(
+        rank=rank,
+        id=incident.id,
+        severity=incident.severity,
+        title=incident.title,
+        start=fmt_ts(incident.start),
+        end=fmt_ts(incident.end),
+        identities=list(incident.identities),
+        source_ips=list(incident.source_ips),
+        clusters=list(incident.clusters),
+        tactics=[TACTIC_TITLES[t] for t in incident.tactics],
+        narrative=list(incident.narrative),
+        count=len(incident.findings),
+        checks=[(q, titles.get(q, q)) for q in checks],
+    )
