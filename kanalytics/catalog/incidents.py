@@ -306,11 +306,13 @@ def _incident(group: list[Finding], techniques: Mapping[str, Sequence[str]]) -> 
     primaries = [primary_tactic(techniques.get(f.query_id, ())) for f in group]
     tactics_by_finding = [[t] if t else [] for t in primaries]
     tactics = sorted({t for found in tactics_by_finding for t in found}, key=TACTIC_RANK.__getitem__)
+    # The sequence that raises severity is judged on detections only: an anomaly ("first seen", "volume
+    # spike") tells the story but is not an attack step, and nearly every person's high finding has one.
     requests: dict[str, set[str]] = defaultdict(set)
     for finding, found in zip(group, tactics_by_finding, strict=True):
-        requests[_request(finding)].update(found)
+        requests[_request(finding)].update(found if finding.kind == "detection" else ())
     lead = min(group, key=lambda f: (-SEVERITY_ORDER[f.severity], _time_key(f)))
-    steps = len(requests)
+    steps = len({_request(f) for f in group})
     return Incident(
         id=incident_id(group),
         severity=incident_severity(group, requests),
@@ -329,8 +331,9 @@ def _incident(group: list[Finding], techniques: Mapping[str, Sequence[str]]) -> 
 def incident_severity(group: list[Finding], requests: Mapping[str, set[str]]) -> Severity:
     """The most severe member's, raised one level for a sequence (critical from CRITICAL_TACTICS tactics).
 
-    A sequence: at least two tactics seen in at least two different requests, and a member at least medium.
-    One request matching several queries is one step, however many tactics its queries name."""
+    A sequence: at least two tactics of detections seen in at least two different requests, and a member at
+    least medium. One request matching several queries is one step, however many tactics its queries name;
+    anomalies add no tactic here (see `_incident`)."""
     top = max(SEVERITY_ORDER[f.severity] for f in group)
     with_tactics = [found for found in requests.values() if found]
     tactics = set().union(*with_tactics) if with_tactics else set()

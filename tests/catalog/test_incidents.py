@@ -298,6 +298,18 @@ def test_window_edge_and_single_linkage() -> None:
 
 
 # -- severity ---------------------------------------------------------------------------------------------------
+def test_an_anomaly_tells_the_story_but_does_not_make_a_sequence() -> None:
+    from dataclasses import replace
+
+    high = finding("escape", "high", audit_id="pod")
+    first_seen = replace(finding("probe", "low", audit_id="review", at=timedelta(minutes=1)), kind="anomaly")
+    [incident] = build_incidents([high, first_seen], techniques=TECHNIQUES)
+    assert (incident.severity, incident.tactics) == ("high", ["privilege-escalation", "discovery"])
+    as_detection = replace(first_seen, kind="detection")
+    [raised] = build_incidents([high, as_detection], techniques=TECHNIQUES)
+    assert raised.severity == "critical"
+
+
 def test_one_request_matching_several_queries_is_not_a_sequence() -> None:
     one_request = [finding(q, "medium", audit_id="same") for q in ("exec", "escape", "persist", "wipe")]
     [incident] = build_incidents(one_request, techniques=TECHNIQUES)
