@@ -116,8 +116,9 @@ class IncidentSettings(_Strict):
 
 class Settings(_Strict):
     timezone: str = "UTC"
-    # "default": rules whose meaning depends on a list you have not configured stay quiet until it exists, and
-    # recurring medium/low behaviour is judged against the baseline. "falco": Falco's exact semantics (its
+    # "default": rules whose meaning depends on a list you have not configured stay quiet until it exists,
+    # Falco ports that native queries cover (`superseded_by`) do not run, and recurring medium/low behaviour
+    # is judged against the baseline. "falco": Falco's exact semantics (its
     # built-in lists, every rule on, no baseline judgement), what the Falco conformance test runs.
     profile: Literal["default", "falco"] = "default"
     baseline: BaselineSettings = Field(default_factory=BaselineSettings)

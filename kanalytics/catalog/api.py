@@ -62,6 +62,8 @@ class FindingsResult:
     not_evaluable: list[QueryProblem] = field(default_factory=list)
     queries: int = 0  # how many detections and anomalies ran
     needs_configuration: list[QueryProblem] = field(default_factory=list)
+    # Falco-parity queries the default profile does not run because native ones cover them (`superseded_by`).
+    superseded: list[QueryProblem] = field(default_factory=list)
     recurring: list[RecurringPattern] = field(default_factory=list)
     # The `kanalytics tune` command that proposes the lists the needs-configuration queries wait for.
     tune_command: str = ""
@@ -98,6 +100,7 @@ class FindingsResult:
             "failed": [p.to_json() for p in self.failed],
             "not_evaluable": [p.to_json() for p in self.not_evaluable],
             "needs_configuration": [p.to_json() for p in self.needs_configuration],
+            "superseded": [p.to_json() for p in self.superseded],
             "tune_command": self.tune_command,
             "recurring": [recurring_to_json(p) for p in self.recurring],
         }
@@ -194,6 +197,7 @@ def findings_result(run: CatalogRun, floor: int = 0) -> FindingsResult:
         "error": result.failed,
         "not-evaluable": result.not_evaluable,
         "needs-configuration": result.needs_configuration,
+        "superseded": result.superseded,
     }
     for query_id, query_result in sorted(run.results.items()):
         if query_result.status in problems:

@@ -45,6 +45,7 @@ QUERY_KEYS = (
     "tags",
     "needs_config",
     "pattern",
+    "superseded_by",
     "description",
 )
 VIEW_KEYS = ("id", "depends_on", "description")

@@ -32,7 +32,10 @@ from kanalytics.catalog.model import (
     ViewHeader,
 )
 from kanalytics.errors import QueryError, UsageError
-from kanalytics.vocabulary import KIND_FOLDERS  # folder name -> the kind its queries must declare
+from kanalytics.vocabulary import (
+    KIND_FOLDERS,  # folder name -> the kind its queries must declare
+    SEVERITY_ORDER,
+)
 
 if TYPE_CHECKING:
     from kanalytics.config import Settings
@@ -306,6 +309,7 @@ def _load_roots(roots: list[Path], problems: list[str]) -> Catalog:
     macros = _load_macros(roots, problems, overrides)
     views = _load_views(roots, problems, overrides, macros)
     problems.extend(needs_config_problems(queries.values(), shared_sql(macros.values(), views.values())))
+    problems.extend(superseded_problems(queries))
     _raise_problems(problems)
     digest = hashlib.sha256()
     for qid in sorted(queries):
@@ -588,6 +592,29 @@ def needs_config_problems(queries: Iterable[Query], shared: Mapping[str, str]) -
                 found.append(
                     f"{query.path}: needs_config names {name!r} but the query does not read {table}; "
                     "name only the lists its SQL reads, or drop the entry"
+                )
+    return found
+
+
+def superseded_problems(queries: Mapping[str, Query]) -> list[str]:
+    """Why some `superseded_by` entries cannot stand in for their query: only a Falco-parity query (one that
+    references a falco: rule) may be superseded, by queries that exist, are of the same kind, are not
+    superseded themselves, and have at least its severity (the default profile must not get quieter on a risk)."""
+    found: list[str] = []
+    for query in sorted(queries.values(), key=lambda q: q.id):
+        h = query.header
+        if h.superseded_by and not any(r.startswith("falco:") for r in h.references):
+            found.append(f"{query.path}: superseded_by is only for Falco-parity queries (a falco: reference)")
+        for other_id in h.superseded_by:
+            other = queries.get(other_id)
+            if other is None:
+                found.append(f"{query.path}: superseded_by names {other_id!r}, which is not a query")
+            elif other.header.superseded_by or other.header.kind != h.kind:
+                found.append(f"{query.path}: superseded_by {other_id!r} must be a {h.kind} that runs itself")
+            elif SEVERITY_ORDER[other.header.severity] < SEVERITY_ORDER[h.severity]:
+                found.append(
+                    f"{query.path}: superseded_by {other_id!r} is {other.header.severity}, below this "
+                    f"query's {h.severity}; the replacement must be at least as severe"
                 )
     return found
 

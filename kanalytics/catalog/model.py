@@ -122,6 +122,10 @@ class QueryHeader(BaseModel):
     # What makes two findings of this query "the same behaviour" when judging recurrence against the
     # baseline (besides cluster, query and identity): finding columns or evidence keys, e.g. [namespace].
     pattern: list[str] = Field(default_factory=list)
+    # Native queries that judge the same risk without this Falco-parity rule's noise (successful writes and
+    # workload templates rather than every pod a controller makes): under the default profile this query is
+    # not run ("superseded", listed in the report's coverage); the "falco" profile runs it.
+    superseded_by: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -219,7 +223,7 @@ class Suppression:
 @dataclass
 class QueryResult:
     query: Query
-    status: Literal["ok", "not-evaluable", "needs-configuration", "error"]
+    status: Literal["ok", "not-evaluable", "needs-configuration", "superseded", "error"]
     table: pa.Table | None = None
     reason: str = ""  # why not evaluable / the error message
     seconds: float = 0.0

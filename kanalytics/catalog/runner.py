@@ -306,6 +306,9 @@ class Session:
         reason = self.not_evaluable_reason(query)
         if reason:
             return QueryResult(query=query, status="not-evaluable", reason=reason)
+        reason = self.superseded_reason(query)
+        if reason:
+            return QueryResult(query=query, status="superseded", reason=reason)
         reason = self.needs_configuration_reason(query)
         if reason:
             return QueryResult(query=query, status="needs-configuration", reason=reason)
@@ -353,6 +356,15 @@ class Session:
             return ""
         what = "request bodies" if needed == "Request" else f"{needed} bodies"
         return f"needs {what} (audit level {needed}); the period has only {', '.join(self.levels_seen)}"
+
+    def superseded_reason(self, query: Query) -> str:
+        """Why a Falco-parity `query` does not run under the default profile (its `superseded_by`), or ""."""
+        if self.settings.profile == "falco" or not query.header.superseded_by:
+            return ""
+        return (
+            f"covered by {', '.join(query.header.superseded_by)} in the default profile (successful writes and "
+            'workload templates, not every pod a controller makes); set profile = "falco" to run Falco\'s rule'
+        )
 
     def needs_configuration_reason(self, query: Query) -> str:
         """Why `query` waits for configuration (default profile, every list it needs empty), or ""."""

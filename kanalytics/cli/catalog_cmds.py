@@ -24,7 +24,7 @@ from kanalytics.cli.options import (
     SeverityOption,
     ToOption,
 )
-from kanalytics.cli.output import check_format, echo, number, print_frame, print_json
+from kanalytics.cli.output import check_format, echo, echo_findings_notes, number, print_frame, print_json
 from kanalytics.errors import QueryError, UsageError
 
 if TYPE_CHECKING:
@@ -147,7 +147,7 @@ def run_query_cmd(
     )
     if result.status == "error":
         raise QueryError(result.reason)
-    if result.status in ("not-evaluable", "needs-configuration"):
+    if result.status in ("not-evaluable", "needs-configuration", "superseded"):
         echo(f"{result.status.replace('-', ' ')}: {result.reason}", err=True)
         return
     assert result.frame is not None  # status ok always carries rows
@@ -216,24 +216,9 @@ def findings_cmd(
         shown = len(result) + (result.recurring_findings if include_recurring else 0)
         title = f"{number(shown)} findings from {number(result.queries)} queries"
         print_frame(frame, fmt, title=title, limit=limit if shape == "table" else 0)
-    if result.needs_configuration:
-        ids = ", ".join(p.query_id for p in result.needs_configuration)
-        echo(
-            f"{number(len(result.needs_configuration))} check(s) need configuration and did not run ({ids}): "
-            f"`{result.tune_command}` proposes allow-list entries from the baseline; "
-            "`kanalytics findings --json` gives each one's reason",
-            err=True,
-        )
-    if result.recurring:
-        verb = "listed above, marked" if include_recurring else "--include-recurring lists them"
-        echo(
-            f"{number(result.recurring_findings)} findings in {number(len(result.recurring))} patterns shown as "
-            f"recurring behaviour (seen on most baseline days); {verb}",
-            err=True,
-        )
-    for problem in result.not_evaluable:
-        echo(f"not evaluable: {problem.query_id}: {problem.reason}", err=True)
-    for problem in result.failed:
-        echo(f"error: {problem.reason}", err=True)
+    echo_findings_notes(
+        result,
+        recurring_note="listed above, marked" if include_recurring else "--include-recurring lists them",
+    )
     if result.failed:
         raise typer.Exit(1)

@@ -21,7 +21,7 @@ from kanalytics.cli.options import (
     Severity,
     ToOption,
 )
-from kanalytics.cli.output import check_format, echo, number, print_frame, print_json
+from kanalytics.cli.output import check_format, echo, echo_findings_notes, number, print_frame, print_json
 
 if TYPE_CHECKING:
     from kanalytics.catalog.incidents import Incident, IncidentsResult
@@ -76,23 +76,10 @@ def incidents_cmd(
     found = result.findings
     if found is None:
         return
-    if found.needs_configuration:
-        ids = ", ".join(p.query_id for p in found.needs_configuration)
-        echo(
-            f"{number(len(found.needs_configuration))} check(s) need configuration and did not run ({ids}): "
-            f"`{found.tune_command}` proposes allow-list entries from the baseline",
-            err=True,
-        )
-    if found.recurring:
-        echo(
-            f"{number(found.recurring_findings)} findings shown as recurring behaviour (seen on most baseline "
-            "days) take no part in incidents; `kanalytics findings --include-recurring` lists them",
-            err=True,
-        )
-    for problem in found.not_evaluable:
-        echo(f"not evaluable: {problem.query_id}: {problem.reason}", err=True)
-    for problem in found.failed:
-        echo(f"error: {problem.reason}", err=True)
+    echo_findings_notes(
+        found,
+        recurring_note="they take no part in incidents; `kanalytics findings --include-recurring` lists them",
+    )
     if found.failed:
         raise typer.Exit(1)
 

@@ -19,6 +19,8 @@ from kanalytics.textsafe import escape_json_text, visible
 if TYPE_CHECKING:
     import polars as pl
 
+    from kanalytics.catalog.api import FindingsResult
+
 FORMATS = ("table", "csv", "json")
 MAX_CELL = 48  # widest a table column gets on a terminal; longer cells wrap
 
@@ -133,3 +135,33 @@ def _print_table(frame: pl.DataFrame, title: str | None) -> None:
     if hidden:
         names = ", ".join(visible(h) for h in hidden[:8]) + (", …" if len(hidden) > 8 else "")
         echo(f"{len(hidden)} column(s) not shown ({names}): select fewer columns or use -f csv", err=True)
+
+
+def echo_findings_notes(result: FindingsResult, *, recurring_note: str) -> None:
+    """On stderr, what a findings result leaves out and why: checks waiting for configuration, Falco rules the
+    default profile replaces, recurring behaviour (`recurring_note` says where it is listed), checks not
+    evaluable and failed ones. `findings` and `incidents` print the same notes."""
+    if result.needs_configuration:
+        ids = ", ".join(p.query_id for p in result.needs_configuration)
+        echo(
+            f"{number(len(result.needs_configuration))} check(s) need configuration and did not run ({ids}): "
+            f"`{result.tune_command}` proposes allow-list entries from the baseline; "
+            "`kanalytics findings --json` gives each one's reason",
+            err=True,
+        )
+    if result.superseded:
+        echo(
+            f"{number(len(result.superseded))} Falco-parity check(s) are covered by native ones in the default "
+            'profile and did not run; profile = "falco" runs Falco\'s rules exactly',
+            err=True,
+        )
+    if result.recurring:
+        echo(
+            f"{number(result.recurring_findings)} findings in {number(len(result.recurring))} patterns shown as "
+            f"recurring behaviour (seen on most baseline days); {recurring_note}",
+            err=True,
+        )
+    for problem in result.not_evaluable:
+        echo(f"not evaluable: {problem.query_id}: {problem.reason}", err=True)
+    for problem in result.failed:
+        echo(f"error: {problem.reason}", err=True)

@@ -191,6 +191,7 @@ def coverage(
     by_id = {s.id: s for s in statuses}
     baseline, first_month = baseline_statement(run, window_days)
     waiting = sorted((s for s in statuses if s.status == "needs-configuration"), key=lambda s: s.id)
+    superseded = sorted((s for s in statuses if s.status == "superseded"), key=lambda s: s.id)
     days_total = len({r["day"] for r in per_day})
     total = sum(int(r["events"]) for r in per_day)
     if not per_day or total == 0:
@@ -212,6 +213,7 @@ def coverage(
         not_evaluable=sorted((s for s in statuses if s.status == "not-evaluable"), key=lambda s: s.id),
         errors=sorted((s for s in statuses if s.status == "error"), key=lambda s: s.id),
         needs_configuration=waiting,
+        superseded=superseded,
         tune_command=tune_command if waiting else "",
         baseline=baseline,
         first_month=first_month,

@@ -126,7 +126,7 @@ class QueryStatus:
     area: str
     severity: str
     needs_level: str
-    status: str  # "ok" | "not-evaluable" | "needs-configuration" | "error"
+    status: str  # "ok" | "not-evaluable" | "needs-configuration" | "superseded" | "error"
     reason: str
     rows: int
     version: str
@@ -149,6 +149,7 @@ class Coverage:
     errors: list[QueryStatus]
     # checks that wait for a list you have not set (default profile), each with the list and the command
     needs_configuration: list[QueryStatus]
+    superseded: list[QueryStatus]  # Falco-parity checks the default profile replaces with native ones
     tune_command: str  # the `kanalytics tune` command that proposes those lists ("" when none waits)
     # What anomalies were judged against, in words: "first month: no baseline (...)" or "judged against 30
     # baseline days"; `first_month` when no cluster of the period had a baseline at all.

@@ -28,6 +28,7 @@ STATUS_MARKS = {
     "not evaluable": "?",
     "manual": "✎",
     "needs configuration": "✎",
+    "superseded": "↪",
     "error": "!",
 }
 

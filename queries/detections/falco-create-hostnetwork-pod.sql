@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022
 references: [falco:Create HostNetwork Pod]
 mitre: [T1611]
 pattern: [namespace, repositories]
+superseded_by: [host-network-pod]
 description: >-
   A pod created with spec.hostNetwork true, unless every container image repository is in Falco's
   k8s_audit_hostnetwork_images list.

@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022
 references: [falco:Create Privileged Pod]
 mitre: [T1610, T1611]
 pattern: [namespace, repositories]
+superseded_by: [privileged-container]
 description: >-
   A pod created with a privileged container, init container or ephemeral container, unless every container
   image repository is in Falco's k8s_audit_privileged_images list (extend it with allowlists.query_lists).

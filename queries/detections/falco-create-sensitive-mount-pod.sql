@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022
 references: [falco:Create Sensitive Mount Pod]
 mitre: [T1611]
 pattern: [namespace, repositories]
+superseded_by: [hostpath-mount]
 description: >-
   A pod created with a hostPath volume whose path is exactly one of Falco's sensitive paths (/proc, the
   container runtime sockets, /, /etc, /root, kubelet and Kubernetes config folders), unless every image is

@@ -20,7 +20,7 @@ from kanalytics.api import Archive
 from kanalytics.archive.ingest import Ingestor
 from kanalytics.catalog.loader import Catalog
 from kanalytics.catalog.runner import run_query
-from kanalytics.config import parse_settings
+from kanalytics.config import Settings, parse_settings
 from kanalytics.sources.files import read_inputs
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
@@ -60,6 +60,16 @@ def case_period(events: list[dict[str, Any]], spec: dict[str, Any]) -> tuple[dat
     end = _instant(spec["period_end"]) if "period_end" in spec else last
     baseline = _instant(spec["baseline_start"]) if "baseline_start" in spec else start - timedelta(days=30)
     return start, end, baseline
+
+
+def case_settings(catalog: Catalog, query_id: str, spec: dict[str, Any]) -> Settings:
+    """The settings a case runs with: its case.yaml `settings`; a Falco-parity rule the default profile replaces
+    (`superseded_by`) tests Falco's semantics, so its cases run as `profile = "falco"` does
+    (test_superseded_queries_do_not_run_by_default checks what the default profile does with them)."""
+    raw = dict(spec.get("settings") or {})
+    if catalog.get(query_id).header.superseded_by:
+        raw.setdefault("profile", "falco")
+    return parse_settings(raw, origin=str(CASES / query_id / "case.yaml"))
 
 
 def load_case(folder: Path) -> dict[str, Any]:
@@ -105,7 +115,7 @@ def test_case(query_id: str, variant: str, catalog: Catalog, case_archives: dict
     events = read_events(events_path)
     assert events, f"{events_path} holds no events"
     start, end, baseline = case_period(events, spec)
-    settings = parse_settings(spec.get("settings") or {}, origin=str(folder / "case.yaml"))
+    settings = case_settings(catalog, query_id, spec)
     cluster = variant_cluster(spec.get("cluster", "test"), variant)
 
     result = run_query(
@@ -131,3 +141,27 @@ def test_case(query_id: str, variant: str, catalog: Catalog, case_archives: dict
     else:
         rows = result.table.to_pylist() if result.table is not None else []
         assert result.rows == 0, f"{query_id}: quiet.jsonl produced {result.rows} rows: {rows[:3]}"
+
+
+def test_superseded_queries_do_not_run_by_default(
+    catalog: Catalog, case_archives: dict[str, Archive]
+) -> None:
+    """Under the default profile a Falco-parity rule with `superseded_by` is not run and says what covers it
+    (the loader holds the replacements to exist, run themselves and be at least as severe)."""
+    superseded = sorted(q.id for q in catalog.queries.values() if q.header.superseded_by)
+    assert len(superseded) >= 9
+    for query_id in superseded:
+        folder = CASES / query_id
+        spec = load_case(folder)
+        events = read_events(folder / "fire.jsonl")
+        start, end, baseline = case_period(events, spec)
+        raw = {k: v for k, v in (spec.get("settings") or {}).items() if k != "profile"}
+        settings = parse_settings(raw, origin=str(folder / "case.yaml"))
+        cluster = variant_cluster(spec.get("cluster", "test"), "fire")
+        result = run_query(case_archives[query_id], query_id, start, end, clusters=[cluster], settings=settings,
+                           catalog=catalog, baseline_start=baseline)  # fmt: skip
+        assert result.status == "superseded", (query_id, result.status)
+        named = catalog.get(query_id).header.superseded_by
+        assert result.reason.startswith(f"covered by {', '.join(named)} in the default profile"), (
+            result.reason
+        )

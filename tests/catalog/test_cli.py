@@ -26,6 +26,15 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="module")
+def falco(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """`--config` of a `profile = "falco"` file: falco-attach-exec-pod runs only under Falco's profile (the
+    default profile covers it with pod-exec and exec-kube-system-pod)."""
+    path = tmp_path_factory.mktemp("cli-config") / "kanalytics.toml"
+    path.write_text('profile = "falco"\n', encoding="utf-8")
+    return ["--config", str(path)]
+
+
 def test_query_list_json() -> None:
     result = runner.invoke(app, ["query", "list", "--kind", "detection", "--json"])
     assert result.exit_code == 0, result.output
@@ -47,25 +56,47 @@ def test_query_show() -> None:
     assert "falco:Attach/Exec Pod" in result.stdout and "SELECT" in result.stdout
 
 
-def test_query_run_json(archive: Path) -> None:
+def test_query_run_json(archive: Path, falco: list[str]) -> None:
     result = runner.invoke(
-        app, ["query", "run", "falco-attach-exec-pod", "--archive", str(archive), *PERIOD, "--format", "json"]
+        app,
+        [
+            "query",
+            "run",
+            "falco-attach-exec-pod",
+            "--archive",
+            str(archive),
+            *PERIOD,
+            "--format",
+            "json",
+            *falco,
+        ],
     )
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert len(rows) == 2 and {r["subresource"] for r in rows} == {"exec", "attach"}
 
 
-def test_query_run_csv(archive: Path) -> None:
+def test_query_run_csv(archive: Path, falco: list[str]) -> None:
     result = runner.invoke(
-        app, ["query", "run", "falco-attach-exec-pod", "--archive", str(archive), *PERIOD, "--format", "csv"]
+        app,
+        [
+            "query",
+            "run",
+            "falco-attach-exec-pod",
+            "--archive",
+            str(archive),
+            *PERIOD,
+            "--format",
+            "csv",
+            *falco,
+        ],
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[0].startswith("ts,audit_id,user_name")
 
 
-def test_findings_json(archive: Path) -> None:
-    result = runner.invoke(app, ["findings", "--archive", str(archive), *PERIOD, "--format", "json"])
+def test_findings_json(archive: Path, falco: list[str]) -> None:
+    result = runner.invoke(app, ["findings", "--archive", str(archive), *PERIOD, "--format", "json", *falco])
     assert result.exit_code == 0, result.output
     findings = json.loads(result.stdout)["findings"]  # FindingsResult.to_json(): findings, recurring, ...
     exec_findings = [f for f in findings if f["query_id"] == "falco-attach-exec-pod"]
@@ -101,3 +132,10 @@ def test_exit_code_through_main(archive: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "unknown query id 'no-such-query'" in proc.stderr
+
+
+def test_query_run_of_a_superseded_rule_says_what_covers_it(archive: Path) -> None:
+    result = runner.invoke(app, ["query", "run", "falco-attach-exec-pod", "--archive", str(archive), *PERIOD])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert "superseded: covered by pod-exec, exec-kube-system-pod in the default profile" in result.stderr

@@ -21,8 +21,7 @@ from kanalytics import open_archive
 from kanalytics.catalog.findings import json_safe
 from kanalytics.catalog.loader import Catalog
 from kanalytics.catalog.runner import run_query
-from kanalytics.config import parse_settings
-from tests.catalog.test_cases import CASES, case_period, ingest, load_case, read_events
+from tests.catalog.test_cases import CASES, case_period, case_settings, ingest, load_case, read_events
 
 FINDING_KINDS = ("detection", "anomaly")
 A, B = "alpha", "bravo"  # distinct words, so that a summary naming its cluster can be compared too
@@ -70,7 +69,7 @@ def test_each_finding_is_per_cluster(catalog: Catalog, tmp_path: Path) -> None:
         folder = CASES / query_id
         spec = load_case(folder)
         start, end, baseline = case_period(read_events(folder / "fire.jsonl"), spec)
-        settings = parse_settings(spec.get("settings") or {}, origin=str(folder / "case.yaml"))
+        settings = case_settings(catalog, query_id, spec)
         archive = open_archive(tmp_path / query_id)
         for cluster in (A, B):
             ingest(archive, folder / "fire.jsonl", cluster)

@@ -35,7 +35,9 @@ def test_report_findings_and_incidents_agree_on_counts(
     members = [(f.query_id, f.audit_id) for i in incidents for f in i.findings]
     assert len(members) == sum(1 for f in found.findings if f.severity != "info")
     # the Incidents section lists the same incidents, in the same rank order
-    section = page[page.index('<section id="incidents"') : page.index("</section>", page.index('id="incidents"'))]
+    section = page[
+        page.index('<section id="incidents"') : page.index("</section>", page.index('id="incidents"'))
+    ]
     assert re.findall(r'<tr id="(inc-[0-9a-f]{12})">', section) == [i.id for i in incidents]
     assert f"form {len(incidents)} incident(s)" in section
     assert f"The {len(found.findings)} finding(s) to review" in section

@@ -135,7 +135,7 @@ def test_exports_hold_every_finding_and_the_run_parameters(outputs: ReportOutput
     assert len(rows) == len(data) == outputs.findings > 0
     run = json.loads(outputs.files["run"].read_text(encoding="utf-8"))
     assert run["manifest_sha256"] and run["period_start"] == START.isoformat()
-    assert set(run["outputs"]) == {"html", "pdf", "csv", "json"}
+    assert set(run["outputs"]) == {"html", "pdf", "csv", "json", "incidents"}
 
 
 def test_missing_day_is_reported(outputs: ReportOutputs) -> None:

@@ -1014,7 +1014,7 @@ case(
             ns="kube-system",
             name="kube-metrics",
             user="system:serviceaccount:kube-system:kube-controller",
-        ),  # fmt: skip
+        ),
     ],
     [
         ev(T0, "patch", "daemonsets", group="apps", ns="kube-system", name="kube-proxy"),
