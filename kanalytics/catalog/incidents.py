@@ -101,14 +101,22 @@ def incidents_result(
     min_severity: int = 0,
 ) -> IncidentsResult:
     """The incidents of a findings result (the review queue), at or above the severity rank `min_severity`."""
-    built = build_incidents(
-        found.findings,
+    built = configured_incidents(found.findings, catalog=catalog, settings=settings)
+    chosen = [i for i in built if SEVERITY_ORDER[i.severity] >= min_severity]
+    return IncidentsResult(start=found.start, end=found.end, incidents=chosen, findings=found)
+
+
+def configured_incidents(
+    findings: Sequence[Finding], *, catalog: Catalog, settings: Settings
+) -> list[Incident]:
+    """`build_incidents` with the archive's own catalog (its techniques) and settings (window, trusted networks):
+    what `kanalytics incidents` and the report both use."""
+    return build_incidents(
+        findings,
         window=timedelta(minutes=settings.incidents.window_minutes),
         techniques={q.id: q.header.mitre for q in catalog.queries.values()},
         trusted_networks=[entry.cidr for entry in settings.allowlists.trusted_networks],
     )
-    chosen = [i for i in built if SEVERITY_ORDER[i.severity] >= min_severity]
-    return IncidentsResult(start=found.start, end=found.end, incidents=chosen, findings=found)
 
 
 def build_incidents(

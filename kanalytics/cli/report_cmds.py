@@ -47,7 +47,7 @@ def report(
     typer.echo(f"report for {info['period_start']} to {info['period_end']}: {number(outputs.findings)} "
                f"finding(s), {outputs.seconds:.1f} s")  # fmt: skip
     for name, path in outputs.files.items():
-        typer.echo(f"  {name:5} {path}")
+        typer.echo(f"  {name:9} {path}")
 
 
 @app.command()
@@ -68,7 +68,7 @@ def demo(
         f"config   {result.config} (allow-lists with reasons; edit and re-run to see suppressions change)"
     )
     for name, path in result.files.items():
-        typer.echo(f"  {name:5} {path}")
+        typer.echo(f"  {name:9} {path}")
     typer.echo(f"open {result.files.get('html', out)} in a browser")
     # The next commands reproduce the report only with the demo's archive and configuration.
     typer.echo("next, to query the demo archive with the report's configuration:")

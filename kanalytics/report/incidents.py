@@ -7,11 +7,10 @@ The incidents are built by `kanalytics.catalog.incidents` from the same findings
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from kanalytics.catalog.attack import TACTIC_TITLES
-from kanalytics.catalog.incidents import build_incidents
+from kanalytics.catalog.incidents import configured_incidents
 from kanalytics.report.context import IncidentView
 from kanalytics.report.tables import fmt_ts
 
@@ -27,12 +26,7 @@ SUMMARY_INCIDENTS = 5
 
 def run_incidents(run: CatalogRun, catalog: Catalog, settings: Settings) -> list[Incident]:
     """The ranked incidents of the run's review queue, exactly as `kanalytics incidents` builds them."""
-    return build_incidents(
-        run.findings,
-        window=timedelta(minutes=settings.incidents.window_minutes),
-        techniques={q.id: q.header.mitre for q in catalog.queries.values()},
-        trusted_networks=[entry.cidr for entry in settings.allowlists.trusted_networks],
-    )
+    return configured_incidents(run.findings, catalog=catalog, settings=settings)
 
 
 def incident_views(
