@@ -656,7 +656,8 @@ class Archive:
         current month) as TOML for a person to review (`result.text`; docs/tune.md); written to `out` when
         given (never over a file without `force`, never to a kanalytics.toml). Nothing is ever applied."""
         from kanalytics.catalog.loader import load_proposals
-        from kanalytics.catalog.tune import default_period, propose, write_proposal
+        from kanalytics.catalog.tune import default_period, propose
+        from kanalytics.catalog.tune_toml import write_proposal
 
         if start is None and end is None:
             first, last = default_period(self.settings)

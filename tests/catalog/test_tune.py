@@ -16,7 +16,8 @@ from kanalytics import open_archive
 from kanalytics.catalog.loader import Catalog, load_proposals
 from kanalytics.catalog.model import CONFIG_LISTS
 from kanalytics.catalog.runner import run_query
-from kanalytics.catalog.tune import TuneResult, default_period, toml_string
+from kanalytics.catalog.tune import TuneResult, default_period
+from kanalytics.catalog.tune_toml import toml_string
 from kanalytics.config import Settings, parse_settings
 from tests.conftest import make_event
 
