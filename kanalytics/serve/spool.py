@@ -102,9 +102,15 @@ class Spool:
             segment.close()
 
     def closed_segments(self) -> list[Path]:
-        """Segments not being appended to, oldest first."""
-        active = self._active.path if self._active is not None else None
-        return sorted(p for p in self.directory.glob(f"*{SUFFIX}") if p != active and p.stem.isdigit())
+        """Segments not being appended to, oldest first.
+
+        Under the spool lock: `append` creates a new segment's file and makes it the active one under that lock,
+        so a listing can never see a just-created active file as closed (the flusher would ingest it half
+        written, delete it, and the appends acknowledged after that would go to an unlinked file)."""
+        with self._lock:
+            active = self._active.path if self._active is not None else None
+            found = self.directory.glob(f"*{SUFFIX}")
+            return sorted(p for p in found if p != active and p.stem.isdigit())
 
     def delete(self, segments: list[Path], *, events: int) -> None:
         """Delete flushed segments (their events are committed to the archive)."""

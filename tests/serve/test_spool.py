@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kanalytics.serve import spool as spooling
 from kanalytics.serve.flusher import _records
@@ -56,3 +57,34 @@ def test_delete_resets_the_counts_and_records_carry_cluster_and_problems(tmp_pat
     assert counted == [3]
     spool.delete(segments, events=3)
     assert (spool.bytes, spool.events, spool.oldest_age(), list(tmp_path.iterdir())) == (0, 0, 0.0, [])
+
+
+def test_a_segment_being_created_is_never_listed_as_closed(tmp_path: Path, monkeypatch: Any) -> None:
+    """The flusher lists closed segments while requests append: a segment whose file exists but that is not yet
+    the active one must not be listed, or the flusher would ingest it half written and delete it, and the
+    appends acknowledged after that would land in an unlinked file (found by test_crash under load)."""
+    import threading
+
+    spool = spooling.Spool(tmp_path / "spool")
+    created, release = threading.Event(), threading.Event()
+    original = spooling._Segment.__init__
+
+    def slow_init(self: Any, path: Path) -> None:
+        original(self, path)  # the file now exists on disk
+        created.set()
+        release.wait(5)  # ... and the spool has not made it the active segment yet
+
+    monkeypatch.setattr(spooling._Segment, "__init__", slow_init)
+    appender = threading.Thread(target=spool.append, args=(spooling.EVENTS, 1, b"{}\n"))
+    appender.start()
+    assert created.wait(5)
+    listed: list[list[Path]] = []
+    lister = threading.Thread(target=lambda: listed.append(spool.closed_segments()))
+    lister.start()
+    lister.join(0.3)
+    release.set()
+    appender.join(5)
+    lister.join(5)
+    assert listed == [[]]  # it waited for the append, then saw the segment as the active one
+    spool.rotate()
+    assert [p.name for p in spool.closed_segments()] == ["000000000001.spool"]
