@@ -207,7 +207,7 @@ class Tracker:
                 self.progress.bytes_skipped += prior.offset
                 return
         try:
-            end = None if compressed or is_rotated_name(path) else _last_line_end(path, base, info.st_size)
+            end = None if compressed or is_rotated_name(path) else _readable_end(path, base, info.st_size)
             if end is not None and end <= base:  # nothing new, or only a partial line being written
                 state.offset, state.lines = base, lines
                 self._remember(state)
@@ -311,6 +311,27 @@ def _classify(path: str) -> str:
     return LINES if files.is_line_framed(head) else WHOLE
 
 
+def _readable_end(path: str, start: int, size: int) -> int:
+    """Where reading [start, size) of a plain file may stop: after its last newline, or at its end when what
+    follows that newline is a whole JSON value rather than a line still being written.
+
+    The API server's log backend writes each Event with its newline, so text after the last newline is usually
+    a line in the middle of being written: it is left for the next ingest. An export that is one JSON document
+    without a final newline (an AKS Event Hubs capture, a GKE or EKS JSON array) is complete as it stands: its
+    text starts with `{` or `[` and ends with `}` or `]`, which a line cut mid-write almost never does (and if
+    it did, the reader would quarantine it with the reason rather than lose it)."""
+    end = _last_line_end(path, start, size)
+    if end >= size:
+        return end
+    with open(path, "rb") as handle:
+        handle.seek(end)
+        head = handle.read(min(_EDGE_BYTES, size - end)).lstrip()
+        handle.seek(max(end, size - _EDGE_BYTES))
+        tail = handle.read().rstrip()
+    whole = head[:1] in (b"{", b"[") and tail[-1:] in (b"}", b"]")
+    return size if whole else end
+
+
 def _last_line_end(path: str, start: int, size: int) -> int:
     """The offset just past the last newline in [start, size) of a plain file (start if there is none)."""
     with open(path, "rb") as handle:
@@ -324,6 +345,9 @@ def _last_line_end(path: str, start: int, size: int) -> int:
                 return begin + cut + 1
             end = begin
     return start
+
+
+_EDGE_BYTES = 4096  # how much of an unterminated last line's start and end is looked at
 
 
 def _skip(chunks: Iterator[bytes], count: int) -> Iterator[bytes]:

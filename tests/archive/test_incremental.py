@@ -247,6 +247,37 @@ def test_document_file_is_one_unit(logs: Path, archive) -> None:
     assert counts(summary)[0] == 3  # re-read whole when it changes (a document cannot be resumed)
 
 
+@pytest.mark.parametrize("shape", ["EventList", "array", "one Event"])
+def test_a_one_line_document_without_a_final_newline_is_read_whole(logs: Path, archive, shape: str) -> None:
+    """Exports are often one JSON document on one line with no newline at the end (an AKS Event Hubs capture,
+    a JSON array of Events): it is complete, not a line being written, so it is read (it was skipped as
+    "nothing new" forever), and a second ingest finds nothing new in it."""
+    events = [make_event(), make_event()] if shape != "one Event" else [make_event()]
+    body = (
+        {"kind": "EventList", "items": events}
+        if shape == "EventList"
+        else events
+        if shape == "array"
+        else events[0]
+    )
+    (logs / "export.json").write_bytes(json.dumps(body).encode())
+    assert counts(ingest(archive, logs)) == (len(events), len(events), 0)
+    assert counts(ingest(archive, logs)) == (0, 0, 0)
+    assert total(archive) == len(events)
+
+
+def test_the_aks_event_hubs_sample_is_archived_by_the_cli(tmp_path: Path) -> None:
+    sample = REPO.parent / "shared" / "data" / "k8s-audit" / "aks-sysdig" / "event.json"
+    if not sample.is_file():
+        pytest.skip(f"the shared real samples are not at {sample.parent} (../shared next to the repository)")
+    archive = tmp_path / "archive"
+    first = cli("ingest", str(sample), "--archive", str(archive))
+    assert first.returncode == 0, first.stderr
+    assert b"read 22: archived 22, duplicates 0, quarantined 0" in first.stdout
+    again = cli("ingest", str(sample), "--archive", str(archive))
+    assert b"nothing new in 1 file(s)" in again.stdout
+
+
 def cli(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "kanalytics", *args], input=stdin, capture_output=True, cwd=REPO, timeout=120
