@@ -131,7 +131,7 @@ def highlights(coverage: Coverage) -> list[Highlight]:
         detail = (
             f"{len(coverage.needs_configuration)} checks wait for an allow-list before they run: "
             + ", ".join(q.id for q in coverage.needs_configuration[:4])
-            + (f"; `{coverage.tune_command}` proposes entries" if coverage.tune_command else "")
+            + (f"; {coverage.tune_command} proposes entries" if coverage.tune_command else "")
         )
         items.append(Highlight("coverage", "Checks that need configuration", detail, "coverage"))
     if coverage.first_month:
