@@ -26,12 +26,7 @@ WITH w AS (
       AND EXISTS (SELECT 1 FROM allow_trusted_registries)
 ),
 images AS (
-    SELECT w.cluster, w.audit_id, img AS image,
-        CASE
-            WHEN NOT contains(img, '/') THEN 'docker.io/library/' || img
-            WHEN regexp_matches(split_part(img, '/', 1), '[.:]') OR split_part(img, '/', 1) = 'localhost' THEN img
-            ELSE 'docker.io/' || img
-        END AS full_image
+    SELECT w.cluster, w.audit_id, img AS image, image_full_name(img) AS full_image
     FROM w,
         unnest(list_concat(
             coalesce(json_extract_string(w.podspec, '$.containers[*].image'), []),
