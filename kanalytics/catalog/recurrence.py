@@ -70,7 +70,11 @@ def judge_recurrence(
         return run
     con = source.connect(start, run.start, run.clusters)
     try:
-        days_with_events = days_with_events or _days_with_events(con, start, run.start, settings)
+        if not days_with_events:
+            from kanalytics.catalog.runner import event_days
+
+            counted = event_days(con, start, run.start, settings.timezone)
+            days_with_events = {cluster: len(days) for cluster, days in counted.items()}
         if not any(days_with_events.values()):
             return run
         seen = _baseline_days_seen(
@@ -113,18 +117,6 @@ def _value(finding: Finding, name: str) -> Any:
     if name in FINDING_NAMES and name != "evidence":
         return json_safe(getattr(finding, name))
     return finding.evidence.get(name, _MISSING)
-
-
-def _days_with_events(
-    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, settings: Settings
-) -> dict[str, int]:
-    """Cluster -> calendar days (settings.zone) of [start, end) on which it has events."""
-    rows = con.sql(
-        "SELECT cluster, count(DISTINCT timezone($tz, request_ts)::DATE) FROM events "
-        "WHERE request_ts >= $start AND request_ts < $end AND cluster IS NOT NULL GROUP BY cluster",
-        params={"tz": settings.timezone, "start": start, "end": end},
-    ).fetchall()
-    return {cluster: int(days) for cluster, days in sorted(rows)}
 
 
 def _baseline_days_seen(

@@ -26,7 +26,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kanalytics.catalog.findings import json_safe, missing_columns, sort_findings, to_findings
@@ -618,6 +618,19 @@ def is_configured(settings: Settings, name: str, query_id: str) -> bool:
     if name == "query_list":
         return bool(allow.query_lists.get(query_id))
     return bool(getattr(allow, name))
+
+
+def event_days(
+    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, timezone: str
+) -> dict[str, set[date]]:
+    """Cluster -> the calendar days (in `timezone`) of [start, end) on which it has events: one GROUP BY over an
+    `events` view (what `tune` reasons with and recurrence counts when a run did not)."""
+    rows = con.sql(
+        "SELECT cluster, list(DISTINCT timezone($timezone, request_ts)::DATE) FROM events "
+        "WHERE request_ts >= $start AND request_ts < $end AND cluster IS NOT NULL GROUP BY cluster",
+        params={"timezone": timezone, "start": start, "end": end},
+    ).fetchall()
+    return {str(cluster): set(days) for cluster, days in sorted(rows)}
 
 
 def tune_command(start: datetime, settings: Settings) -> str:

@@ -32,8 +32,6 @@ from kanalytics.catalog.tune_toml import local_day, render_toml
 from kanalytics.errors import ArchiveError, QueryError, UsageError
 
 if TYPE_CHECKING:
-    import duckdb
-
     from kanalytics.catalog.loader import Catalog
     from kanalytics.catalog.runner import EventSource, Session
     from kanalytics.config import Settings
@@ -145,7 +143,7 @@ def propose(
     archive_name: str = "",
 ) -> TuneResult:
     """Run every proposal over [start, end) and return the lists with their entries (nothing is written)."""
-    from kanalytics.catalog.runner import Session
+    from kanalytics.catalog.runner import Session, event_days
     from kanalytics.config import Allowlists
 
     if min_days is not None and min_days < 1:
@@ -160,7 +158,7 @@ def propose(
         session = Session(
             con, start, end, bare, views=list(catalog.views.values()), macros=list(catalog.macros.values())
         )
-        days = _days_with_events(con, start, end, settings.timezone)
+        days = event_days(con, start, end, settings.timezone)
         if not days:
             where = f" of cluster {', '.join(clusters)}" if clusters else ""
             raise ArchiveError(
@@ -197,17 +195,6 @@ def _list_order(proposal: Proposal) -> tuple[int, str]:
     if header.list == "query_list":
         return len(CONFIG_LISTS), header.for_query or header.id
     return CONFIG_LISTS.index(header.list), header.id
-
-
-def _days_with_events(
-    con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, timezone: str
-) -> dict[str, set[date]]:
-    rows = con.sql(
-        "SELECT cluster, list(DISTINCT timezone($timezone, request_ts)::DATE) FROM events "
-        "WHERE request_ts >= $period_start AND request_ts < $period_end AND cluster IS NOT NULL GROUP BY cluster",
-        params={"timezone": timezone, "period_start": start, "period_end": end},
-    ).fetchall()
-    return {cluster: set(dates) for cluster, dates in rows}
 
 
 def _propose_list(
