@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -89,6 +89,7 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 _Shared = TypeVar("_Shared", View, Macro)
 
+_Loaded = TypeVar("_Loaded", Query, View, Macro, Proposal)
 _Header = TypeVar("_Header", QueryHeader, ViewHeader, MacroHeader, ProposalHeader)
 
 
@@ -290,22 +291,14 @@ def _load_roots(roots: list[Path], problems: list[str]) -> Catalog:
             framework_files[framework.id] = path
     controls = {c.id: c for fw in frameworks.values() for c in fw.controls}
 
-    queries: dict[str, Query] = {}
-    for root in roots:
-        seen_here: dict[str, Path] = {}
-        for folder, kind in KIND_FOLDERS.items():
-            for path in sorted((root / folder).glob("*.sql")):
-                query = _load_query(path, kind, controls, problems)
-                if query is None:
-                    continue
-                if query.id in seen_here:
-                    problems.append(f"{path}: duplicate query id {query.id!r} (also {seen_here[query.id]})")
-                    continue
-                seen_here[query.id] = path
-                if query.id in queries:
-                    # A user folder may replace a built-in query on purpose; the report lists it.
-                    overrides.append(f"query {query.id}: {path} overrides {queries[query.id].path}")
-                queries[query.id] = query
+    # A user folder may replace a built-in query on purpose; the report lists it.
+    queries = _merge_by_id(
+        [[p for folder in KIND_FOLDERS for p in sorted((root / folder).glob("*.sql"))] for root in roots],
+        lambda path: _load_query(path, KIND_FOLDERS[path.parent.name], controls, problems),
+        "query",
+        problems,
+        overrides,
+    )
     macros = _load_macros(roots, problems, overrides)
     views = _load_views(roots, problems, overrides, macros)
     problems.extend(needs_config_problems(queries.values(), shared_sql(macros.values(), views.values())))
@@ -335,20 +328,13 @@ def _load_views(
     roots: list[Path], problems: list[str], overrides: list[str], macros: Mapping[str, Macro]
 ) -> dict[str, View]:
     """Every view of `roots` (a later root may replace a view by id), in creation order."""
-    views: dict[str, View] = {}
-    for root in roots:
-        seen_here: dict[str, Path] = {}
-        for path in sorted((root / VIEWS_FOLDER).glob("*.sql")):
-            view = _load_view(path, problems, macros)
-            if view is None:
-                continue
-            if view.id in seen_here:
-                problems.append(f"{path}: duplicate view id {view.id!r} (also {seen_here[view.id]})")
-                continue
-            seen_here[view.id] = path
-            if view.id in views:
-                overrides.append(f"view {view.id}: {path} overrides {views[view.id].path}")
-            views[view.id] = view
+    views = _merge_by_id(
+        [sorted((root / VIEWS_FOLDER).glob("*.sql")) for root in roots],
+        lambda path: _load_view(path, problems, macros),
+        "view",
+        problems,
+        overrides,
+    )
     for vid in sorted(set(views) & set(macros)):
         problems.append(f"{views[vid].path}: view id {vid!r} is also the macro {macros[vid].path}")
     for macro in macros.values():
@@ -363,21 +349,40 @@ def _load_views(
 
 def _load_macros(roots: list[Path], problems: list[str], overrides: list[str]) -> dict[str, Macro]:
     """Every macro of `roots` (a later root may replace a macro by id), in creation order."""
-    macros: dict[str, Macro] = {}
-    for root in roots:
-        seen_here: dict[str, Path] = {}
-        for path in sorted((root / MACROS_FOLDER).glob("*.sql")):
-            macro = _load_macro(path, problems)
-            if macro is None:
-                continue
-            if macro.id in seen_here:
-                problems.append(f"{path}: duplicate macro id {macro.id!r} (also {seen_here[macro.id]})")
-                continue
-            seen_here[macro.id] = path
-            if macro.id in macros:
-                overrides.append(f"macro {macro.id}: {path} overrides {macros[macro.id].path}")
-            macros[macro.id] = macro
+    macros = _merge_by_id(
+        [sorted((root / MACROS_FOLDER).glob("*.sql")) for root in roots],
+        lambda path: _load_macro(path, problems),
+        "macro",
+        problems,
+        overrides,
+    )
     return _creation_order(macros, problems)
+
+
+def _merge_by_id(
+    paths_by_root: list[list[Path]],
+    load: Callable[[Path], _Loaded | None],
+    noun: str,
+    problems: list[str],
+    overrides: list[str],
+) -> dict[str, _Loaded]:
+    """The files of every root loaded and merged by id: an id twice in one root is a problem, an id a later
+    root has again replaces the earlier one (recorded in `overrides`)."""
+    merged: dict[str, _Loaded] = {}
+    for paths in paths_by_root:
+        seen_here: dict[str, Path] = {}
+        for path in paths:
+            item = load(path)
+            if item is None:
+                continue
+            if item.id in seen_here:
+                problems.append(f"{path}: duplicate {noun} id {item.id!r} (also {seen_here[item.id]})")
+                continue
+            seen_here[item.id] = path
+            if item.id in merged:
+                overrides.append(f"{noun} {item.id}: {path} overrides {merged[item.id].path}")
+            merged[item.id] = item
+    return merged
 
 
 def _load_macro(path: Path, problems: list[str]) -> Macro | None:
@@ -687,26 +692,33 @@ def load_proposals(
     """Every proposal query (`tune/`) of the roots `load_catalog` reads, by id (a later root replaces an id);
     the queries they name (`for_query`, `source_query`) must be in `catalog`."""
     problems: list[str] = []
-    proposals: dict[str, Proposal] = {}
-    for root in _roots(extra_paths, settings, include_builtin, problems):
-        for path in sorted((root / TUNE_FOLDER).glob("*.sql")):
-            read = _read_sql_file(path, ProposalHeader, problems)
-            if read is None:
-                continue
-            header, sql, _ = read
-            mine = _id_problems(header.id, path)
-            for field_name in ("for_query", "source_query"):
-                qid = getattr(header, field_name)
-                if qid is not None and qid not in catalog.queries:
-                    mine.append(f"{field_name}: unknown query id {qid!r}")
-            if header.for_query in catalog.queries and "allow_query_list" not in catalog.names_read(
-                catalog.queries[header.for_query].sql
-            ):
-                mine.append(f"for_query: query {header.for_query!r} does not read a per-query list")
-            found = sql_problems(sql)
-            mine.extend(found or parameter_problems(sql))
-            problems.extend(f"{path}: {msg}" for msg in mine)
-            if not mine:
-                proposals[header.id] = Proposal(header=header, sql=sql, path=str(path))
+    roots = _roots(extra_paths, settings, include_builtin, problems)
+    proposals = _merge_by_id(
+        [sorted((root / TUNE_FOLDER).glob("*.sql")) for root in roots],
+        lambda path: _load_proposal(path, catalog, problems),
+        "proposal",
+        problems,
+        [],  # a user folder's proposal replaces a built-in one; nothing lists proposals' origins
+    )
     _raise_problems(problems)
     return proposals
+
+
+def _load_proposal(path: Path, catalog: Catalog, problems: list[str]) -> Proposal | None:
+    read = _read_sql_file(path, ProposalHeader, problems)
+    if read is None:
+        return None
+    header, sql, _ = read
+    mine = _id_problems(header.id, path)
+    for field_name in ("for_query", "source_query"):
+        qid = getattr(header, field_name)
+        if qid is not None and qid not in catalog.queries:
+            mine.append(f"{field_name}: unknown query id {qid!r}")
+    if header.for_query in catalog.queries and "allow_query_list" not in catalog.names_read(
+        catalog.queries[header.for_query].sql
+    ):
+        mine.append(f"for_query: query {header.for_query!r} does not read a per-query list")
+    found = sql_problems(sql)
+    mine.extend(found or parameter_problems(sql))
+    problems.extend(f"{path}: {msg}" for msg in mine)
+    return None if mine else Proposal(header=header, sql=sql, path=str(path))
