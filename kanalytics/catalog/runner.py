@@ -362,8 +362,8 @@ class Session:
         if self.settings.profile == "falco" or not query.header.superseded_by:
             return ""
         return (
-            f"covered by {', '.join(query.header.superseded_by)} in the default profile (successful writes and "
-            'workload templates, not every pod a controller makes); set profile = "falco" to run Falco\'s rule'
+            f"covered by {', '.join(query.header.superseded_by)} in the default profile (the same risk, judged on "
+            'successful requests and, for workloads, on their templates); set profile = "falco" to run Falco\'s rule'
         )
 
     def needs_configuration_reason(self, query: Query) -> str:
