@@ -46,6 +46,8 @@ QUERY_KEYS = (
     "needs_config",
     "pattern",
     "superseded_by",
+    "scope",
+    "lookback_minutes",
     "description",
 )
 VIEW_KEYS = ("id", "depends_on", "description")

@@ -126,6 +126,15 @@ class QueryHeader(BaseModel):
     # workload templates rather than every pod a controller makes): under the default profile this query is
     # not run ("superseded", listed in the report's coverage); the "falco" profile runs it.
     superseded_by: list[str] = Field(default_factory=list)
+    # How the query is evaluated as data arrives (kanalytics.catalog.evaluate). "event": each finding comes
+    # from one event alone (no aggregate, window or join across events), so the findings of a set of files are
+    # the union of each file's. "day": a finding may depend on other events of its cluster's UTC day (bursts,
+    # per-request stage merges), of the `lookback_minutes` before it, and for anomalies of the `baseline_days`
+    # before it; the findings of a period are the union of its UTC days'. Both are checked by
+    # tests/catalog/test_additivity.py.
+    scope: Literal["event", "day"] = "day"
+    # Events before the finding's UTC day a "day" query reads (besides an anomaly's baseline), in minutes.
+    lookback_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
 
 
 @dataclass(frozen=True)
