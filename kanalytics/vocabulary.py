@@ -74,10 +74,11 @@ IdentityType = Literal["human", "service account", "node", "control plane", "ano
 IDENTITY_TYPES: Final[tuple[IdentityType, ...]] = get_args(IdentityType)
 
 # -- manifest operations: what a manifest of the chain records as its `operation` ------------------------
-Operation = Literal["ingest", "compact", "retention-delete", "hold-add", "hold-release"]
+Operation = Literal["ingest", "compact", "retention-delete", "hold-add", "hold-release", "evaluate"]
 OPERATIONS: Final[tuple[Operation, ...]] = get_args(Operation)
 INGEST_OPERATION: Final = "ingest"
 COMPACT_OPERATION: Final = "compact"
 RETENTION_OPERATION: Final = "retention-delete"
 HOLD_ADD: Final = "hold-add"
 HOLD_RELEASE: Final = "hold-release"
+EVALUATE_OPERATION: Final = "evaluate"  # findings files (stored detection results) added or superseded

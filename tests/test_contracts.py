@@ -295,7 +295,7 @@ def test_archive_writers_commit_with_the_vocabulary_operations() -> None:
     )
     assert set(vocabulary.OPERATIONS) == {
         vocabulary.INGEST_OPERATION, vocabulary.COMPACT_OPERATION, vocabulary.RETENTION_OPERATION,
-        vocabulary.HOLD_ADD, vocabulary.HOLD_RELEASE,
+        vocabulary.HOLD_ADD, vocabulary.HOLD_RELEASE, vocabulary.EVALUATE_OPERATION,
     }  # fmt: skip
 
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from kanalytics.archive import findings_files, reader
 from kanalytics.archive import incremental as incremental_ingest
 from kanalytics.archive import manifest as manifests
-from kanalytics.archive import reader
 from kanalytics.archive.ingest import Ingestor, IngestSummary
 from kanalytics.archive.layout import Layout
+from kanalytics.archive.manifest import FileEntry, Manifest
 from kanalytics.errors import ArchiveError, QueryError
 from kanalytics.sources.files import Record, read_inputs
 
@@ -39,6 +40,7 @@ class ArchiveInfo:
     files: int = 0
     events: int = 0
     bytes: int = 0
+    findings_files: int = 0  # stored detection results under _findings/ (not counted in files/bytes)
     quarantined: int = 0
     manifests: int = 0
     last_manifest_sha256: str | None = None
@@ -134,7 +136,31 @@ class Store:
         records = (Record("<api>", n, value=event, raw=None) for n, event in enumerate(events, start=1))
         return Ingestor(self.layout, cluster=cluster, redact=redact, keys=self.keys).run(records)
 
+    def commit_findings(
+        self,
+        parts: Iterable[findings_files.FindingsPart | tuple[Any, ...]],
+        remove: Iterable[str | FileEntry] = (),
+        *,
+        details: dict[str, Any] | None = None,
+    ) -> Manifest | None:
+        """Store detection results as findings files and retire the ones they supersede, in one `evaluate`
+        manifest (see `archive.findings_files.write_findings`); None when there is nothing to do."""
+        return findings_files.write_findings(self, parts, remove, details=details)
+
     # -- read side --------------------------------------------------------------------------------------
+    def findings_files(
+        self,
+        start_date: date | None = None,
+        end_date: date | None = None,
+        clusters: Sequence[str] | None = None,
+    ) -> list[FileEntry]:
+        """The live findings files of the UTC dates in [start_date, end_date) (end exclusive) and `clusters`."""
+        return findings_files.live_findings(self.layout, start_date, end_date, clusters)
+
+    def path(self, relpath: str) -> Path:
+        """Where a committed file can be read now (checked like every manifest path)."""
+        return findings_files.findings_path(self.layout, relpath)
+
     def require(self) -> None:
         if not self.layout.is_archive():
             raise ArchiveError(
@@ -297,6 +323,7 @@ class Store:
                 info.files += 1
                 info.bytes += path.stat().st_size
                 info.events += pq.ParquetFile(path).metadata.num_rows
+        info.findings_files = len(findings_files.live_findings(self.layout))
         chain = list(manifests.iter_manifests(self.layout))
         info.manifests = len(chain)
         info.last_manifest_sha256 = chain[-1].sha256 if chain else None

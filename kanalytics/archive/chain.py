@@ -29,6 +29,8 @@ class ChainState:
     superseded: dict[str, tuple[FileEntry, int]] = field(default_factory=dict)
     # live event files by partition, kept up to date by `apply`, so pruning a month never scans a year
     partitions: dict[Partition, dict[str, FileEntry]] = field(default_factory=dict)
+    # live findings files (stored detection results) by partition, the same way; never read as events
+    findings: dict[Partition, dict[str, FileEntry]] = field(default_factory=dict)
 
     def apply(self, manifest: Manifest) -> None:
         self.manifests.append(manifest)
@@ -46,16 +48,17 @@ class ChainState:
             self.deleted_by_policy.pop(entry.path, None)
 
     def _index(self, entry: FileEntry, *, add: bool) -> None:
-        partition = Partition.from_relpath(entry.path) if entry.kind == "events" else None
-        if partition is None:
+        index = {"events": self.partitions, "findings": self.findings}.get(entry.kind)
+        partition = Partition.from_relpath(entry.path, entry.kind) if index is not None else None
+        if index is None or partition is None:
             return
-        files = self.partitions.setdefault(partition, {})
+        files = index.setdefault(partition, {})
         if add:
             files[entry.path] = entry
         else:
             files.pop(entry.path, None)
             if not files:
-                del self.partitions[partition]
+                del index[partition]
 
     def copy(self) -> ChainState:
         return ChainState(
@@ -64,14 +67,24 @@ class ChainState:
             dict(self.deleted_by_policy),
             dict(self.superseded),
             {p: dict(files) for p, files in self.partitions.items()},
+            {p: dict(files) for p, files in self.findings.items()},
         )
 
     def live_by_partition(self) -> dict[Partition, list[FileEntry]]:
-        return {p: [files[k] for k in sorted(files)] for p, files in sorted(self.partitions.items())}
+        """The live events files of each partition, in partition and path order."""
+        return _sorted_index(self.partitions)
+
+    def findings_by_partition(self) -> dict[Partition, list[FileEntry]]:
+        """The live findings files of each partition, in partition and path order."""
+        return _sorted_index(self.findings)
 
     @property
     def last(self) -> Manifest | None:
         return self.manifests[-1] if self.manifests else None
+
+
+def _sorted_index(index: dict[Partition, dict[str, FileEntry]]) -> dict[Partition, list[FileEntry]]:
+    return {p: [files[k] for k in sorted(files)] for p, files in sorted(index.items())}
 
 
 def replay(layout: Layout) -> ChainState:
@@ -134,12 +147,13 @@ def snapshot(layout: Layout) -> ChainState:
     return state
 
 
-def readable_path(layout: Layout, entry: FileEntry) -> Path:
-    """Where a committed file can be read: its final name, or its temporary name while a killed change waits
-    for the next writer to rename it (the manifest committed it already)."""
-    final = layout.path(entry.path)
+def readable_path(layout: Layout, entry: FileEntry | str) -> Path:
+    """Where a committed file (an entry, or its relative path) can be read: its final name, or its temporary
+    name while a killed change waits for the next writer to rename it (the manifest committed it already)."""
+    relpath = entry if isinstance(entry, str) else entry.path
+    final = layout.path(relpath)
     if not final.exists():
-        tmp = layout.tmp_path(entry.path)
+        tmp = layout.tmp_path(relpath)
         if tmp.exists():
             return tmp
     return final

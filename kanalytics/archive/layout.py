@@ -12,6 +12,7 @@ from pathlib import Path
 from kanalytics.errors import ArchiveError, UsageError
 
 EVENTS_DIR = "events"
+FINDINGS_DIR = "_findings"
 MANIFESTS_DIR = "_manifests"
 QUARANTINE_DIR = "_quarantine"
 STATE_DIR = "_state"
@@ -22,12 +23,15 @@ TMP_PREFIX = "."
 TMP_SUFFIX = ".tmp"
 # The folder each kind of committed file lives in: a manifest entry of another kind, or outside its folder,
 # is forged or corrupted.
-KIND_DIRS = {"events": EVENTS_DIR, "quarantine": QUARANTINE_DIR}
+KIND_DIRS = {"events": EVENTS_DIR, "quarantine": QUARANTINE_DIR, "findings": FINDINGS_DIR}
+# The kinds whose files live in `cluster=/date=` partitions: events, and the detection results about them.
+PARTITIONED_KINDS = ("events", "findings")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 
 # \Z, not $: `$` also matches before a trailing newline, so "evil\n" would pass.
 _CLUSTER_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 _PARTITION = re.compile(r"\Acluster=(?P<cluster>[^/]+)/date=(?P<date>\d{4}-\d{2}-\d{2})\Z")
+_FINDINGS_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.parquet\Z")
 
 
 def check_cluster_name(name: str) -> str:
@@ -43,8 +47,9 @@ def relpath_problem(relpath: object, kind: str | None = None) -> str | None:
     """Why `relpath` is not a safe path for a committed file (of `kind`, or of any kind), or None.
 
     The one check for every path read from a manifest: a normalised relative POSIX path, without empty, `.`
-    or `..` segments, backslashes or control characters, under its kind's folder (events files inside a
-    `cluster=/date=` partition). Symlinks are checked on disk by `Layout.path`.
+    or `..` segments, backslashes or control characters, under its kind's folder (events and findings files
+    inside a `cluster=/date=` partition, findings files named `*.parquet`). Symlinks are checked on disk by
+    `Layout.path`.
     """
     if not isinstance(relpath, str) or not relpath:
         return "is not a path"
@@ -60,15 +65,20 @@ def relpath_problem(relpath: object, kind: str | None = None) -> str | None:
         return f"has an unknown kind {kind!r}"
     for candidate in kinds:
         top = KIND_DIRS[candidate]
-        if candidate == "events":
-            partition = Partition.from_relpath(relpath)
-            if len(parts) == 4 and partition is not None and _CLUSTER_NAME.match(partition.cluster):
+        if candidate in PARTITIONED_KINDS:
+            partition = Partition.from_relpath(relpath, candidate)
+            if (
+                len(parts) == 4
+                and partition is not None
+                and _CLUSTER_NAME.match(partition.cluster)
+                and (candidate != "findings" or _FINDINGS_NAME.match(parts[3]))
+            ):
                 return None
         elif len(parts) == 2 and parts[0] == top:
             return None
     where = " or ".join(f"{KIND_DIRS[k]}/" for k in kinds)
     return f"is not a file directly under {where}" + (
-        " inside a cluster=/date= partition" if "events" in kinds else ""
+        " inside a cluster=/date= partition" if any(k in PARTITIONED_KINDS for k in kinds) else ""
     )
 
 
@@ -85,18 +95,31 @@ def check_relpath(relpath: str, kind: str | None = None) -> str:
 
 @dataclass(frozen=True, order=True)
 class Partition:
+    """A (cluster, UTC date): the unit of events files, of the findings files about them, of holds and of
+    retention."""
+
     cluster: str
     date: date
 
     @property
     def relpath(self) -> str:
-        return f"{EVENTS_DIR}/cluster={self.cluster}/date={self.date.isoformat()}"
+        """The events folder of the partition."""
+        return self.folder("events")
+
+    @property
+    def findings_relpath(self) -> str:
+        """The folder of the partition's findings files (detection results about its events)."""
+        return self.folder("findings")
+
+    def folder(self, kind: str) -> str:
+        return f"{KIND_DIRS[kind]}/cluster={self.cluster}/date={self.date.isoformat()}"
 
     @classmethod
-    def from_relpath(cls, relpath: str) -> Partition | None:
-        """Parse `events/cluster=c/date=d` (or a file under it); None when the path is not a partition."""
+    def from_relpath(cls, relpath: str, kind: str = "events") -> Partition | None:
+        """Parse `events/cluster=c/date=d` (or `_findings/...` for kind "findings"), or a file under it; None
+        when the path is not a partition of that kind."""
         parts = relpath.split("/")
-        if len(parts) < 3 or parts[0] != EVENTS_DIR:
+        if len(parts) < 3 or kind not in PARTITIONED_KINDS or parts[0] != KIND_DIRS[kind]:
             return None
         match = _PARTITION.match("/".join(parts[1:3]))
         if not match:
@@ -105,6 +128,15 @@ class Partition:
             return cls(match["cluster"], date.fromisoformat(match["date"]))
         except ValueError:
             return None
+
+
+def dated_partition(relpath: str) -> Partition | None:
+    """The partition of an events or a findings path (what dates a file), or None (quarantine, manifests)."""
+    for kind in PARTITIONED_KINDS:
+        partition = Partition.from_relpath(relpath, kind)
+        if partition is not None:
+            return partition
+    return None
 
 
 class Layout:
@@ -117,6 +149,10 @@ class Layout:
     @property
     def events(self) -> Path:
         return self.root / EVENTS_DIR
+
+    @property
+    def findings(self) -> Path:
+        return self.root / FINDINGS_DIR
 
     @property
     def manifests(self) -> Path:
@@ -147,9 +183,16 @@ class Layout:
     def partition_dir(self, partition: Partition) -> Path:
         return self.root / partition.relpath
 
+    def findings_dir(self, partition: Partition) -> Path:
+        return self.root / partition.findings_relpath
+
     def data_file(self, partition: Partition, batch_id: str) -> str:
         """Relative path (POSIX) of a data file; manifests record these."""
         return f"{partition.relpath}/{batch_id}.parquet"
+
+    def findings_file(self, partition: Partition, name: str) -> str:
+        """Relative path (POSIX) of a findings file of the partition; `name` without `.parquet`."""
+        return f"{partition.findings_relpath}/{name}.parquet"
 
     def quarantine_file(self, batch_id: str) -> str:
         return f"{QUARANTINE_DIR}/{batch_id}.jsonl.zst"

@@ -45,7 +45,7 @@ class FileEntry:
     path: str
     sha256: str
     bytes: int
-    kind: str = "events"  # events | quarantine
+    kind: str = "events"  # events | quarantine | findings (layout.KIND_DIRS)
     rows: int = 0
     min_ts: str | None = None
     max_ts: str | None = None
@@ -352,11 +352,11 @@ def _purge(layout: Layout, purge: _Purge, on_delete: Callable[[], None] | None =
 
 
 def _remove_if_empty(layout: Layout, directory: Path) -> None:
-    """A partition folder that retention emptied goes too; one with other files stays."""
+    """A partition folder (of events or findings) that a change emptied goes too; one with other files stays."""
     if not directory.is_dir():
         return
     try:
-        if directory.parent.parent != layout.events:
+        if directory.parent.parent not in (layout.events, layout.findings):
             raise OSError("not a partition folder")
         directory.rmdir()
     except OSError:
@@ -413,6 +413,6 @@ def _final_relpath(layout: Layout, tmp: Path) -> str | None:
 
 
 def _temporary_files(layout: Layout) -> Iterator[Path]:
-    for top in (layout.events, layout.quarantine, layout.manifests):
+    for top in (layout.events, layout.findings, layout.quarantine, layout.manifests):
         if top.is_dir():
             yield from (p for p in top.rglob(f"{TMP_PREFIX}*{TMP_SUFFIX}") if p.is_file())

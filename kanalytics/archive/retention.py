@@ -2,7 +2,9 @@
 
 Plan and apply share one selection function, so apply deletes what a fresh plan lists and nothing else. A
 partition is deleted only when its whole UTC day ended before the local cutoff, it is under no active legal
-hold, and its files verify against the manifest chain. Each batch of deletions is one `retention-delete`
+hold, and its files verify against the manifest chain. Its findings files (detection results about its
+events) go with it in the same manifest, and are held with it; a partition left with findings files only
+(its events deleted earlier) is deleted like any other. Each batch of deletions is one `retention-delete`
 manifest (the commit point), so a killed run leaves a verifiable archive and a re-run completes it.
 """
 
@@ -78,15 +80,17 @@ class PartitionPlan:
     rule: str
     reason: str
     age_days: int
-    files: int
+    files: int  # every file of the partition: events and findings
     bytes: int
     events: int
+    findings_files: int = 0  # of `files`, the findings files (stored detection results) about its events
 
     def line(self) -> str:
         size = f"{self.bytes / 1e6:.1f} MB"
+        findings = f" ({self.findings_files} findings)" if self.findings_files else ""
         return (
-            f"{self.action:<7} cluster={self.cluster} date={self.date} age={self.age_days}d files={self.files} "
-            f"size={size} events={self.events}  {self.rule}; {self.reason}"
+            f"{self.action:<7} cluster={self.cluster} date={self.date} age={self.age_days}d "
+            f"files={self.files}{findings} size={size} events={self.events}  {self.rule}; {self.reason}"
         )
 
 
@@ -142,7 +146,7 @@ def plan_retention(layout: Layout, settings: Settings, *, today: date | None = N
     chain = verify_archive(layout, public_key=_public_key(settings), hash_files=False)
     state = replay(layout)
     holds = holds_mod.active_holds(layout)
-    for partition, entries in sorted(state.live_by_partition().items()):
+    for partition, entries in partition_files(state).items():
         keep_days, rule = _rule_for(policy, partition.cluster)
         day_end = datetime.combine(partition.date + timedelta(days=1), time(), UTC)
         # Conservative: the whole UTC day must lie before the local cutoff, so no kept event goes with it.
@@ -176,20 +180,33 @@ def plan_retention(layout: Layout, settings: Settings, *, today: date | None = N
                 age_days=(day - partition.date).days,
                 files=len(entries),
                 bytes=sum(e.bytes for e in entries),
-                events=sum(e.rows for e in entries),
+                events=_event_rows(entries),
+                findings_files=sum(e.kind == "findings" for e in entries),
             )
         )
     return plan
 
 
+def partition_files(state: ChainState) -> dict[Partition, list[FileEntry]]:
+    """Every partition with live files, and its files: events first, then its findings files, which are
+    about those events and share their fate (a partition with findings files only is listed too)."""
+    events, findings = state.live_by_partition(), state.findings_by_partition()
+    return {p: events.get(p, []) + findings.get(p, []) for p in sorted(events.keys() | findings.keys())}
+
+
+def _event_rows(entries: list[FileEntry]) -> int:
+    return sum(e.rows for e in entries if e.kind == "events")
+
+
 def _unexpected(layout: Layout, partition: Partition, state: ChainState) -> list[str]:
-    """Files in the partition that no manifest committed (removed files awaiting deletion do not count)."""
-    directory = layout.partition_dir(partition)
-    files = (
-        [p.relative_to(layout.root).as_posix() for p in directory.glob("*.parquet")]
+    """Files in the partition's events or findings folder that no manifest committed (removed files awaiting
+    deletion do not count)."""
+    files = [
+        p.relative_to(layout.root).as_posix()
+        for directory in (layout.partition_dir(partition), layout.findings_dir(partition))
         if directory.is_dir()
-        else []
-    )
+        for p in directory.glob("*.parquet")
+    ]
     removed = {**state.superseded, **state.deleted_by_policy}
     return [
         f
@@ -213,6 +230,7 @@ class ApplyResult:
     deleted_partitions: int = 0
     deleted_files: int = 0
     deleted_events: int = 0
+    deleted_findings_files: int = 0  # of deleted_files, the findings files that went with their partitions
     manifests: list[int] = field(default_factory=list)
     deferred_files: int = 0  # committed deletions left on disk while readers use the archive
 
@@ -247,7 +265,7 @@ def apply_retention(
             )
         result = ApplyResult(plan)
         state = replay(layout)
-        by_partition = state.live_by_partition()
+        by_partition = partition_files(state)
         todo = plan.deletions
         for first in range(0, len(todo), max(1, batch_size)):
             batch = todo[first : first + max(1, batch_size)]
@@ -259,7 +277,8 @@ def apply_retention(
                 removed += entries
                 described.append(
                     {"cluster": item.cluster, "date": item.date, "rule": item.rule, "age_days": item.age_days}
-                    | {"files": len(entries), "rows": sum(e.rows for e in entries), "bytes": item.bytes}
+                    | {"files": len(entries), "rows": _event_rows(entries), "bytes": item.bytes}
+                    | {"findings_files": item.findings_files}
                 )
             details = {
                 "policy": plan.policy,
@@ -286,7 +305,8 @@ def apply_retention(
             )
             result.deleted_partitions += len(batch)
             result.deleted_files += len(removed)
-            result.deleted_events += sum(e.rows for e in removed)
+            result.deleted_events += _event_rows(removed)
+            result.deleted_findings_files += sum(e.kind == "findings" for e in removed)
     return result
 
 
@@ -347,7 +367,7 @@ def retention_status(
                     "policy": m.details.get("policy"),
                     "partitions": [f"{p['cluster']}/{p['date']}" for p in parts],
                     "files": len(m.files_removed),
-                    "rows": sum(f.rows for f in m.files_removed),
+                    "rows": _event_rows(m.files_removed),
                 }
             )
     if state.manifests:

@@ -1,7 +1,7 @@
 """Integrity verification: walk the manifest chain and the files, CloudTrail `validate-logs` style.
 
 The chain is always checked whole (links, sequence, signatures, an optional checkpoint held elsewhere); data
-files are hashed for the requested dates. Every problem is one line; deletions by retention are reported as
+files (events and findings) are hashed for the requested dates. Every problem is one line; deletions by retention are reported as
 such, never as missing; the summary says which dates could not be validated.
 """
 
@@ -20,7 +20,7 @@ from kanalytics.archive import signing
 from kanalytics.archive.chain import RETENTION_OPERATION, ChainState, replay
 from kanalytics.archive.fsutil import sha256_file
 from kanalytics.archive.holds import hold_problem
-from kanalytics.archive.layout import TMP_PREFIX, TMP_SUFFIX, Layout, Partition
+from kanalytics.archive.layout import TMP_PREFIX, TMP_SUFFIX, Layout, dated_partition
 from kanalytics.archive.manifest import FileEntry, Manifest, entry_problems, manifest_paths, signature_file
 from kanalytics.errors import ArchiveError
 
@@ -135,7 +135,7 @@ def _ranges(dates: Iterable[str]) -> str:
 def _dates_of(entries: Iterable[FileEntry]) -> set[str]:
     found: set[str] = set()
     for entry in entries:
-        partition = Partition.from_relpath(entry.path)
+        partition = dated_partition(entry.path)
         if partition is not None:
             found.add(partition.date.isoformat())
     return found
@@ -159,7 +159,7 @@ def verify_archive(
     if checkpoint is not None:
         _check_checkpoint(layout, report, state, checkpoint)
     for entry, _ in state.deleted_by_policy.values():
-        if (p := Partition.from_relpath(entry.path)) is not None:
+        if (p := dated_partition(entry.path)) is not None:
             report.deleted_dates.append(p.date.isoformat())
     report.deleted_files = len(state.deleted_by_policy)
     report.deleted_dates = sorted(set(report.deleted_dates))
@@ -347,7 +347,7 @@ def _check_files(
     layout: Layout, report: VerifyReport, state: ChainState, start: date | None, end: date | None
 ) -> None:
     def in_range(relpath: str) -> bool:
-        partition = Partition.from_relpath(relpath)
+        partition = dated_partition(relpath)  # events and findings files are dated by their partition
         if partition is None:  # quarantine files carry no date: checked only for an unbounded request
             return start is None and end is None
         return (start is None or partition.date >= start) and (end is None or partition.date <= end)
@@ -378,7 +378,7 @@ def _check_files(
         else:
             fail(relpath, message)
     removed = {**state.superseded, **state.deleted_by_policy}
-    for top in (layout.events, layout.quarantine):
+    for top in (layout.events, layout.findings, layout.quarantine):
         if not top.is_dir():
             continue
         for path in sorted(p for p in top.rglob("*") if p.is_file() or p.is_symlink()):
