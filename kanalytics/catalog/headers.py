@@ -48,6 +48,7 @@ QUERY_KEYS = (
     "superseded_by",
     "scope",
     "lookback_minutes",
+    "suppress_by",
     "description",
 )
 VIEW_KEYS = ("id", "depends_on", "description")

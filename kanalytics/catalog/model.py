@@ -135,6 +135,10 @@ class QueryHeader(BaseModel):
     scope: Literal["event", "day"] = "day"
     # Events before the finding's UTC day a "day" query reads (besides an anomaly's baseline), in minutes.
     lookback_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60)
+    # Which finding columns (or evidence keys) each allow-list is matched against when findings are read
+    # (kanalytics.catalog.suppress), where the default is not what the SQL checks: e.g. {query_list:
+    # [repositories]}. A list-valued column is suppressed only when every element matches an entry.
+    suppress_by: dict[ConfigList, list[str]] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -322,6 +326,9 @@ class CatalogRun:
     # as recurring behaviour, and the baseline days with events per cluster that judgement (and anomalies) used.
     recurring: list[RecurringPattern] = field(default_factory=list)
     baseline_days_with_events: dict[str, int] = field(default_factory=dict)
+    # How the findings were obtained (kanalytics.catalog.evaluate.EvaluationStats.to_json): results read as
+    # stored, refreshed now, or recomputed from the events; and, after `--recompute`, whether they agreed.
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
     def by_kind(self, kind: str) -> list[QueryResult]:
         return [r for r in self.results.values() if r.query.header.kind == kind]

@@ -68,7 +68,11 @@ CONFIG_MEANINGS: dict[str, str] = {
     "trusted_networks": "the networks your clients connect from",
     "trusted_registries": "the registries your images come from",
 }
-NO_BASELINE = "no baseline yet"  # how the reason of an anomaly without a baseline starts
+# The tag of a Falco-parity rule that Falco ships inert (its built-in list allows everything): see is_inert.
+INERT_WITHOUT_LIST = "inert-without-list"
+NO_BASELINE = "no baseline yet"
+# An anomaly judges a day once its cluster had events in the first days of that day's baseline window.
+BASELINE_LEAD_DAYS = 3  # how the reason of an anomaly without a baseline starts
 EMPTY_SCHEMA = "kanalytics_no_allowlists"
 # Allow-list table -> its columns (all VARCHAR). The names are fixed here; values are only ever bound.
 ALLOW_TABLES: dict[str, tuple[str, ...]] = {
@@ -259,7 +263,7 @@ class Session:
         # Raw: every query runs (whatever the period's audit levels, profile or configuration), once, with the
         # allow-lists empty: what evaluation at commit stores; allow-lists and statuses apply when reading.
         self.raw = raw
-        self._judged: dict[datetime, set[tuple[str, date]]] = {}
+        self._judged: dict[tuple[datetime, int], set[tuple[str, date]]] = {}
         self.start, self.end = _utc(start), _utc(end)
         self.baseline_start = _utc(baseline_start) if baseline_start is not None else None
         self.timezone = settings.timezone
@@ -280,6 +284,13 @@ class Session:
         create_views(con, views)
         self._shared = shared_sql(macros, views)
         self.levels_seen = self._levels_seen()
+
+    def retarget(self, start: datetime, end: datetime) -> None:
+        """Evaluate another period in the same connection (its `events` relation replaced by the caller): the
+        tables, functions, macros and views stay; what was computed for the old period is forgotten."""
+        self.start, self.end = _utc(start), _utc(end)
+        self._judged.clear()
+        self._baseline_days.clear()
 
     def _levels_seen(self) -> list[str]:
         rows = self.con.sql(
@@ -339,6 +350,8 @@ class Session:
             if query.header.kind == "anomaly":
                 table = self.judged_rows(query, table)
             table = _without_clusters(table, unjudged)
+            if is_inert(query, self.settings):
+                table = table.slice(0, 0)
         except duckdb.Error as exc:
             return QueryResult(query=query, status="error", reason=f"query {query.id} failed: {exc}")
         missing = missing_columns(query.header.kind, table.column_names)
@@ -385,19 +398,25 @@ class Session:
         return QueryResult(query=query, status="ok", table=table)
 
     def judged_days(self, query: Query) -> set[tuple[str, date]]:
-        """(cluster, UTC day) of the period an anomaly can be judged on: the cluster has events in the
-        `baseline_days` before that day (a rolling baseline: each day is judged against the days before it)."""
+        """(cluster, UTC day) of the period an anomaly can be judged on (a rolling baseline: each day against the
+        `baseline_days` before it): days with or without events of their own (a silent day is what a gap
+        detection looks for) whose cluster already had events at the start of that window, in its first
+        BASELINE_LEAD_DAYS days. A cluster is judged once its archive covers a whole baseline window: not in the
+        first month of an archive, nor right after it stopped sending for longer than the window."""
         days = _baseline_days(query, self.settings)
         since = self.start - timedelta(days=days) if self.baseline_start is None else self.baseline_start
-        key = since
+        key = (since, days)
         if key not in self._judged:  # one GROUP BY per baseline window, shared by the anomalies using it
             rows = self.con.sql(
                 "WITH d AS (SELECT DISTINCT cluster, date_trunc('day', request_ts)::DATE AS day FROM events "
                 "WHERE request_ts >= $since AND request_ts < $period_end AND cluster IS NOT NULL), "
-                "w AS (SELECT cluster, day, count(*) OVER (PARTITION BY cluster ORDER BY day "
-                "RANGE BETWEEN to_days(CAST($days AS INTEGER)) PRECEDING AND INTERVAL 1 DAY PRECEDING) AS prior "
-                "FROM d) SELECT cluster, day FROM w WHERE day >= $period_start::DATE AND prior > 0",
-                params={"since": since, "period_start": self.start, "period_end": self.end, "days": days},
+                "p AS (SELECT unnest(generate_series(date_trunc('day', $period_start::TIMESTAMPTZ), "
+                "$period_end::TIMESTAMPTZ - INTERVAL 1 MICROSECOND, INTERVAL 1 DAY))::DATE AS day), "
+                "w AS (SELECT day, greatest($since::DATE, day - CAST($days AS INTEGER)) AS opens FROM p) "
+                "SELECT DISTINCT d.cluster, w.day FROM w JOIN d ON d.day >= w.opens "
+                "AND d.day < w.opens + CAST($lead AS INTEGER) AND d.day < w.day",
+                params={"since": since, "period_start": self.start, "period_end": self.end, "days": days,
+                        "lead": BASELINE_LEAD_DAYS},
             ).fetchall()  # fmt: skip
             self._judged[key] = {(str(c), d) for c, d in rows}
         return self._judged[key]
@@ -416,33 +435,13 @@ class Session:
         return table.filter(pa.array(keep, type=pa.bool_()))
 
     def not_evaluable_reason(self, query: Query) -> str:
-        needed = query.header.needs_level
-        if not self.levels_seen or LEVEL_ORDER[needed] <= LEVEL_ORDER[self.levels_seen[-1]]:
-            return ""
-        what = "request bodies" if needed == "Request" else f"{needed} bodies"
-        return f"needs {what} (audit level {needed}); the period has only {', '.join(self.levels_seen)}"
+        return level_reason(query, self.levels_seen)
 
     def superseded_reason(self, query: Query) -> str:
-        """Why a Falco-parity `query` does not run under the default profile (its `superseded_by`), or ""."""
-        if self.settings.profile == "falco" or not query.header.superseded_by:
-            return ""
-        return (
-            f"covered by {', '.join(query.header.superseded_by)} in the default profile (the same risk, judged on "
-            'successful requests and, for workloads, on their templates); set profile = "falco" to run Falco\'s rule'
-        )
+        return superseded_reason(query, self.settings)
 
     def needs_configuration_reason(self, query: Query) -> str:
-        """Why `query` waits for configuration (default profile, every list it needs empty), or ""."""
-        needed = query.header.needs_config
-        if self.settings.profile == "falco" or not needed:
-            return ""
-        if any(is_configured(self.settings, name, query.id) for name in needed):
-            return ""
-        lists = " or ".join(f"{config_key(n, query.id)} ({CONFIG_MEANINGS[n]})" for n in needed)
-        reason = f"needs {lists}: run `{tune_command(self.start, self.settings)}` to propose entries from the baseline"
-        if "query_list" in needed and any(r.startswith("falco:") for r in query.header.references):
-            reason += ', or set profile = "falco" for Falco\'s built-in list'
-        return reason
+        return needs_configuration_reason(query, self.settings, self.start)
 
     def baseline_days(self, since: datetime) -> dict[str, int]:
         """Cluster -> calendar days (configured zone) of [since, period start) with events, for every cluster with
@@ -529,6 +528,67 @@ class Session:
             Suppression(query_id=query.id, list_name=name, value=value, reason=reason, count=count)
             for (name, value, reason), count in sorted(counts.items())
         ]
+
+
+def gate(
+    query: Query, settings: Settings, start: datetime, levels_seen: Sequence[str]
+) -> tuple[str, str] | None:
+    """(status, reason) when `query` is not run for this period and configuration, else None: the audit levels
+    are below its `needs_level` ("not-evaluable"), the default profile replaces it ("superseded") or it waits
+    for a list ("needs-configuration"). The same whether results are computed now or read from the archive."""
+    for status, reason in (
+        ("not-evaluable", level_reason(query, levels_seen)),
+        ("superseded", superseded_reason(query, settings)),
+        ("needs-configuration", needs_configuration_reason(query, settings, start)),
+    ):
+        if reason:
+            return status, reason
+    return None
+
+
+def is_inert(query: Query, settings: Settings) -> bool:
+    """Whether `query` is a rule Falco ships inert (tag INERT_WITHOUT_LIST: its built-in list allows everything)
+    run under Falco's profile with its lists empty: it runs and flags nothing, as in Falco, so its rows (computed
+    now or read from the archive) are dropped. Its SQL has no such guard, so that its raw rows are what it flags
+    once a list is configured."""
+    return (
+        settings.profile == "falco"
+        and INERT_WITHOUT_LIST in query.header.tags
+        and not any(is_configured(settings, name, query.id) for name in query.header.needs_config)
+    )
+
+
+def level_reason(query: Query, levels_seen: Sequence[str]) -> str:
+    """Why the period's audit levels (`levels_seen`, lowest first) cannot evaluate `query`, or ""."""
+    needed = query.header.needs_level
+    if not levels_seen or LEVEL_ORDER[needed] <= LEVEL_ORDER[levels_seen[-1]]:
+        return ""
+    what = "request bodies" if needed == "Request" else f"{needed} bodies"
+    return f"needs {what} (audit level {needed}); the period has only {', '.join(levels_seen)}"
+
+
+def superseded_reason(query: Query, settings: Settings) -> str:
+    """Why a Falco-parity `query` does not run under the default profile (its `superseded_by`), or ""."""
+    if settings.profile == "falco" or not query.header.superseded_by:
+        return ""
+    return (
+        f"covered by {', '.join(query.header.superseded_by)} in the default profile (the same risk, judged on "
+        'successful requests and, for workloads, on their templates); set profile = "falco" to run Falco\'s rule'
+    )
+
+
+def needs_configuration_reason(query: Query, settings: Settings, start: datetime) -> str:
+    """Why `query` waits for configuration (default profile, every list it needs empty), or ""."""
+    needed = query.header.needs_config
+    if settings.profile == "falco" or not needed:
+        return ""
+    if any(is_configured(settings, name, query.id) for name in needed):
+        return ""
+    lists = " or ".join(f"{config_key(n, query.id)} ({CONFIG_MEANINGS[n]})" for n in needed)
+    reason = f"needs {lists}: run `{tune_command(start, settings)}` to propose entries from the baseline"
+    if "query_list" in needed and any(r.startswith("falco:") for r in query.header.references):
+        reason += ', or set profile = "falco" for Falco\'s built-in list'
+    return reason
 
 
 def allowlist_entries(settings: Settings) -> list[_Entry]:

@@ -19,18 +19,22 @@ references:
 - catalog:authz-denied-burst
 mitre: [T1613, T1098.006, T1078]
 baseline_days: 30
+lookback_minutes: 420
 description: >-
   A multi-step correlation: an identity was denied at least 5 requests within one hour, and within the
   following 6 hours the same identity succeeded at a privileged action: writing RBAC objects,
   exec/attach/port-forward into a pod, minting a service-account token, creating or approving a certificate
   request, changing admission webhooks, or listing Secrets. Probing first and then succeeding is the shape of
-  an attacker who found (or granted themselves) the missing permission. The score is the number of denials;
-  the baseline column says how often the same identity was denied in the baseline window, to tell a
-  chronically misconfigured client from a new one.
+  an attacker who found (or granted themselves) the missing permission. One finding per identity and
+  privileged action per UTC day, at its first success that day (the denials may come from up to 7 hours before
+  the day). The score is the number of denials; the baseline column says how often the same identity was
+  denied in the baseline_days days before that day (a rolling baseline), to tell a chronically misconfigured
+  client from a new one.
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, subresource, namespace,
-           object_name, response_code, authz_decision
+           object_name, response_code, authz_decision, date_trunc('day', request_ts) AS day,
+           response_code = 403 OR authz_decision = 'forbid' AS denied
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage = 'ResponseComplete'
@@ -41,7 +45,7 @@ denials AS (
     SELECT cluster, user_name, request_ts,
            count(*) OVER (PARTITION BY cluster, user_name ORDER BY request_ts RANGE BETWEEN INTERVAL 1 HOUR PRECEDING AND CURRENT ROW) AS in_hour
     FROM ev
-    WHERE (response_code = 403 OR authz_decision = 'forbid') AND request_ts >= $period_start - INTERVAL 7 HOUR
+    WHERE denied AND request_ts >= $period_start - INTERVAL 7 HOUR
 ),
 bursts AS (
     SELECT cluster, user_name, request_ts AS burst_ts, in_hour FROM denials WHERE in_hour >= 5
@@ -64,10 +68,11 @@ pairs AS (
       ON b.cluster = p.cluster AND b.user_name = p.user_name AND b.burst_ts < p.request_ts AND b.burst_ts >= p.request_ts - INTERVAL 6 HOUR
     GROUP BY ALL
 ),
-base AS (
-    SELECT cluster, user_name, count(*) AS denied FROM ev
-    WHERE request_ts < $period_start AND (response_code = 403 OR authz_decision = 'forbid')
-    GROUP BY cluster, user_name
+denied_days AS (  -- denials per identity and UTC day, summed over each day's window: the baseline_days days before it
+    SELECT cluster, user_name, day,
+           coalesce(sum(n) OVER (PARTITION BY cluster, user_name ORDER BY day
+                                 RANGE BETWEEN ($period_start::TIMESTAMPTZ - $baseline_start::TIMESTAMPTZ) PRECEDING AND INTERVAL 1 DAY PRECEDING), 0) AS denied
+    FROM (SELECT cluster, user_name, day, count(*) FILTER (WHERE denied) AS n FROM ev GROUP BY ALL)
 )
 SELECT
     p.request_ts AS ts, p.cluster, p.audit_id, p.user_name, p.source_ip, p.verb, p.resource, p.namespace, p.object_name,
@@ -75,8 +80,10 @@ SELECT
            strftime(p.first_denial, '%H:%M'), p.verb, p.resource, coalesce('/' || nullif(p.subresource, ''), ''),
            coalesce(p.namespace || '/', '') || coalesce(p.object_name, '')) AS summary,
     p.denials::DOUBLE AS score,
-    format('{} denied request(s) by this identity in the baseline window', coalesce(b.denied, 0)) AS baseline,
+    format('{} denied request(s) by this identity in the baseline window before {}', coalesce(d.denied, 0),
+           strftime(p.day, '%Y-%m-%d')) AS baseline,
     p.first_denial
-FROM pairs p LEFT JOIN base b USING (cluster, user_name)
-QUALIFY row_number() OVER (PARTITION BY p.cluster, p.user_name, p.verb, p.resource, p.subresource ORDER BY p.request_ts) = 1
-ORDER BY ts
+FROM pairs p LEFT JOIN denied_days d USING (cluster, user_name, day)
+QUALIFY row_number() OVER (PARTITION BY p.cluster, p.user_name, p.verb, p.resource, p.subresource, p.day
+                           ORDER BY p.request_ts, p.audit_id) = 1
+ORDER BY ts, audit_id

@@ -16,37 +16,45 @@ references:
 mitre: [T1078]
 baseline_days: 30
 description: >-
-  Compares, per identity, the client programs of the period with the baseline window. The user agent is
-  reduced to its product name (the text before the first '/', so "kubectl/v1.30.2 ..." is "kubectl") so that
-  version upgrades are not reported. Reports the first request with a product the identity never used in the
-  baseline, for people and service accounts active in the baseline. A service account that always talks
-  through its own client library and suddenly speaks kubectl, curl or python is being driven by a person with
-  its token. The score is 2 when the identity is a service account, 1 for a person (people change tools more
-  often).
+  Judges each UTC day of the period against the baseline_days days before it (a rolling baseline, so later
+  days of a month are compared with earlier ones too): per identity, the client programs of the day against
+  those of its window. The user agent is reduced to its product name (the text before the first '/', so
+  "kubectl/v1.30.2 ..." is "kubectl") so that version upgrades are not reported. Reports, per UTC day, the
+  first request with a product the identity did not use in that window, for people and service accounts active
+  in it. A service account that always talks through its own client library and suddenly speaks kubectl, curl
+  or python is being driven by a person with its token. The score is 2 when the identity is a service account,
+  1 for a person (people change tools more often).
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,
-           user_agent, lower(coalesce(nullif(regexp_extract(user_agent, '^([^/ ]+)', 1), ''), '(none)')) AS product
+           user_agent, lower(coalesce(nullif(regexp_extract(user_agent, '^([^/ ]+)', 1), ''), '(none)')) AS product,
+           date_trunc('day', request_ts) AS day
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage <> 'RequestReceived'
       AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
       AND NOT is_platform_identity(user_name)
 ),
-base AS (
-    SELECT cluster, user_name, list_distinct(list(product)) AS products, count(DISTINCT date_trunc('day', request_ts)) AS days
-    FROM ev WHERE request_ts < $period_start GROUP BY cluster, user_name
+daily AS (  -- per identity, UTC day and client product: its first request that day
+    SELECT * FROM ev
+    QUALIFY row_number() OVER (PARTITION BY cluster, user_name, day, product ORDER BY request_ts, audit_id) = 1
+),
+judged AS (  -- each day against the identity's own window: the baseline_days days before it
+    SELECT *, list(DISTINCT product) OVER w AS products, count(DISTINCT day) OVER w AS days
+    FROM daily
+    WINDOW w AS (PARTITION BY cluster, user_name ORDER BY day
+                 RANGE BETWEEN ($period_start::TIMESTAMPTZ - $baseline_start::TIMESTAMPTZ) PRECEDING AND INTERVAL 1 DAY PRECEDING)
 )
 SELECT
-    e.request_ts AS ts, e.cluster, e.audit_id, e.user_name, e.source_ip, e.verb, e.resource, e.namespace, e.object_name,
-    format('{} used client "{}" for the first time ({} {} from {})', e.user_name, e.user_agent, e.verb,
-           coalesce(e.resource, ''), e.source_ip) AS summary,
-    (CASE WHEN is_service_account(e.user_name) THEN 2 ELSE 1 END)::DOUBLE AS score,
-    format('clients seen in {} active baseline day(s): {}', b.days, array_to_string(list_slice(list_sort(b.products), 1, 5), ', ')) AS baseline,
-    e.product, e.user_agent
-FROM ev e JOIN base b USING (cluster, user_name)
-WHERE e.request_ts >= $period_start
-  AND NOT list_contains(b.products, e.product)
-  AND NOT allowlisted($query_id, [e.user_name])
-QUALIFY row_number() OVER (PARTITION BY e.cluster, e.user_name, e.product ORDER BY e.request_ts) = 1
-ORDER BY ts
+    request_ts AS ts, cluster, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} used client "{}", not used in the baseline window before {} ({} {} from {})', user_name, user_agent,
+           strftime(day, '%Y-%m-%d'), verb, coalesce(resource, ''), source_ip) AS summary,
+    (CASE WHEN is_service_account(user_name) THEN 2 ELSE 1 END)::DOUBLE AS score,
+    format('clients seen in {} active day(s) of the baseline window before {}: {}', days, strftime(day, '%Y-%m-%d'),
+           array_to_string(list_slice(list_sort(products), 1, 5), ', ')) AS baseline,
+    product, user_agent
+FROM judged
+WHERE request_ts >= $period_start AND days > 0
+  AND NOT list_contains(products, product)
+  AND NOT allowlisted($query_id, [user_name])
+ORDER BY ts, audit_id

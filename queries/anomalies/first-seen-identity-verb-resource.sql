@@ -15,17 +15,19 @@ references:
 mitre: [T1078, T1613]
 baseline_days: 30
 description: >-
-  Compares, per identity, the (verb, resource, subresource) combinations that succeeded in the period with
-  those of the baseline window, and reports the first use of each new combination. To keep the queue readable,
-  service accounts are judged on every combination (applications are repetitive, so anything new is telling),
-  people only on writes and on sensitive reads (secrets, RBAC objects, exec/attach/port-forward, tokens,
-  nodes). An identity with no baseline activity at all is reported once per combination with the baseline
-  "identity never seen". Score 2 when the identity itself is new, 1 otherwise.
+  Judges each UTC day of the period against the baseline_days days before it (a rolling baseline, so later
+  days of a month are compared with earlier ones too): per identity, the (verb, resource, subresource)
+  combinations that succeeded on the day against those of its window, and reports, per UTC day, the first use
+  of each combination the identity did not use in that window. To keep the queue readable, service accounts
+  are judged on every combination (applications are repetitive, so anything new is telling), people only on
+  writes and on sensitive reads (secrets, RBAC objects, exec/attach/port-forward, tokens, nodes). An identity
+  with no activity at all in the window is reported once per combination and day with the baseline "identity
+  not seen". Score 2 when the identity itself is new, 1 otherwise.
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,
            user_agent, verb || ' ' || resource || coalesce('/' || nullif(subresource, ''), '') AS action,
-           is_service_account(user_name) AS is_sa
+           is_service_account(user_name) AS is_sa, date_trunc('day', request_ts) AS day
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage <> 'RequestReceived' AND resource IS NOT NULL
@@ -33,28 +35,36 @@ WITH ev AS (
       AND user_name IS NOT NULL AND NOT is_anonymous(user_name, user_groups)
       AND NOT is_platform_identity(user_name)
 ),
-base AS (
-    SELECT cluster, user_name, list_distinct(list(action)) AS actions, count(DISTINCT date_trunc('day', request_ts)) AS days
-    FROM ev WHERE request_ts < $period_start GROUP BY cluster, user_name
+daily AS (  -- per identity, UTC day and action: its first use that day
+    SELECT * FROM ev
+    QUALIFY row_number() OVER (PARTITION BY cluster, user_name, day, action ORDER BY request_ts, audit_id) = 1
+),
+judged AS (  -- each day against the identity's own window: the baseline_days days before it
+    SELECT *,
+           lag(day) OVER (PARTITION BY cluster, user_name, action ORDER BY day) AS previous_day,
+           count(DISTINCT action) OVER w AS actions, count(DISTINCT day) OVER w AS days
+    FROM daily
+    WINDOW w AS (PARTITION BY cluster, user_name ORDER BY day
+                 RANGE BETWEEN ($period_start::TIMESTAMPTZ - $baseline_start::TIMESTAMPTZ) PRECEDING AND INTERVAL 1 DAY PRECEDING)
 )
 SELECT
-    e.request_ts AS ts, e.cluster, e.audit_id, e.user_name, e.source_ip, e.verb, e.resource, e.namespace, e.object_name,
-    format('{} performed "{}" for the first time{} ({}{})', e.user_name, e.action,
-           CASE WHEN b.user_name IS NULL THEN ' (identity not seen in the baseline)' ELSE '' END,
-           coalesce(e.namespace || '/', ''), coalesce(e.object_name, '*')) AS summary,
-    (CASE WHEN b.user_name IS NULL THEN 2 ELSE 1 END)::DOUBLE AS score,
-    CASE WHEN b.user_name IS NULL THEN 'identity never seen in the baseline window'
-         ELSE format('{} distinct action(s) in {} active baseline day(s)', len(b.actions), b.days) END AS baseline,
-    e.action, e.user_agent
-FROM ev e LEFT JOIN base b USING (cluster, user_name)
-WHERE e.request_ts >= $period_start
-  AND (b.user_name IS NULL OR NOT list_contains(b.actions, e.action))
-  AND (e.is_sa
-       OR e.verb IN ('create', 'update', 'patch', 'delete', 'deletecollection')
-       OR e.resource IN ('secrets', 'roles', 'clusterroles', 'rolebindings', 'clusterrolebindings', 'nodes',
-                         'certificatesigningrequests', 'serviceaccounts')
-       OR e.action SIMILAR TO '.*/(exec|attach|portforward|proxy|token)')
-  AND e.resource NOT IN ('selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'tokenreviews', 'subjectaccessreviews')
-  AND NOT allowlisted($query_id, [e.user_name])
-QUALIFY row_number() OVER (PARTITION BY e.cluster, e.user_name, e.action ORDER BY e.request_ts) = 1
-ORDER BY ts
+    request_ts AS ts, cluster, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
+    format('{} performed "{}", not performed in the baseline window before {}{} ({}{})', user_name, action,
+           strftime(day, '%Y-%m-%d'), CASE WHEN days = 0 THEN ' (identity not seen in it)' ELSE '' END,
+           coalesce(namespace || '/', ''), coalesce(object_name, '*')) AS summary,
+    (CASE WHEN days = 0 THEN 2 ELSE 1 END)::DOUBLE AS score,
+    CASE WHEN days = 0 THEN format('identity not seen in the baseline window before {}', strftime(day, '%Y-%m-%d'))
+         ELSE format('{} distinct action(s) in {} active day(s) of the baseline window before {}', actions, days,
+                     strftime(day, '%Y-%m-%d')) END AS baseline,
+    action, user_agent
+FROM judged
+WHERE request_ts >= $period_start
+  AND (previous_day IS NULL OR previous_day < day - ($period_start::TIMESTAMPTZ - $baseline_start::TIMESTAMPTZ))
+  AND (is_sa
+       OR verb IN ('create', 'update', 'patch', 'delete', 'deletecollection')
+       OR resource IN ('secrets', 'roles', 'clusterroles', 'rolebindings', 'clusterrolebindings', 'nodes',
+                       'certificatesigningrequests', 'serviceaccounts')
+       OR action SIMILAR TO '.*/(exec|attach|portforward|proxy|token)')
+  AND resource NOT IN ('selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'tokenreviews', 'subjectaccessreviews')
+  AND NOT allowlisted($query_id, [user_name])
+ORDER BY ts, audit_id

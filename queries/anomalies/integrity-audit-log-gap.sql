@@ -23,13 +23,15 @@ references: [catalog:audit-log-gap]
 mitre: [T1562.008]
 baseline_days: 30
 description: >-
-  Hours of the period in which a cluster sent no events, or fewer than 10% of its median hourly volume in the
-  baseline window (for the same hour of day when that hour has at least 5 baseline days, otherwise over all
-  hours); consecutive such hours are merged into one finding with its start, end and duration. The control
+  Judges each UTC day of the period against the baseline_days days before it (a rolling baseline, so later
+  days of a month are compared with earlier ones too): hours of the day in which a cluster sent no events, or
+  fewer than 10% of its median hourly volume in that window (for the same hour of day when that hour has at
+  least 5 days in the window, otherwise over all hours); consecutive such hours of one UTC day are merged into
+  one finding with its start, end and duration (a gap across midnight UTC is one finding per day). The control
   plane alone produces steady traffic (leases, controllers), so a silent or nearly silent hour means the audit
-  backend, the shipper or the API server stopped: exactly when an attacker would act. Clusters whose baseline
-  median is below 5 events/hour, and hours before a cluster's first event in the baseline window, are not
-  judged.
+  backend, the shipper or the API server stopped: exactly when an attacker would act. Clusters whose median in
+  the window is below 5 events/hour are not judged, and a window's hours before the cluster's first event in
+  it do not count (as zeros) in its median.
 --- */
 WITH hourly AS (
     SELECT cluster, date_trunc('hour', request_ts) AS hour, count(*) AS n
@@ -37,12 +39,17 @@ WITH hourly AS (
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
     GROUP BY ALL
 ),
-clusters AS (
-    SELECT cluster, min(hour) AS first_hour FROM hourly GROUP BY cluster
+days AS (  -- each UTC day of the period per cluster, with the first hour with events in its window
+    SELECT c.cluster, d.day, min(h.hour) AS since
+    FROM (SELECT DISTINCT cluster FROM hourly) c
+    CROSS JOIN (SELECT unnest(generate_series(date_trunc('day', $period_start::TIMESTAMPTZ),
+                                              date_trunc('day', $period_end::TIMESTAMPTZ - INTERVAL 1 HOUR), INTERVAL 1 DAY)) AS day) d
+    JOIN hourly h ON h.cluster = c.cluster AND h.hour >= d.day - ($period_start::TIMESTAMPTZ - $baseline_start::TIMESTAMPTZ) AND h.hour < d.day
+    GROUP BY c.cluster, d.day
 ),
 grid AS (
     SELECT c.cluster, g.hour
-    FROM clusters c,
+    FROM (SELECT cluster, min(since) AS first_hour FROM days GROUP BY cluster) c,
          (SELECT unnest(generate_series(date_trunc('hour', $baseline_start::TIMESTAMPTZ),
                                         $period_end::TIMESTAMPTZ - INTERVAL 1 HOUR, INTERVAL 1 HOUR)) AS hour) g
     WHERE g.hour >= c.first_hour
@@ -51,24 +58,27 @@ filled AS (
     SELECT g.cluster, g.hour, coalesce(h.n, 0) AS n
     FROM grid g LEFT JOIN hourly h USING (cluster, hour)
 ),
+window_hours AS (  -- the hours of each day's window, from the cluster's first event in it
+    SELECT d.cluster, d.day, f.hour, f.n
+    FROM days d JOIN filled f ON f.cluster = d.cluster AND f.hour >= d.since AND f.hour < d.day
+),
 base_all AS (
-    SELECT cluster, median(n) AS med
-    FROM filled WHERE hour < $period_start GROUP BY cluster
+    SELECT cluster, day, median(n) AS med FROM window_hours GROUP BY cluster, day
 ),
 base_hod AS (
-    SELECT cluster, hour(hour) AS hod, median(n) AS med, count(*) AS days
-    FROM filled WHERE hour < $period_start GROUP BY cluster, hour(hour)
+    SELECT cluster, day, hour(hour) AS hod, median(n) AS med, count(*) AS days
+    FROM window_hours GROUP BY cluster, day, hour(hour)
 ),
 judged AS (
-    SELECT f.cluster, f.hour, f.n,
+    SELECT f.cluster, f.hour, a.day, f.n,
            CASE WHEN coalesce(b.days, 0) >= 5 THEN b.med ELSE a.med END AS expected, a.med AS overall
     FROM filled f
-    JOIN base_all a USING (cluster)
-    LEFT JOIN base_hod b ON b.cluster = f.cluster AND b.hod = hour(f.hour)
+    JOIN base_all a ON a.cluster = f.cluster AND a.day = date_trunc('day', f.hour)
+    LEFT JOIN base_hod b ON b.cluster = f.cluster AND b.day = a.day AND b.hod = hour(f.hour)
     WHERE f.hour >= $period_start AND f.hour < $period_end
 ),
 low AS (
-    SELECT *, hour - to_hours(row_number() OVER (PARTITION BY cluster ORDER BY hour)) AS run
+    SELECT *, hour - to_hours(row_number() OVER (PARTITION BY cluster, day ORDER BY hour)) AS run
     FROM judged
     WHERE overall >= 5 AND (n = 0 OR n < 0.1 * expected)
 )
@@ -80,7 +90,8 @@ SELECT
            count(*), round(median(expected))::BIGINT) AS summary,
     cluster, max(hour) + INTERVAL 1 HOUR AS gap_end, count(*) AS hours, sum(n) AS events_in_gap,
     round(1 - sum(n) / sum(expected), 3) AS score,
-    format('median {} events/hour in the baseline window', round(median(expected))::BIGINT) AS baseline
+    format('median {} events/hour in the baseline window before {}', round(median(expected))::BIGINT,
+           strftime(day, '%Y-%m-%d')) AS baseline
 FROM low
-GROUP BY cluster, run
-ORDER BY ts
+GROUP BY cluster, day, run
+ORDER BY ts, cluster

@@ -27,18 +27,20 @@ references:
 mitre: [T1552.007]
 baseline_days: 30
 description: >-
-  Compares who read Secrets (get, list, watch that succeeded) in the period with the baseline window. A read
-  is unusual when the identity never read Secrets in the baseline, or read them only from other networks
-  (public /24, private /16) or with other client programs (user-agent product). One finding per identity and
-  reason, at its first read; the score counts how many of the three are new (identity, network, client).
-  Secrets are the credentials of the cluster, and their readers are a small, stable set; a new reader or a
-  known reader from a new place is the event most worth reviewing. Nodes and control-plane components are
-  skipped; secret operators can be listed in allow_automation_users.
+  Judges each UTC day of the period against the baseline_days days before it (a rolling baseline, so later
+  days of a month are compared with earlier ones too): who read Secrets (get, list, watch that succeeded) on
+  the day against who read them in its window. A read is unusual when the identity did not read Secrets in
+  that window, or read them only from other networks (public /24, private /16) or with other client programs
+  (user-agent product). One finding per identity, reason and UTC day, at its first read that day; the score
+  counts how many of the three are new (identity, network, client). Secrets are the credentials of the
+  cluster, and their readers are a small, stable set; a new reader or a known reader from a new place is the
+  event most worth reviewing. Nodes and control-plane components are skipped; secret operators can be listed
+  in allow_automation_users.
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,
            user_agent, lower(coalesce(nullif(regexp_extract(user_agent, '^([^/ ]+)', 1), ''), '(none)')) AS product,
-           address_network(client_ip(source_ips)) AS net
+           address_network(client_ip(source_ips)) AS net, date_trunc('day', request_ts) AS day
     FROM events
     WHERE request_ts >= $baseline_start AND request_ts < $period_end
       AND stage = 'ResponseComplete' AND resource = 'secrets' AND verb IN ('get', 'list', 'watch')
@@ -47,31 +49,39 @@ WITH ev AS (
       AND NOT is_platform_identity(user_name)
       AND user_name NOT IN (SELECT value FROM allow_automation_users)
 ),
-base AS (
-    SELECT cluster, user_name, list_distinct(list(net)) AS nets, list_distinct(list(product)) AS products, count(*) AS reads
-    FROM ev WHERE request_ts < $period_start GROUP BY cluster, user_name
+daily AS (  -- per identity, UTC day, network and client: its first read that day, and how many it made
+    SELECT *, count(*) OVER (PARTITION BY cluster, user_name, day, net, product) AS n
+    FROM ev
+    QUALIFY row_number() OVER (PARTITION BY cluster, user_name, day, net, product ORDER BY request_ts, audit_id) = 1
+),
+windowed AS (  -- each day against the identity's own window: the baseline_days days before it
+    SELECT *, list(DISTINCT net) OVER w AS nets, list(DISTINCT product) OVER w AS products,
+           coalesce(sum(n) OVER w, 0) AS reads
+    FROM daily
+    WINDOW w AS (PARTITION BY cluster, user_name ORDER BY day
+                 RANGE BETWEEN ($period_start::TIMESTAMPTZ - $baseline_start::TIMESTAMPTZ) PRECEDING AND INTERVAL 1 DAY PRECEDING)
 ),
 judged AS (
-    SELECT e.*, b.nets, b.products, b.reads,
-           b.user_name IS NULL AS new_reader,
-           b.user_name IS NOT NULL AND NOT list_contains(b.nets, e.net) AS new_net,
-           b.user_name IS NOT NULL AND NOT list_contains(b.products, e.product) AS new_client
-    FROM ev e LEFT JOIN base b USING (cluster, user_name)
-    WHERE e.request_ts >= $period_start
+    SELECT *, reads = 0 AS new_reader,
+           reads > 0 AND NOT list_contains(nets, net) AS new_net,
+           reads > 0 AND NOT list_contains(products, product) AS new_client
+    FROM windowed
+    WHERE request_ts >= $period_start
 )
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, source_ip, verb, resource, namespace, object_name,
     format('{} {} secrets {}{} — {}', user_name, CASE verb WHEN 'get' THEN 'read' WHEN 'list' THEN 'listed' ELSE 'watched' END,
            coalesce('in ' || namespace, 'across all namespaces'), coalesce(' (' || object_name || ')', ''),
-           CASE WHEN new_reader THEN 'it never read Secrets in the baseline'
+           CASE WHEN new_reader THEN 'it did not read Secrets in the baseline window before ' || strftime(day, '%Y-%m-%d')
                 ELSE concat_ws(' and ', CASE WHEN new_net THEN 'from new network ' || net END,
                                         CASE WHEN new_client THEN 'with new client "' || user_agent || '"' END) END) AS summary,
     (CASE WHEN new_reader THEN 3 ELSE new_net::INT + new_client::INT END)::DOUBLE AS score,
-    CASE WHEN new_reader THEN 'no Secret reads by this identity in the baseline window'
-         ELSE format('{} Secret read(s) in the baseline from network(s) {} with client(s) {}', reads,
-                     array_to_string(list_slice(nets, 1, 4), ', '), array_to_string(list_slice(products, 1, 4), ', ')) END AS baseline,
+    CASE WHEN new_reader THEN format('no Secret reads by this identity in the baseline window before {}', strftime(day, '%Y-%m-%d'))
+         ELSE format('{} Secret read(s) in the baseline window before {} from network(s) {} with client(s) {}', reads,
+                     strftime(day, '%Y-%m-%d'), array_to_string(list_slice(list_sort(nets), 1, 4), ', '),
+                     array_to_string(list_slice(list_sort(products), 1, 4), ', ')) END AS baseline,
     net AS network, user_agent
 FROM judged
 WHERE new_reader OR new_net OR new_client
-QUALIFY row_number() OVER (PARTITION BY cluster, user_name, new_reader, new_net, new_client ORDER BY request_ts) = 1
-ORDER BY ts
+QUALIFY row_number() OVER (PARTITION BY cluster, user_name, day, new_reader, new_net, new_client ORDER BY request_ts, audit_id) = 1
+ORDER BY ts, audit_id

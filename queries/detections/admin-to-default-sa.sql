@@ -16,6 +16,7 @@ controls:
 - hipaa:164.312(b)
 references: [guardduty:Policy:Kubernetes/AdminAccessToDefaultServiceAccount, catalog:admin-to-default-sa]
 mitre: [T1098.006]
+scope: event
 description: >-
   A RoleBinding or ClusterRoleBinding gives the 'default' service account of a namespace the cluster-admin,
   admin or edit role. Every pod that does not name a service account runs as 'default', so every such pod,

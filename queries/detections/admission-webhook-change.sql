@@ -21,6 +21,7 @@ references:
 - datadog:A new Kubernetes admission controller was created
 - catalog:admission-webhook-change
 mitre: [T1546, T1562, T1552.007]
+scope: event
 description: >-
   A MutatingWebhookConfiguration or ValidatingWebhookConfiguration was created or deleted by a principal other
   than the control plane, or replaced or patched by a person. A mutating webhook sees (and can rewrite) every

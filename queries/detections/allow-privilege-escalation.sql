@@ -15,6 +15,7 @@ controls:
 references: [catalog:privileged-pod]
 mitre: [T1548.001, T1611]
 pattern: [namespace, object_name]
+scope: event
 description: >-
   A pod, a workload's pod template, or an ephemeral container added to a pod, sets
   securityContext.allowPrivilegeEscalation=true on a container that is not privileged (a privileged one is

@@ -18,6 +18,7 @@ controls:
 - hipaa:164.308(a)(5)(ii)(C)
 references: [guardduty:Policy:Kubernetes/AnonymousAccessGranted, catalog:anonymous-access-granted]
 mitre: [T1098.006, T1078.001]
+scope: event
 description: >-
   A RoleBinding or ClusterRoleBinding names system:anonymous or the system:unauthenticated group as a subject.
   Anyone who can reach the API server then holds the bound role without any credential.

@@ -15,6 +15,7 @@ controls:
 - hipaa:164.308(a)(5)(ii)(C)
 references: [elastic:Kubernetes Anonymous User Create/Update/Patch Pods Request, catalog:anonymous-pod-write]
 mitre: [T1610]
+scope: event
 description: >-
   An unauthenticated caller (system:anonymous or the system:unauthenticated group) successfully created,
   replaced or patched a pod. This means anonymous access is both enabled and bound to write rights: anyone who

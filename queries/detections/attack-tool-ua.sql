@@ -20,7 +20,7 @@ description: >-
   azurehound, micro-scanner, kube-hunter, peirates, kubeletctl, kdigger, cdk, kubiscan, botb, kubestriker,
   nuclei, zgrab, masscan, nmap). User agents are client-chosen so absence proves nothing, but a match is
   almost never benign outside an announced penetration test. Allowed and denied requests are both reported,
-  one row per identity, address and tool.
+  one row per identity, address, tool and UTC day (its first request that day).
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
@@ -33,5 +33,6 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND regexp_matches(lower(coalesce(user_agent, '')),
           '(access_matrix|rakkess|trufflehog|azurehound|micro-scanner|kube-hunter|kubehunter|peirates|kubeletctl|kdigger|cdk/|kubiscan|botb|kubestriker|nuclei|zgrab|masscan|nmap)')
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY cluster, user_name, client_ip(source_ips), user_agent ORDER BY request_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY cluster, user_name, client_ip(source_ips), user_agent, date_trunc('day', request_ts)
+                           ORDER BY request_ts, audit_id, stage_ts, event_hash) = 1
 ORDER BY ts

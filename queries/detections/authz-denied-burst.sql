@@ -24,13 +24,14 @@ references:
 mitre: [T1613, T1069.003]
 description: >-
   One authenticated identity received at least 10 authorization denials (403 / decision forbid) touching at
-  least 5 different resource types in one burst (denials no more than 10 minutes apart), one finding per
-  burst. A misconfigured application is denied the same call over and over; trying many different resources,
-  often together with "kubectl auth can-i" reviews, is someone mapping what a credential can do. Nodes and
-  control-plane components are ignored; anonymous probing is reported by unauth-scan.
+  least 5 different resource types in one burst (denials no more than 10 minutes apart, within one UTC day: a
+  burst crossing midnight UTC is two bursts, each judged on its own), one finding per burst. A misconfigured
+  application is denied the same call over and over; trying many different resources, often together with
+  "kubectl auth can-i" reviews, is someone mapping what a credential can do. Nodes and control-plane
+  components are ignored; anonymous probing is reported by unauth-scan.
 --- */
 WITH denied AS (
-    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb,
+    SELECT cluster, date_trunc('day', request_ts) AS day, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb,
            coalesce(resource, request_uri) AS target, namespace
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -40,25 +41,25 @@ WITH denied AS (
       AND NOT is_platform_identity(user_name)
 ),
 marked AS (
-    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, user_name ORDER BY request_ts)
+    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, user_name, day ORDER BY request_ts, audit_id)
                         <= INTERVAL 10 MINUTE THEN 0 ELSE 1 END AS new_burst
     FROM denied
 ),
 bursts AS (
-    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, user_name ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
+    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, user_name, day ORDER BY request_ts, audit_id ROWS UNBOUNDED PRECEDING) AS burst
     FROM marked
 )
 SELECT
-    min(request_ts) AS ts, cluster, arg_min(audit_id, request_ts) AS audit_id, user_name,
-    arg_min(source_ip, request_ts) AS source_ip, NULL::VARCHAR AS verb, NULL::VARCHAR AS resource,
+    min(request_ts) AS ts, cluster, arg_min(audit_id, (request_ts, audit_id)) AS audit_id, user_name,
+    arg_min(source_ip, (request_ts, audit_id)) AS source_ip, NULL::VARCHAR AS verb, NULL::VARCHAR AS resource,
     NULL::VARCHAR AS namespace, NULL::VARCHAR AS object_name,
     format('{} was denied {} times on {} different resources within {} minutes ({})', user_name, count(*),
            count(DISTINCT target), greatest(1, ceil(epoch(max(request_ts) - min(request_ts)) / 60)::INTEGER),
            array_to_string(list_slice(list_sort(list_distinct(list(target))), 1, 8), ', ')) AS summary,
     count(*) AS denials, count(DISTINCT target) AS distinct_resources, max(request_ts) AS last_ts,
-    list_distinct(list(source_ip)) AS source_ips, list_distinct(list(user_agent)) AS user_agents
+    list_sort(list_distinct(list(source_ip))) AS source_ips, list_sort(list_distinct(list(user_agent))) AS user_agents
 FROM bursts
-GROUP BY cluster, user_name, burst
+GROUP BY cluster, user_name, day, burst
 HAVING count(*) >= 10 AND count(DISTINCT target) >= 5
    AND NOT allowlisted($query_id, [user_name])
 ORDER BY ts

@@ -17,6 +17,7 @@ controls:
 - pci-dss-4.0:10.2.1.7
 references: [elastic:EKS Authentication Configuration Modified, catalog:aws-auth-modified]
 mitre: [T1098.006]
+scope: event
 description: >-
   The kube-system/aws-auth ConfigMap was replaced, patched or deleted. On EKS it maps AWS IAM roles and users
   to Kubernetes users and groups (often system:masters), so editing it is how AWS identities get

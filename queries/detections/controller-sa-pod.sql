@@ -16,6 +16,7 @@ references:
 - elastic:Kubernetes Suspicious Assignment of Controller Service Account
 - catalog:controller-sa-pod
 mitre: [T1078.001, T1528]
+scope: event
 description: >-
   A pod, or a workload whose pod template, is created or changed in kube-system with serviceAccountName set to
   one of the kube-controller-manager's own service accounts (namespace-controller, generic-garbage-collector,

@@ -14,6 +14,7 @@ controls:
 - pci-dss-4.0:10.2.1.7
 references: [elastic:Kubernetes CoreDNS or Kube-DNS Configuration Modified, catalog:coredns-config-modified]
 mitre: [T1565.001]
+scope: event
 description: >-
   The coredns, coredns-custom or kube-dns ConfigMap in kube-system was replaced, patched or deleted by someone
   other than the control plane. Whoever controls cluster DNS can redirect service names (including the API

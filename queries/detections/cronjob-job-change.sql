@@ -14,6 +14,7 @@ references:
 - splunk:Kubernetes Cron Job Creation
 - catalog:cronjob-job-change
 mitre: [T1053.007]
+scope: event
 description: >-
   A CronJob was created, replaced, patched or deleted, or a Job was created, by someone other than the control
   plane (the CronJob controller's own Jobs are not reported). Scheduled jobs are a persistence mechanism that

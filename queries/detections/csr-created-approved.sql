@@ -19,6 +19,7 @@ references:
 - panther:Kubernetes.ClientCertificate.Created
 - catalog:csr-created-approved
 mitre: [T1098.006]
+scope: event
 description: >-
   A CertificateSigningRequest was created, or approved, by a principal other than nodes, bootstrap tokens and
   the control plane. A signed client certificate is a long-lived credential that cannot be revoked short of

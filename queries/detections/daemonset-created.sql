@@ -19,6 +19,7 @@ references:
 - catalog:daemonset-created
 mitre: [T1610, T1543]
 pattern: [namespace, object_name]
+scope: event
 description: >-
   A new DaemonSet was created outside the control plane. A DaemonSet runs a pod on every node, so it is the
   quickest way to get code (and node-level mounts) onto the whole cluster and to keep it there. New DaemonSets

@@ -20,6 +20,7 @@ references:
 - catalog:dangerous-capabilities
 mitre: [T1611, T1610]
 pattern: [namespace, object_name]
+scope: event
 description: >-
   A container, init container or ephemeral container of a pod (or pod template, or one added to a running pod)
   adds a Linux capability that breaks container isolation: SYS_ADMIN (mounts, namespaces, the cgroup

@@ -11,6 +11,7 @@ references:
 - guardduty:Policy:Kubernetes/KubeflowDashboardExposed
 - catalog:dashboard-exposed
 mitre: [T1133, T1078]
+scope: event
 description: >-
   Either a Service of type NodePort or LoadBalancer is created or changed for the Kubernetes dashboard (name,
   namespace or selector kubernetes-dashboard) or the Kubeflow central dashboard (centraldashboard), which puts

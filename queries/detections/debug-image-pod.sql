@@ -14,6 +14,7 @@ controls:
 - iso-27001-2022:A.8.16
 references: [elastic:Kubernetes Pod Creation Using Common Debug or Base Images, catalog:debug-image-pod]
 mitre: [T1610, T1609, T1611]
+scope: event
 description: >-
   A pod created (directly, not by a controller) whose container uses a common debug or base image (busybox,
   alpine, ubuntu, debian, centos, fedora, nicolaka/netshoot, network-multitool, curlimages/curl, kali) to run
@@ -25,44 +26,49 @@ description: >-
 --- */
 WITH p AS (
     -- The pod's own spec, not workload_specs.podspec: only pod creates are judged here.
-    SELECT *, request_object -> '$.spec' AS spec
+    SELECT *, request_object -> '$.spec' AS spec,
+        coalesce((request_object ->> '$.spec.hostPID') = 'true', false) AS host_pid
     FROM workload_specs
     WHERE request_ts >= $period_start AND request_ts < $period_end
       AND verb = 'create' AND resource = 'pods'
 ),
-c AS (
-    SELECT p.cluster, p.audit_id, c.value AS container,
-        c.value ->> '$.image' AS image,
-        regexp_extract(lower(split_part(split_part(c.value ->> '$.image', '@', 1), ':', 1)),
-                       '([^/]+/)?([^/]+)$', 0) AS repo_tail,
-        list_concat(coalesce(json_extract_string(c.value, '$.command[*]'), []),
-                    coalesce(json_extract_string(c.value, '$.args[*]'), [])) AS argv,
-        coalesce((c.value ->> '$.securityContext.privileged') = 'true', false) AS privileged,
-        coalesce((p.spec ->> '$.hostPID') = 'true', false) AS host_pid
-    FROM p, unnest(list_concat(coalesce(json_extract(p.spec, '$.containers[*]'), []),
-                               coalesce(json_extract(p.spec, '$.initContainers[*]'), []))) AS c(value)
+c AS (  -- each pod's containers with what is judged of them, as a list: every row stays one event
+    SELECT *,
+        list_transform(
+            list_concat(coalesce(json_extract(spec, '$.containers[*]'), []),
+                        coalesce(json_extract(spec, '$.initContainers[*]'), [])),
+            lambda k: {
+                'image': k ->> '$.image',
+                'repo_tail': regexp_extract(lower(split_part(split_part(k ->> '$.image', '@', 1), ':', 1)),
+                                            '([^/]+/)?([^/]+)$', 0),
+                'argv': list_concat(coalesce(json_extract_string(k, '$.command[*]'), []),
+                                    coalesce(json_extract_string(k, '$.args[*]'), [])),
+                'stdin': coalesce((k ->> '$.stdin') = 'true', false),
+                'privileged': coalesce((k ->> '$.securityContext.privileged') = 'true', false)
+            }) AS judged
+    FROM p
 ),
 hits AS (
-    SELECT * FROM c
-    WHERE (privileged OR host_pid)
-      AND regexp_full_match(repo_tail,
-            '(library/)?(busybox|alpine|ubuntu|debian|centos|fedora)|nicolaka/netshoot|(praqma/|wbitt/)?network-multitool|curlimages/curl|kalilinux/kali[a-z-]*|([^/]+/)?kali(linux)?')
-      AND (list_has_any(list_transform(argv, lambda a: regexp_replace(a, '^.*/', '')), ['sh', 'bash', 'ash', 'zsh', 'dash'])
-           OR (len(argv) = 0 AND coalesce((container ->> '$.stdin') = 'true', false)))
-),
-per_pod AS (
-    SELECT cluster, audit_id, list_sort(list_distinct(list(image))) AS images,
-        CASE WHEN bool_or(privileged) AND bool_or(host_pid) THEN 'privileged, hostPID'
-             WHEN bool_or(privileged) THEN 'privileged' ELSE 'hostPID' END AS host_access
-    FROM hits GROUP BY cluster, audit_id
+    SELECT *,
+        list_filter(judged, lambda k: (k.privileged OR host_pid)
+            AND regexp_full_match(k.repo_tail,
+                  '(library/)?(busybox|alpine|ubuntu|debian|centos|fedora)|nicolaka/netshoot|(praqma/|wbitt/)?network-multitool|curlimages/curl|kalilinux/kali[a-z-]*|([^/]+/)?kali(linux)?')
+            AND (list_has_any(list_transform(k.argv, lambda a: regexp_replace(a, '^.*/', '')), ['sh', 'bash', 'ash', 'zsh', 'dash'])
+                 OR (len(k.argv) = 0 AND k.stdin))) AS shells
+    FROM c
 )
 SELECT
-    p.request_ts AS ts, p.cluster, p.audit_id, p.user_name, client_ip(p.source_ips) AS source_ip, p.verb, p.resource, p.namespace,
-    p.object_ref AS object_name,
-    format('{} created pod {}/{} running a shell in {} ({})', p.user_name, coalesce(p.namespace, '-'),
-           coalesce(p.object_ref, '?'), array_to_string(h.images, ', '),
-           h.host_access) AS summary,
-    h.images, h.host_access, p.user_agent
-FROM p JOIN per_pod h USING (cluster, audit_id)
-WHERE NOT allowlisted($query_id, [p.user_name, p.namespace])
-ORDER BY ts
+    request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
+    object_ref AS object_name,
+    format('{} created pod {}/{} running a shell in {} ({})', user_name, coalesce(namespace, '-'),
+           coalesce(object_ref, '?'), array_to_string(images, ', '), host_access) AS summary,
+    images, host_access, user_agent
+FROM (
+    SELECT *, list_sort(list_distinct(list_transform(shells, lambda k: k.image))) AS images,
+        CASE WHEN list_bool_or(list_transform(shells, lambda k: k.privileged)) AND host_pid THEN 'privileged, hostPID'
+             WHEN list_bool_or(list_transform(shells, lambda k: k.privileged)) THEN 'privileged' ELSE 'hostPID' END AS host_access
+    FROM hits
+    WHERE len(shells) > 0
+) e
+WHERE NOT allowlisted($query_id, [e.user_name, e.namespace])
+ORDER BY ts, audit_id

@@ -8,6 +8,7 @@ area: exec
 controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16, hipaa:164.312(b)]
 references: [elastic:Kubernetes Ephemeral Container Added to Pod, catalog:ephemeral-container]
 mitre: [T1611, T1609]
+scope: event
 description: >-
   An ephemeral container was added to a running pod (kubectl debug). It runs with the pod's identity and
   volumes, can target another container's process namespace and is not in the workload's manifest, so it

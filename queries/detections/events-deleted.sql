@@ -15,6 +15,7 @@ controls:
 - nist-800-53-r5:AU-9
 references: [elastic:Kubernetes Events Deleted, sigma:Kubernetes Events Deleted, catalog:events-deleted]
 mitre: [T1070]
+scope: event
 description: >-
   Kubernetes Event objects (the cluster's own record of scheduling, image pulls, kills and failures) were
   deleted by a principal other than the control plane or a built-in controller (named exactly). Events expire

@@ -31,5 +31,4 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND subresource = 'exec'
   AND regexp_matches(command, '(169\.254\.169\.254|metadata\.google\.internal|fd00:ec2::254|/latest/api/token|/latest/meta-data|computeMetadata/v1|/metadata/identity/oauth2)')
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY cluster, audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

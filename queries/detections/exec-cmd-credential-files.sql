@@ -39,5 +39,4 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND subresource = 'exec'
   AND regexp_matches(command, '(/var/run/secrets|/run/secrets/kubernetes|/etc/kubernetes|/var/lib/kubelet|/etc/shadow|/etc/sudoers|\.kube/config|\.aws/credentials|\.ssh/|id_rsa|\.pem\b|\.key\b|/proc/[^ ]*/environ|serviceaccount/token)')
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY cluster, audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

@@ -32,5 +32,4 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND regexp_matches(command, '\b(curl|wget)\b.*https?://')
   AND NOT regexp_matches(command, 'https?://(localhost|127\.0\.0\.1|\[::1\]|kubernetes\.default|[^ /:]*\.svc|[^ /:]*\.cluster\.local)([:/ ]|$)')
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY cluster, audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

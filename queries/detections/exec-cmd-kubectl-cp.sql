@@ -31,5 +31,4 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND subresource = 'exec'
   AND regexp_matches(command, '^tar c[a-z]*f -')
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY cluster, audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

@@ -31,5 +31,4 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
   AND subresource = 'exec'
   AND regexp_matches(command, '(/dev/tcp/|/dev/udp/|\b(nc|ncat|netcat)\b.*\s-[ec]\b|mkfifo|socat\b.*(exec|pty)|bash -i\s*>&|sh -i\s*>&|socket\.socket|pty\.spawn|fsockopen|TCPSocket)')
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY cluster, audit_id ORDER BY stage_ts) = 1
 ORDER BY ts

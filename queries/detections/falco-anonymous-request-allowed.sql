@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.4, nist-800-53-r5:AU-6, soc2:CC6.1]
 references: [falco:Anonymous Request Allowed]
 mitre: [T1078.001]
 pattern: [summary]
+scope: event
 description: >-
   A request by system:anonymous that authorization allowed, other than the /healthz, /livez and /readyz
   probes.

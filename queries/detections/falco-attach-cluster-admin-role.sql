@@ -10,6 +10,7 @@ references: [falco:Attach to cluster-admin Role]
 mitre: [T1098]
 pattern: [summary]
 superseded_by: [privileged-role-binding]
+scope: event
 description: >-
   A ClusterRoleBinding created whose roleRef is cluster-admin.
 --- */

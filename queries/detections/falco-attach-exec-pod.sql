@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.1, iso-27001-2022
 references: [falco:Attach/Exec Pod]
 mitre: [T1609]
 superseded_by: [pod-exec, exec-kube-system-pod]
+scope: event
 description: >-
   An exec or attach into a pod (verb create or get on pods/exec or pods/attach), counted at stage
   ResponseStarted as Falco does: a log that drops ResponseStarted never shows it here.

@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.1, nist-800-53-r5:AU-6, soc2:CC6.1, hipaa:164.312(
 references: [falco:Create/Modify Configmap With Private Credentials]
 mitre: [T1552]
 pattern: [summary]
+scope: event
 description: >-
   A create, update or patch of a ConfigMap whose data (keys or values, as JSON text, case-sensitive) contains
   aws_access_key_id, aws-access-key-id, aws_s3_access_key_id, aws-s3-access-key-id, password or passphrase.

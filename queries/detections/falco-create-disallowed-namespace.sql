@@ -9,6 +9,10 @@ controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2]
 references: [falco:Create Disallowed Namespace]
 needs_config: [query_list]
 pattern: [summary]
+scope: event
+suppress_by:
+  query_list:
+  - object_name
 description: >-
   A namespace created whose name is not in Falco's allowed_namespaces (kube-system, kube-public, default) or
   in allowlists.query_lists for this query.

@@ -8,12 +8,17 @@ area: privileged-workloads
 controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
 references: [falco:Create Disallowed Pod]
 mitre: [T1610]
+tags: [inert-without-list]
 needs_config: [query_list]
 pattern: [namespace, repositories]
+scope: event
+suppress_by:
+  query_list:
+  - repositories
 description: >-
   A pod created with a container image repository outside allowlists.query_lists for this query. Falco ships
-  this rule inert (allowed_k8s_containers is always true); here it is inert while that list is empty and
-  enforces it once filled.
+  this rule inert (allowed_k8s_containers is always true); here it waits for configuration (needs_config; also
+  under the "falco" profile: tag inert-without-list) while that list is empty and enforces it once filled.
 --- */
 WITH lists AS (
     SELECT
@@ -31,7 +36,7 @@ SELECT
     images,
     repositories
 FROM candidates, lists
--- An empty allowed-images list means Falco's default: every image is allowed, the rule stays inert.
-WHERE len(lists.user_images) > 0
-  AND NOT (len(repositories) > 0 AND list_has_all(lists.user_images, repositories))
+-- Falco ships the allowed-images list always true (inert); here an empty list waits for configuration
+-- (needs_config) and the raw rows are every pod outside the list as configured.
+WHERE NOT (len(repositories) > 0 AND list_has_all(lists.user_images, repositories))
 ORDER BY ts, audit_id

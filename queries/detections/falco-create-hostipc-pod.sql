@@ -10,6 +10,10 @@ references: [falco:Create HostIPC Pod]
 mitre: [T1611]
 pattern: [namespace, repositories]
 superseded_by: [hostipc-pod]
+scope: event
+suppress_by:
+  query_list:
+  - repositories
 description: >-
   A pod created with spec.hostIPC true, unless every image is in Falco's k8s_audit_hostipc_images list (empty
   by default).

@@ -10,6 +10,10 @@ references: [falco:Create HostNetwork Pod]
 mitre: [T1611]
 pattern: [namespace, repositories]
 superseded_by: [host-network-pod]
+scope: event
+suppress_by:
+  query_list:
+  - repositories
 description: >-
   A pod created with spec.hostNetwork true, unless every container image repository is in Falco's
   k8s_audit_hostnetwork_images list.

@@ -10,6 +10,10 @@ references: [falco:Create HostPid Pod]
 mitre: [T1611]
 pattern: [namespace, repositories]
 superseded_by: [hostpid-pod]
+scope: event
+suppress_by:
+  query_list:
+  - repositories
 description: >-
   A pod created with spec.hostPID true, unless every image is in Falco's k8s_audit_hostpid_images list (empty
   by default).

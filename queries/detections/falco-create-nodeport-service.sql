@@ -9,6 +9,7 @@ controls: [nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
 references: [falco:Create NodePort Service]
 mitre: [T1133]
 pattern: [summary]
+scope: event
 description: >-
   A service created with spec.type NodePort, which opens a port on every node.
 --- */

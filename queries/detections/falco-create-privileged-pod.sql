@@ -10,6 +10,10 @@ references: [falco:Create Privileged Pod]
 mitre: [T1610, T1611]
 pattern: [namespace, repositories]
 superseded_by: [privileged-container]
+scope: event
+suppress_by:
+  query_list:
+  - repositories
 description: >-
   A pod created with a privileged container, init container or ephemeral container, unless every container
   image repository is in Falco's k8s_audit_privileged_images list (extend it with allowlists.query_lists).

@@ -10,6 +10,10 @@ references: [falco:Create Sensitive Mount Pod]
 mitre: [T1611]
 pattern: [namespace, repositories]
 superseded_by: [hostpath-mount]
+scope: event
+suppress_by:
+  query_list:
+  - repositories
 description: >-
   A pod created with a hostPath volume whose path is exactly one of Falco's sensitive paths (/proc, the
   container runtime sockets, /, /etc, /root, kubelet and Kubernetes config folders), unless every image is

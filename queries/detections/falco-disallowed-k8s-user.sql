@@ -9,6 +9,10 @@ controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.1, iso-27001-2022
 references: [falco:Disallowed K8s User]
 mitre: [T1078]
 needs_config: [query_list]
+scope: event
+suppress_by:
+  query_list:
+  - user_name
 description: >-
   A completed request by a user that is not a system: identity and is in neither of Falco's allowed-user lists
   (allowed_k8s_users, eks_allowed_k8s_users); extend the list per cluster with allowlists.query_lists. Most

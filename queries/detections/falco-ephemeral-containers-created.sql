@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.1, iso-27001-2022
 references: [falco:EphemeralContainers Created]
 mitre: [T1609]
 superseded_by: [ephemeral-container]
+scope: event
 description: >-
   A create, update or patch on the pods/ephemeralcontainers subresource: someone attached a debug container to
   a running pod.

@@ -9,6 +9,7 @@ controls: [nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
 references: [falco:Ingress Object without TLS Certificate Created]
 mitre: [T1557]
 tags: [falco-activity]
+scope: event
 description: >-
   A successful ingress create whose request body has no spec.tls. Without a body Falco fires on every ingress
   create, so this needs Request level.

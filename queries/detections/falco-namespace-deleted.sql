@@ -8,6 +8,7 @@ area: activity
 controls: [pci-dss-4.0:10.2.1.7, nist-800-53-r5:AU-12, iso-27001-2022:A.8.15]
 references: [falco:K8s Namespace Deleted]
 tags: [falco-activity]
+scope: event
 description: >-
   A successful delete of a Namespace by a user that is not a system: identity: one of Falco's activity rules,
   which record changes rather than judge them.

@@ -10,6 +10,10 @@ references: [falco:Pod Created in Kube Namespace]
 mitre: [T1610]
 needs_config: [query_list]
 pattern: [namespace, repositories]
+scope: event
+suppress_by:
+  query_list:
+  - repositories
 description: >-
   A pod created in kube-system or kube-public unless every image repository is in Falco's
   allowed_kube_namespace_image_list or every one is in the user list (allowlists.query_lists). Without a

@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC6.1, iso-27001-2022
 references: [falco:port-forward]
 mitre: [T1572]
 superseded_by: [pod-port-forward]
+scope: event
 description: >-
   Any request on the portforward subresource. Falco has no stage filter here, so each logged stage counts.
 --- */

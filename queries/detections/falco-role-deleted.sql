@@ -8,6 +8,7 @@ area: rbac
 controls: [pci-dss-4.0:10.2.1.5, nist-800-53-r5:AU-6, soc2:CC6.3, iso-27001-2022:A.8.16]
 references: [falco:K8s Role Deleted]
 tags: [falco-activity]
+scope: event
 description: >-
   A successful delete of a Role: one of Falco's activity rules, which record changes rather than judge them.
 --- */

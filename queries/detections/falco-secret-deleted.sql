@@ -8,6 +8,7 @@ area: secrets
 controls: [pci-dss-4.0:10.2.1.1, nist-800-53-r5:AU-6, soc2:CC6.1, hipaa:164.312(b)]
 references: [falco:K8s Secret Deleted]
 tags: [falco-activity]
+scope: event
 description: >-
   A successful delete of a Secret by a user that is not a system: identity outside kube-system: one of Falco's
   activity rules, which record changes rather than judge them.

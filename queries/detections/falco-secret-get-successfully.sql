@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.1, nist-800-53-r5:AU-6, soc2:CC6.1, hipaa:164.312(
 references: [falco:K8s Secret Get Successfully]
 mitre: [T1552.007]
 tags: [falco-activity]
+scope: event
 description: >-
   Any successful get of a Secret, with no user or namespace filter: Falco's rule as written (its tests assert
   these counts, so the query keeps them). Expect volume: every workload that reads its own Secrets through the

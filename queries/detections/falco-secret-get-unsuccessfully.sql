@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.4, nist-800-53-r5:AU-6, hipaa:164.308(a)(5)(ii)(C)
 references: [falco:K8s Secret Get Unsuccessfully Tried]
 mitre: [T1552.007]
 tags: [falco-activity]
+scope: event
 description: >-
   A get of a secret whose response code is not 2xx (or is absent): denied or failed attempts to read a secret.
 --- */

@@ -8,6 +8,10 @@ area: rbac
 controls: [pci-dss-4.0:10.2.1.5, nist-800-53-r5:AU-6, soc2:CC6.3, iso-27001-2022:A.8.16]
 references: [falco:Service Account Created in Kube Namespace]
 mitre: [T1136]
+scope: event
+suppress_by:
+  query_list:
+  - object_name
 description: >-
   A successful service account create in kube-system or kube-public whose name is not a known controller
   account (Falco's known_sa_list, extendable with allowlists.query_lists).

@@ -9,6 +9,7 @@ controls: [pci-dss-4.0:10.2.1.5, nist-800-53-r5:AU-6, soc2:CC6.3, iso-27001-2022
 references: [falco:System ClusterRole Modified/Deleted]
 mitre: [T1098]
 pattern: [summary]
+scope: event
 description: >-
   A create, update, patch or delete of a role or cluster role whose name starts with system:, other than
   system:coredns and system:managed-certificate-controller.

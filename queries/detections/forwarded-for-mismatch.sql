@@ -17,8 +17,8 @@ description: >-
   address with a public forwarded entry, is a load balancer or ingress in front of the API server and is not
   reported, nor is a single-entry sourceIPs. A forward proxy of your own that adds its clients' internal
   addresses and connects from the internet belongs in allow_trusted_networks (its egress address) or this
-  query's own list (allowlists.query_lists, by user or address). One row per cluster, identity and address
-  (first request), with the full chain.
+  query's own list (allowlists.query_lists, by user or address). One row per cluster, identity, address and
+  UTC day (its first request that day), with the full chain.
 --- */
 WITH chains AS (
     SELECT *, client_ip(source_ips) AS connection_ip,
@@ -36,11 +36,12 @@ SELECT
     format('{} connected from public address {} while X-Forwarded-For claimed {} ({} {}, "{}")', user_name,
            connection_ip, array_to_string(claimed, ', '), verb, coalesce(resource, request_uri), user_agent) AS summary,
     source_ips AS forwarded_chain, claimed AS claimed_internal, user_agent, response_code,
-    count(*) OVER (PARTITION BY cluster, user_name, connection_ip) AS requests_from_address
+    count(*) OVER (PARTITION BY cluster, user_name, connection_ip, date_trunc('day', request_ts)) AS requests_from_address
 FROM chains e
 WHERE len(claimed) > 0
   AND is_public_ip(connection_ip)
   AND NOT is_trusted_network(connection_ip)
   AND NOT allowlisted($query_id, [e.user_name, e.connection_ip])
-QUALIFY row_number() OVER (PARTITION BY cluster, user_name, connection_ip ORDER BY request_ts, audit_id) = 1
+QUALIFY row_number() OVER (PARTITION BY cluster, user_name, connection_ip, date_trunc('day', request_ts)
+                           ORDER BY request_ts, audit_id, stage_ts, event_hash) = 1
 ORDER BY ts

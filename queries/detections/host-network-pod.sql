@@ -20,6 +20,7 @@ references:
 - catalog:hostnetwork-pod
 mitre: [T1611, T1610]
 pattern: [namespace, object_name]
+scope: event
 description: >-
   A pod, or a workload whose pod template, sets spec.hostNetwork=true, judged on successful writes only (the
   Falco-parity falco-create-hostnetwork-pod also counts refused pod creates). The pod shares the node's

@@ -19,6 +19,7 @@ references:
 - catalog:hostipc-pod
 mitre: [T1611, T1610]
 pattern: [namespace, object_name]
+scope: event
 description: >-
   A pod, or a workload whose pod template, sets spec.hostIPC=true. The container shares the node's System V
   IPC and POSIX shared memory with every host process, so it can read or tamper with other workloads' shared

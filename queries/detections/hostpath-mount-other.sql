@@ -18,6 +18,7 @@ references:
 - catalog:hostpath-mount
 mitre: [T1611, T1610]
 pattern: [namespace, object_name]
+scope: event
 description: >-
   A pod, a workload's pod template, or an ephemeral container added to a pod, mounts a host path that is not
   one of the sensitive ones (is_sensitive_host_path: those are hostpath-mount, high): /var/log, certificate

@@ -20,6 +20,7 @@ references:
 - catalog:hostpath-mount
 mitre: [T1611, T1610]
 pattern: [namespace, object_name]
+scope: event
 description: >-
   A pod, a workload's pod template, or an ephemeral container added to a pod, mounts a sensitive node path as
   a hostPath volume (is_sensitive_host_path, where the set and the reasons live: the root filesystem and the

@@ -18,6 +18,7 @@ references:
 - panther:GCP K8s Pod Using Host PID Namespace
 - catalog:hostpid-pod
 mitre: [T1611, T1610]
+scope: event
 description: >-
   A pod, or a workload whose pod template, sets spec.hostPID=true. A container in the node's PID namespace can
   see and signal every process on the node and, with enough privileges, enter them (nsenter): a classic

@@ -17,6 +17,7 @@ references:
 - elastic:Kubernetes API Request Impersonating Privileged Identity
 - catalog:impersonation-privileged
 mitre: [T1134]
+scope: event
 description: >-
   An allowed request made while impersonating a privileged identity: the system:masters or cluster-admin
   group, system:admin, control-plane components, a node, a kube-system service account or system:anonymous.

@@ -14,35 +14,46 @@ controls:
 - iso-27001-2022:A.8.15
 references: [catalog:audit-trail-integrity]
 mitre: [T1070, T1036]
+lookback_minutes: 10080
 description: >-
   Two or more archived rows share an auditID and stage but differ in content (different event_hash). The API
   server copies the auditID from the client's Audit-ID request header, so a client can reuse the ID of an
   earlier request to make its own request look like a duplicate that a naive pipeline would drop; a log
   shipper replaying altered events produces the same pattern. The archive keeps both rows, and this query
-  shows every conflicting pair with what differs (user, verb, object, time).
+  shows the conflicting copies with what differs (user, verb, object, time): one finding per cluster, auditID,
+  stage and UTC day with a copy, comparing that day's copies with each other and with those of the 7 days
+  before the day (lookback_minutes), so an ID reused within a week is reported on the day of the reuse (the
+  ingest summary counts reuses against the whole archive).
 --- */
 WITH rows AS (
-    SELECT audit_id, stage, event_hash, request_ts, stage_ts, user_name, client_ip(source_ips) AS source_ip, verb,
+    SELECT audit_id, stage, event_hash, request_ts, user_name, client_ip(source_ips) AS source_ip, verb,
            resource, namespace, object_name, request_uri, user_agent, cluster
     FROM events
-    WHERE request_ts >= $period_start AND request_ts < $period_end
+    -- the period and the lookback before it (lookback_minutes in the header: 10080, 7 days)
+    WHERE request_ts >= $period_start - INTERVAL 10080 MINUTE AND request_ts < $period_end
 ),
-dupes AS (
-    SELECT audit_id, stage, cluster
+days AS (  -- each auditID and stage with a copy in the period, once per UTC day of its copies
+    SELECT DISTINCT cluster, audit_id, stage, date_trunc('day', request_ts) AS day
     FROM rows
-    GROUP BY audit_id, stage, cluster
-    HAVING count(DISTINCT event_hash) > 1
+    WHERE request_ts >= $period_start
+),
+compared AS (  -- per such day: the copies of that day and of the lookback before it
+    SELECT d.day, r.*
+    FROM days d JOIN rows r USING (cluster, audit_id, stage)
+    WHERE r.request_ts >= d.day - INTERVAL 10080 MINUTE AND r.request_ts < d.day + INTERVAL 1 DAY
 )
 SELECT
-    min(r.request_ts) AS ts, r.audit_id, arg_max(r.user_name, r.request_ts) AS user_name,
-    arg_max(r.source_ip, r.request_ts) AS source_ip, arg_max(r.verb, r.request_ts) AS verb,
-    arg_max(r.resource, r.request_ts) AS resource, arg_max(r.namespace, r.request_ts) AS namespace,
-    arg_max(r.object_name, r.request_ts) AS object_name,
-    format('auditID {} (stage {}) appears {} times with different content: users [{}], requests [{}]', r.audit_id,
-           r.stage, count(*), array_to_string(list_distinct(list(r.user_name)), ', '),
-           array_to_string(list_distinct(list(r.verb || ' ' || r.request_uri)), ' | ')) AS summary,
-    r.cluster, r.stage, count(*) AS copies, list_distinct(list(r.user_name)) AS users,
-    list_distinct(list(r.request_uri)) AS request_uris, list_distinct(list(r.user_agent)) AS user_agents
-FROM rows r JOIN dupes d USING (audit_id, stage, cluster)
-GROUP BY r.audit_id, r.stage, r.cluster
+    min(request_ts) FILTER (WHERE request_ts >= day) AS ts, audit_id,
+    arg_max(user_name, (request_ts, event_hash)) AS user_name, arg_max(source_ip, (request_ts, event_hash)) AS source_ip,
+    arg_max(verb, (request_ts, event_hash)) AS verb, arg_max(resource, (request_ts, event_hash)) AS resource,
+    arg_max(namespace, (request_ts, event_hash)) AS namespace, arg_max(object_name, (request_ts, event_hash)) AS object_name,
+    format('auditID {} (stage {}) appears {} times with different content: users [{}], requests [{}]', audit_id,
+           stage, count(*), array_to_string(list_sort(list_distinct(list(user_name))), ', '),
+           array_to_string(list_sort(list_distinct(list(verb || ' ' || request_uri))), ' | ')) AS summary,
+    cluster, stage, count(*) AS copies, count(*) FILTER (WHERE request_ts < day) AS copies_before_the_day,
+    list_sort(list_distinct(list(user_name))) AS users, list_sort(list_distinct(list(request_uri))) AS request_uris,
+    list_sort(list_distinct(list(user_agent))) AS user_agents
+FROM compared
+GROUP BY cluster, audit_id, stage, day
+HAVING count(DISTINCT event_hash) > 1
 ORDER BY ts

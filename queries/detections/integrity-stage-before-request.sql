@@ -19,19 +19,21 @@ description: >-
   Rows whose stageTimestamp is earlier than their requestReceivedTimestamp (by more than one second, to allow
   for rounding). The API server stamps both from the same clock, in order, so a stage that ends before its
   request began means the clock was stepped backwards during the request or the event was edited after the
-  fact. One finding per cluster and day, with the number of such rows and the largest difference.
+  fact. One finding per cluster and UTC day, with the number of such rows and the largest difference.
 --- */
 WITH bad AS (
-    SELECT *, epoch(request_ts) - epoch(stage_ts) AS behind_s
+    SELECT *, epoch(request_ts) - epoch(stage_ts) AS behind_s,
+        -- the row the finding shows: the largest difference, ties broken so every run picks the same
+        (behind_s, request_ts, audit_id, event_hash) AS worst
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
       AND stage_ts < request_ts - INTERVAL 1 SECOND
 )
 SELECT
-    min(request_ts) AS ts, arg_max(audit_id, behind_s) AS audit_id, arg_max(user_name, behind_s) AS user_name,
-    arg_max(client_ip(source_ips), behind_s) AS source_ip, arg_max(verb, behind_s) AS verb,
-    arg_max(resource, behind_s) AS resource, arg_max(namespace, behind_s) AS namespace,
-    arg_max(object_name, behind_s) AS object_name,
+    min(request_ts) AS ts, arg_max(audit_id, worst) AS audit_id, arg_max(user_name, worst) AS user_name,
+    arg_max(client_ip(source_ips), worst) AS source_ip, arg_max(verb, worst) AS verb,
+    arg_max(resource, worst) AS resource, arg_max(namespace, worst) AS namespace,
+    arg_max(object_name, worst) AS object_name,
     format('{} event(s) in cluster {} on {} have a stage timestamp before the request was received (up to {} s earlier)',
            count(*), cluster, strftime(min(request_ts), '%Y-%m-%d'), round(max(behind_s), 1)) AS summary,
     cluster, count(*) AS events, round(max(behind_s), 3) AS max_seconds_behind

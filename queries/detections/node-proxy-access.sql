@@ -32,5 +32,8 @@ WHERE request_ts >= $period_start AND request_ts < $period_end
       AND NOT regexp_matches(request_uri, '/proxy/(metrics|stats|healthz|configz|spec)')
       AND NOT is_platform_identity(user_name)
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY cluster, audit_id ORDER BY stage_ts) = 1
+-- one row per request (its first logged stage): a request is its auditID with its receipt time, user and URI,
+-- as in pod_exec_sessions, so a client reusing an auditID on another request (or day) keeps both
+QUALIFY row_number() OVER (PARTITION BY cluster, audit_id, request_ts, user_name, request_uri
+                           ORDER BY stage_ts, event_hash) = 1
 ORDER BY ts

@@ -19,6 +19,7 @@ references:
 - datadog:Kubernetes Pod Created in Kube Namespace
 - catalog:pod-in-system-namespace
 mitre: [T1036.005, T1610]
+scope: event
 description: >-
   A pod was created directly (not by a controller or as a kubelet mirror pod) in kube-system, kube-public or
   kube-node-lease. Pods there blend in with cluster components and can mount their service accounts; people

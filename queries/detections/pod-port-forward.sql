@@ -34,7 +34,7 @@ FROM (
     -- one row per request, the richest stage first: as pod_exec_sessions does for exec and attach
     QUALIFY row_number() OVER (
         PARTITION BY cluster, audit_id, request_ts, user_name, request_uri
-        ORDER BY stage = 'ResponseComplete' DESC, stage_ts DESC) = 1
+        ORDER BY stage = 'ResponseComplete' DESC, stage_ts DESC, event_hash) = 1
 ) e
 WHERE NOT coalesce(is_platform_identity(user_name) OR is_controller_service_account(user_name), false)
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])

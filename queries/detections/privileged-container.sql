@@ -21,6 +21,7 @@ references:
 - catalog:privileged-pod
 mitre: [T1611, T1610]
 pattern: [namespace, object_name]
+scope: event
 description: >-
   A pod, a workload's pod template, or an ephemeral container added to a pod, has a container with
   securityContext.privileged=true, judged on successful writes only (a refused create changes nothing; the

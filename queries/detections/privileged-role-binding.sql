@@ -22,6 +22,7 @@ references:
 - catalog:cluster-admin-binding
 mitre: [T1098.006]
 pattern: [object_name]
+scope: event
 description: >-
   A RoleBinding or ClusterRoleBinding was created, replaced or patched with subjects (successfully) and grants
   cluster-admin (in any binding: in a RoleBinding it is every right in that namespace), admin or edit

@@ -21,6 +21,7 @@ references:
 - catalog:role-sensitive-perms
 mitre: [T1098.006]
 pattern: [namespace, object_name]
+scope: event
 description: >-
   A Role or ClusterRole was created or changed with a rule that allows escalate, bind or impersonate, exec or
   attach into pods, nodes/proxy, minting service-account tokens, approving certificates, or reading Secrets.

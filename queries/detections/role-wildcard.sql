@@ -20,6 +20,7 @@ references:
 - panther:Kubernetes.Role.Wildcard
 - catalog:role-wildcard
 mitre: [T1098.006]
+scope: event
 description: >-
   A Role or ClusterRole was created or changed so that one of its rules uses '*' for verbs, resources or API
   groups (the resulting object in the response body is checked when present, otherwise the request). Wildcards

@@ -15,6 +15,7 @@ controls:
 references: [panther:Kubernetes.PrivilegedPodCreated, catalog:root-pod]
 mitre: [T1611, T1610]
 pattern: [namespace, object_name]
+scope: event
 description: >-
   A pod, a workload's pod template, or an ephemeral container added to a pod, asks for a container to run as
   root: its effective runAsUser is 0 (the container's setting, else the pod's), or it sets no runAsUser and

@@ -20,6 +20,7 @@ references:
 - catalog:sa-token-request
 mitre: [T1552.007, T1528]
 pattern: [namespace, object_name]
+scope: event
 description: >-
   A token for a service account was created through serviceaccounts/token (kubectl create token) by someone
   other than the kubelet or the control plane, which mint projected tokens for pods all the time. A

@@ -16,6 +16,7 @@ controls:
 - hipaa:164.312(b)
 references: [elastic:Kubernetes Service Account Modified RBAC Objects, catalog:sa-writes-rbac]
 mitre: [T1098.006]
+scope: event
 description: >-
   A service account outside kube-system created or deleted a Role, ClusterRole, RoleBinding or
   ClusterRoleBinding. Applications should not manage RBAC; when one does, either it is an operator (list it in

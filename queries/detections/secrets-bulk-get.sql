@@ -21,12 +21,13 @@ references:
 mitre: [T1552.007]
 description: >-
   One identity read (get) at least 10 distinct Secrets in one burst: successive reads no more than 5 minutes
-  apart, one finding per burst. Applications read the few Secrets they mount; walking through many names one
-  by one is credential harvesting (or a tool dumping Secrets after a list). Control-plane components are
-  ignored and secret operators (cert-manager, external-secrets, Helm) can be listed in allow_automation_users.
+  apart within one UTC day (a burst crossing midnight UTC is two bursts, each judged on its own), one finding
+  per burst. Applications read the few Secrets they mount; walking through many names one by one is credential
+  harvesting (or a tool dumping Secrets after a list). Control-plane components are ignored and secret
+  operators (cert-manager, external-secrets, Helm) can be listed in allow_automation_users.
 --- */
 WITH reads AS (
-    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, namespace, object_name
+    SELECT cluster, date_trunc('day', request_ts) AS day, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, namespace, object_name
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
       AND stage = 'ResponseComplete'
@@ -36,17 +37,17 @@ WITH reads AS (
       AND user_name NOT IN (SELECT value FROM allow_automation_users)
 ),
 marked AS (
-    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, user_name ORDER BY request_ts)
+    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, user_name, day ORDER BY request_ts, audit_id)
                         <= INTERVAL 5 MINUTE THEN 0 ELSE 1 END AS new_burst
     FROM reads
 ),
 bursts AS (
-    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, user_name ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
+    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, user_name, day ORDER BY request_ts, audit_id ROWS UNBOUNDED PRECEDING) AS burst
     FROM marked
 )
 SELECT
-    min(request_ts) AS ts, cluster, arg_min(audit_id, request_ts) AS audit_id, user_name,
-    arg_min(source_ip, request_ts) AS source_ip, 'get' AS verb, 'secrets' AS resource,
+    min(request_ts) AS ts, cluster, arg_min(audit_id, (request_ts, audit_id)) AS audit_id, user_name,
+    arg_min(source_ip, (request_ts, audit_id)) AS source_ip, 'get' AS verb, 'secrets' AS resource,
     CASE WHEN count(DISTINCT namespace) = 1 THEN min(namespace) ELSE NULL END AS namespace,
     NULL::VARCHAR AS object_name,
     format('{} read {} different Secrets in {} namespace(s) within {} minutes', user_name,
@@ -54,10 +55,10 @@ SELECT
            greatest(1, ceil(epoch(max(request_ts) - min(request_ts)) / 60)::INTEGER)) AS summary,
     count(DISTINCT coalesce(namespace, '') || '/' || object_name) AS distinct_secrets,
     max(request_ts) AS last_ts,
-    list_distinct(list(source_ip)) AS source_ips,
-    list_distinct(list(user_agent)) AS user_agents
+    list_sort(list_distinct(list(source_ip))) AS source_ips,
+    list_sort(list_distinct(list(user_agent))) AS user_agents
 FROM bursts
-GROUP BY cluster, user_name, burst
+GROUP BY cluster, user_name, day, burst
 HAVING count(DISTINCT coalesce(namespace, '') || '/' || object_name) >= 10
    AND NOT allowlisted($query_id, [user_name])
 ORDER BY ts

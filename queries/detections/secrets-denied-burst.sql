@@ -17,14 +17,15 @@ references: [panther:Kubernetes.Secret.AccessDenied, catalog:secrets-denied-burs
 mitre: [T1552.007, T1613]
 description: >-
   One authenticated identity was refused (403 / decision forbid) at least 20 times within 15 minutes when
-  reading Secrets (get, list or watch), one finding per burst (denials no more than 15 minutes apart). A
-  credential guessing where the secrets are, or a stolen service-account token being tried, looks like this; a
-  single misconfigured reader is visible too and should be fixed. Nodes, the control plane and kube-system
+  reading Secrets (get, list or watch), one finding per burst (denials no more than 15 minutes apart within
+  one UTC day; a burst crossing midnight UTC is two bursts, each judged on its own). A credential guessing
+  where the secrets are, or a stolen service-account token being tried, looks like this; a single
+  misconfigured reader is visible too and should be fixed. Nodes, the control plane and kube-system
   controllers are skipped; single denials are reported by falco-secret-get-unsuccessfully and mixed-resource
   probing by authz-denied-burst. Per-query exceptions (user) come from allow_query_list.
 --- */
 WITH denied AS (
-    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb, namespace, object_name
+    SELECT cluster, date_trunc('day', request_ts) AS day, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb, namespace, object_name
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
       AND stage = 'ResponseComplete'
@@ -36,19 +37,19 @@ WITH denied AS (
 ),
 windowed AS (
     SELECT *,
-        count(*) OVER (PARTITION BY cluster, user_name ORDER BY request_ts
+        count(*) OVER (PARTITION BY cluster, user_name, day ORDER BY request_ts
                        RANGE BETWEEN CURRENT ROW AND INTERVAL 15 MINUTE FOLLOWING) AS in_15min,
-        CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, user_name ORDER BY request_ts)
+        CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, user_name, day ORDER BY request_ts, audit_id)
                   <= INTERVAL 15 MINUTE THEN 0 ELSE 1 END AS new_burst
     FROM denied
 ),
 bursts AS (
-    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, user_name ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
+    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, user_name, day ORDER BY request_ts, audit_id ROWS UNBOUNDED PRECEDING) AS burst
     FROM windowed
 )
 SELECT
-    min(request_ts) AS ts, cluster, arg_min(audit_id, request_ts) AS audit_id, user_name,
-    arg_min(source_ip, request_ts) AS source_ip, arg_min(verb, request_ts) AS verb, 'secrets' AS resource,
+    min(request_ts) AS ts, cluster, arg_min(audit_id, (request_ts, audit_id)) AS audit_id, user_name,
+    arg_min(source_ip, (request_ts, audit_id)) AS source_ip, arg_min(verb, (request_ts, audit_id)) AS verb, 'secrets' AS resource,
     CASE WHEN count(DISTINCT coalesce(namespace, '')) = 1 THEN any_value(namespace) END AS namespace,
     NULL::VARCHAR AS object_name,
     format('{} was denied {} Secret read(s) between {} and {} UTC (up to {} within 15 minutes) in namespace(s) {}',
@@ -56,9 +57,9 @@ SELECT
            max(in_15min), array_to_string(list_slice(list_sort(list_distinct(list(coalesce(namespace, '(all)')))), 1, 6), ', ')) AS summary,
     count(*) AS denials, max(in_15min) AS max_in_15_minutes, max(request_ts) AS last_ts,
     list_slice(list_sort(list_distinct(list(object_name))), 1, 20) AS secrets,
-    list_distinct(list(source_ip)) AS source_ips, list_distinct(list(user_agent)) AS user_agents
+    list_sort(list_distinct(list(source_ip))) AS source_ips, list_sort(list_distinct(list(user_agent))) AS user_agents
 FROM bursts
-GROUP BY cluster, user_name, burst
+GROUP BY cluster, user_name, day, burst
 HAVING max(in_15min) >= 20
    AND NOT allowlisted($query_id, [user_name])
 ORDER BY ts

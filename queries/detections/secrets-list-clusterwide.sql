@@ -22,6 +22,7 @@ references:
 - sigma:Kubernetes Secrets Enumeration
 - catalog:secrets-list-clusterwide
 mitre: [T1552.007, T1613]
+scope: event
 description: >-
   A list of Secrets across all namespaces (/api/v1/secrets), or of every Secret in kube-system or default,
   that succeeded, from a principal other than the control-plane components and not from loopback. One such

@@ -12,6 +12,7 @@ references:
 - datadog:Kubernetes principal attempted to enumerate their permissions
 - catalog:self-subject-review
 mitre: [T1069.003, T1613]
+scope: event
 description: >-
   A service account, node or anonymous caller created a SelfSubjectAccessReview or SelfSubjectRulesReview
   (kubectl auth can-i). People check their rights routinely, so humans are not reported; applications almost

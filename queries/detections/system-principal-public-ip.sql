@@ -25,7 +25,7 @@ description: >-
   (is_public_ip; IPv4 and IPv6, IPv4-mapped IPv6 judged as IPv4), and not in allow_trusted_networks
   (is_trusted_network). These identities live inside the cluster, so a public origin usually means a token or
   kubeconfig was copied out and is being replayed; a forged `X-Forwarded-For: 10.0.0.1` does not hide it. One
-  row per cluster, identity and address (first request).
+  row per cluster, identity, address and UTC day (its first request that day).
 --- */
 WITH candidates AS (
     SELECT *, client_ip(source_ips) AS client_ip
@@ -39,10 +39,11 @@ SELECT
     coalesce(object_name, request_object ->> '$.metadata.name') AS object_name,
     format('{} (an in-cluster identity) called the API from public address {} using "{}"', user_name, client_ip, user_agent) AS summary,
     user_agent, response_code,
-    count(*) OVER (PARTITION BY cluster, user_name, client_ip) AS requests_from_address
+    count(*) OVER (PARTITION BY cluster, user_name, client_ip, date_trunc('day', request_ts)) AS requests_from_address
 FROM candidates e
 WHERE is_public_ip(client_ip)
   AND NOT is_trusted_network(client_ip)
   AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
-QUALIFY row_number() OVER (PARTITION BY cluster, user_name, client_ip ORDER BY request_ts) = 1
+QUALIFY row_number() OVER (PARTITION BY cluster, user_name, client_ip, date_trunc('day', request_ts)
+                           ORDER BY request_ts, audit_id, stage_ts, event_hash) = 1
 ORDER BY ts

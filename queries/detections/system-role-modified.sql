@@ -17,6 +17,7 @@ controls:
 - pci-dss-4.0:10.2.1.7
 references: [panther:Kubernetes.SystemRole.Modified, catalog:system-role-modified]
 mitre: [T1098.006]
+scope: event
 description: >-
   A built-in system:* or eks:* Role, ClusterRole or binding was replaced, patched or deleted by someone other
   than the control plane. These objects define what nodes, controllers and authenticated users may do;

@@ -22,12 +22,13 @@ mitre: [T1613, T1595.003]
 description: >-
   One source address, without credentials (system:anonymous, the system:unauthenticated group, or a 401),
   requested at least 5 different paths outside the health endpoints (/healthz, /livez, /readyz, /version) in
-  one burst (requests no more than 10 minutes apart), and was refused at least once. Load balancers only probe
-  health endpoints; walking many API paths without a credential is an Internet scanner or an attacker looking
-  for anonymous access. The summary says how many requests were allowed, which matters most.
+  one burst (requests no more than 10 minutes apart within one UTC day; a burst crossing midnight UTC is two
+  bursts, each judged on its own), and was refused at least once. Load balancers only probe health endpoints;
+  walking many API paths without a credential is an Internet scanner or an attacker looking for anonymous
+  access. The summary says how many requests were allowed, which matters most.
 --- */
 WITH anon AS (
-    SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb, request_uri,
+    SELECT cluster, date_trunc('day', request_ts) AS day, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb, request_uri,
            response_code, authz_decision
     FROM events
     WHERE request_ts >= $period_start AND request_ts < $period_end
@@ -36,27 +37,27 @@ WITH anon AS (
       AND NOT regexp_matches(request_uri, '^/(healthz|livez|readyz|version)([/?]|$)')
 ),
 marked AS (
-    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, source_ip ORDER BY request_ts)
+    SELECT *, CASE WHEN request_ts - lag(request_ts) OVER (PARTITION BY cluster, source_ip, day ORDER BY request_ts, audit_id)
                         <= INTERVAL 10 MINUTE THEN 0 ELSE 1 END AS new_burst
     FROM anon
 ),
 bursts AS (
-    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, source_ip ORDER BY request_ts ROWS UNBOUNDED PRECEDING) AS burst
+    SELECT *, sum(new_burst) OVER (PARTITION BY cluster, source_ip, day ORDER BY request_ts, audit_id ROWS UNBOUNDED PRECEDING) AS burst
     FROM marked
 )
 SELECT
-    min(request_ts) AS ts, cluster, arg_min(audit_id, request_ts) AS audit_id,
-    coalesce(arg_min(user_name, request_ts), anonymous_user()) AS user_name, source_ip,
+    min(request_ts) AS ts, cluster, arg_min(audit_id, (request_ts, audit_id)) AS audit_id,
+    coalesce(arg_min(user_name, (request_ts, audit_id)), anonymous_user()) AS user_name, source_ip,
     NULL::VARCHAR AS verb, NULL::VARCHAR AS resource, NULL::VARCHAR AS namespace, NULL::VARCHAR AS object_name,
     format('Unauthenticated client {} probed {} different API paths ({} requests, {} allowed, {} refused) using "{}"',
            source_ip, count(DISTINCT split_part(request_uri, '?', 1)), count(*),
            count(*) FILTER (WHERE response_code < 400), count(*) FILTER (WHERE response_code IN (401, 403, 404)),
-           arg_min(user_agent, request_ts)) AS summary,
+           arg_min(user_agent, (request_ts, audit_id))) AS summary,
     count(*) AS requests, count(*) FILTER (WHERE response_code < 400) AS allowed,
     count(DISTINCT split_part(request_uri, '?', 1)) AS distinct_paths, max(request_ts) AS last_ts,
-    list_distinct(list(user_agent)) AS user_agents
+    list_sort(list_distinct(list(user_agent))) AS user_agents
 FROM bursts
-GROUP BY cluster, source_ip, burst
+GROUP BY cluster, source_ip, day, burst
 HAVING count(DISTINCT split_part(request_uri, '?', 1)) >= 5
    AND count(*) FILTER (WHERE response_code IN (401, 403, 404)) >= 1
    AND NOT allowlisted($query_id, [source_ip])

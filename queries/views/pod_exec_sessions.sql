@@ -20,4 +20,4 @@ WHERE stage IN ('ResponseStarted', 'ResponseComplete')
   AND resource = 'pods' AND subresource IN ('exec', 'attach') AND verb IN ('create', 'get')
 QUALIFY row_number() OVER (
     PARTITION BY cluster, audit_id, request_ts, user_name, request_uri
-    ORDER BY stage = 'ResponseComplete' DESC, stage_ts DESC) = 1
+    ORDER BY stage = 'ResponseComplete' DESC, stage_ts DESC, event_hash) = 1

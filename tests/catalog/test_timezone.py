@@ -95,7 +95,8 @@ def test_off_hours_uses_the_configured_zone(archive: Archive, catalog: Catalog) 
     # off-pattern Sunday.
     assert [r["ts"] for r in utc] == [TWO_AM_UTC], utc
     assert "on 2026-10-18 (Sunday) between 02:00 and 22:30 UTC" in utc[0]["summary"]
-    assert "UTC hours 13,14,15,16,17,18,19,20,21, weekdays 1,2,3,4,5" in utc[0]["baseline"]
+    # Each UTC day is judged against the days before it, earlier days of the period included (Friday 22:30).
+    assert "UTC hours 13,14,15,16,17,18,19,20,21,22, weekdays 1,2,3,4,5" in utc[0]["baseline"]
     # Berlin: Saturday 00:30 is off her weekdays; Monday 00:30 is her usual late shift; 02:00 UTC is 04:00.
     by_ts = {r["ts"]: r for r in berlin}
     assert set(by_ts) == {SATURDAY_BERLIN, TWO_AM_UTC}, berlin
@@ -103,7 +104,7 @@ def test_off_hours_uses_the_configured_zone(archive: Archive, catalog: Catalog) 
     assert "on 2026-10-17 (Saturday) between 00:30 and 00:30 Europe/Berlin" in saturday["summary"]
     assert saturday["summary"].endswith("outside their usual weekdays")
     assert "on 2026-10-18 (Sunday) between 04:00 and 04:00 Europe/Berlin" in sunday["summary"]
-    assert "Europe/Berlin hours 15,16,17,18,19,20,21,22,23, weekdays 1,2,3,4,5" in sunday["baseline"]
+    assert "Europe/Berlin hours 0,15,16,17,18,19,20,21,22,23, weekdays 1,2,3,4,5,6" in sunday["baseline"]
 
 
 def test_metrics_bucket_by_local_hour_weekday_and_day(archive: Archive, catalog: Catalog) -> None:

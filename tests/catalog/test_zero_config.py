@@ -173,8 +173,10 @@ def test_a_cluster_without_baseline_is_left_out_of_an_anomalys_rows(tmp_path: Pa
     baseline fires alone (it reads only the period), and beside a cluster with a baseline it is left out."""
     folder = CASES / "denied-then-privileged"
     events = read_events(folder / "fire.jsonl")
+    # "old" has events from the start of the baseline (October 12) on: its day is judged (docs/evaluation.md)
     start, end, baseline = case_period(events, {"period_start": "2026-10-19T00:00:00+00:00",
-                                                "period_end": "2026-10-20T00:00:00+00:00"})  # fmt: skip
+                                                "period_end": "2026-10-20T00:00:00+00:00",
+                                                "baseline_start": "2026-10-12T00:00:00+00:00"})  # fmt: skip
     arch = open_archive(tmp_path / "a")
     ingest(arch, folder / "fire.jsonl", "old")
     period_only = tmp_path / "period.jsonl"
