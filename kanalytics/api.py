@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from kanalytics.archive.signing import Keys
     from kanalytics.archive.verify import VerifyReport
     from kanalytics.catalog.api import FindingsResult
+    from kanalytics.catalog.evaluate import EvaluationStats
     from kanalytics.catalog.incidents import IncidentsResult
     from kanalytics.catalog.loader import Catalog
     from kanalytics.catalog.model import Suppression
@@ -218,7 +219,8 @@ class Archive:
         `incremental` (what `kanalytics ingest` does) reads each file only past what earlier incremental
         ingests read of it, recognising rotated, renamed and compressed copies; `full` reads everything
         again and saves the new offsets. Stdin is never tracked (docs/ingest-incremental.md)."""
-        return self.store.ingest(
+        since = self._committed_seq()
+        summary = self.store.ingest(
             paths,
             cluster=cluster,
             redact=redact,
@@ -227,6 +229,8 @@ class Archive:
             incremental=incremental,
             full=full,
         )
+        self.evaluate_commits(since)
+        return summary
 
     def follow(
         self,
@@ -244,10 +248,17 @@ class Archive:
         """Tail files and folders (polling every `poll_seconds`) until `stop()` is true, committing a batch
         every `flush_events` events or `flush_seconds` seconds and at the stop; `on_batch` is given each
         batch's summary. Starts from, and saves, the offsets of incremental ingest. Returns the batch count."""
+
+        def evaluated(summary: IngestSummary) -> None:
+            self.evaluate_commits(seen[0])
+            seen[0] = self._committed_seq()
+            on_batch(summary)
+
+        seen = [self._committed_seq()]
         return self.store.follow(
             paths,
             stop=stop,
-            on_batch=on_batch,
+            on_batch=evaluated,
             cluster=cluster,
             redact=redact,
             format=format,
@@ -260,7 +271,26 @@ class Archive:
         self, events: Iterable[dict[str, Any]], *, cluster: str | None = None, redact: bool = True
     ) -> IngestSummary:
         """Ingest Event dicts already in memory (tests, the webhook receiver)."""
-        return self.store.ingest_events(events, cluster=cluster, redact=redact)
+        since = self._committed_seq()
+        summary = self.store.ingest_events(events, cluster=cluster, redact=redact)
+        self.evaluate_commits(since)
+        return summary
+
+    def _committed_seq(self) -> int:
+        from kanalytics.archive import chain
+
+        last = chain.snapshot(self.store.layout).last
+        return last.seq if last else 0
+
+    def evaluate_commits(self, since_seq: int) -> EvaluationStats:
+        """Evaluation at commit: run the catalog over what the manifests after `since_seq` added and store the
+        results under `_findings/` (nothing when `evaluation.on_commit` is off; they are then computed on the
+        first read). Ingest, follow and the webhook flusher call it after each commit."""
+        from kanalytics.catalog import evaluate
+
+        if not self.settings.evaluation.on_commit or not self.store.layout.is_archive():
+            return evaluate.EvaluationStats()
+        return evaluate.after_commit(self.store, self.catalog, self.settings, since_seq)
 
     # -- read side --------------------------------------------------------------------------------------
     def sql(
@@ -396,11 +426,16 @@ class Archive:
         clusters: Sequence[str] | None = None,
         min_severity: str | None = None,
         progress: Progress | None = None,
+        recompute: bool = False,
     ) -> FindingsResult:
         """Every detection and anomaly finding of the period to review, most severe first; under the default
         profile the medium/low findings that recur on most baseline days are in `result.recurring` instead,
         with their evidence. The queries that failed, were not evaluable or need configuration are in
-        `result.failed`, `result.not_evaluable` and `result.needs_configuration`, with their reasons."""
+        `result.failed`, `result.not_evaluable` and `result.needs_configuration`, with their reasons.
+
+        The findings are read from the results stored in the archive (computed first where stale or missing:
+        `result.evaluation` counts them); `recompute` derives them again from the events and says in
+        `result.evaluation["agrees"]` whether they match what was stored."""
         from kanalytics.catalog import api as catalog_api
 
         catalog_api.severity_floor(min_severity)  # a usage error before the archive is opened
@@ -409,8 +444,27 @@ class Archive:
         self._warn_if_empty(first, last, clusters)
         return catalog_api.findings(
             self.store, first, last, settings=self.settings, catalog=self.catalog, clusters=clusters,
-            min_severity=min_severity, progress=progress,
+            min_severity=min_severity, progress=progress, recompute=recompute,
         )  # fmt: skip
+
+    def refresh(
+        self,
+        *,
+        month: str | None = None,
+        start: Instant | None = None,
+        end: Instant | None = None,
+        clusters: Sequence[str] | None = None,
+    ) -> EvaluationStats:
+        """Compute and store every stale or missing result of the period and of its baseline window (what
+        `findings` and `report` otherwise do when they first read it); the counts say what was done."""
+        from kanalytics.catalog import evaluate
+
+        first, last = self.closed_period(month=month, start=start, end=end)
+        self.require()
+        since = first - timedelta(days=self.settings.baseline.days)
+        return evaluate.ensure(
+            self.store, self.catalog, self.settings, start=since, end=last, clusters=clusters
+        ).stats
 
     def findings_frame(
         self,
@@ -447,9 +501,11 @@ class Archive:
         formats: Sequence[str] | str = ("html", "pdf", "csv", "json"),
         progress: Progress | None = None,
         generated_at: datetime | None = None,
+        recompute: bool = False,
     ) -> ReportOutputs:
         """Write the report files for the period into `out` (default period: the previous complete month in
-        the configured time zone)."""
+        the configured time zone). `recompute`: derive the findings from the events, ignoring the stored
+        results, and state in the methodology whether they agree (`run_info["evaluation"]`)."""
         from kanalytics.catalog.period import previous_month
         from kanalytics.report.api import generate_report, parse_formats
 
@@ -462,7 +518,7 @@ class Archive:
         self._warn_if_empty(first, last, clusters)
         return generate_report(
             self.store, first, last, Path(out), settings=self.settings, clusters=clusters, formats=wanted,
-            catalog=self.catalog, progress=progress, generated_at=generated_at,
+            catalog=self.catalog, progress=progress, generated_at=generated_at, recompute=recompute,
         )  # fmt: skip
 
     # -- integrity --------------------------------------------------------------------------------------

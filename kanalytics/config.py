@@ -26,6 +26,7 @@ VERIFY_KEY_ENV = "KANALYTICS_VERIFY_KEY"
 DUCKDB_MEMORY_ENV = "KANALYTICS_DUCKDB_MEMORY"
 ARCHIVE_ENV = "KANALYTICS_ARCHIVE"
 DEBUG_ENV = "KANALYTICS_DEBUG"
+EVALUATE_ENV = "KANALYTICS_EVALUATE_ON_COMMIT"
 
 
 class _Strict(BaseModel):
@@ -114,6 +115,14 @@ class IncidentSettings(_Strict):
     window_minutes: int = Field(default=120, ge=1, le=7 * 24 * 60)
 
 
+class EvaluationSettings(_Strict):
+    """Evaluation at commit (docs/evaluation.md): the catalog's results kept under the archive's _findings/."""
+
+    # Evaluate what each ingest (and each webhook flush) commits right after the commit. Off: results are
+    # computed when `findings` or `report` first reads the period (the same results, later).
+    on_commit: bool = True
+
+
 class Settings(_Strict):
     timezone: str = "UTC"
     # "default": rules whose meaning depends on a list you have not configured stay quiet until it exists,
@@ -123,6 +132,7 @@ class Settings(_Strict):
     profile: Literal["default", "falco"] = "default"
     baseline: BaselineSettings = Field(default_factory=BaselineSettings)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
+    evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     allowlists: Allowlists = Field(default_factory=Allowlists)
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
@@ -152,7 +162,8 @@ def load_settings(path: str | Path | None = None) -> Settings:
 
     The environment is applied here and nowhere else: `$KANALYTICS_SIGNING_KEY` and `$KANALYTICS_VERIFY_KEY`
     replace `[signing] private_key_path` / `public_key_path`, `$KANALYTICS_DUCKDB_MEMORY` replaces
-    `duckdb_memory`. A `Settings` built in code is used exactly as built.
+    `duckdb_memory`, `$KANALYTICS_EVALUATE_ON_COMMIT` (0/1) replaces `[evaluation] on_commit`. A `Settings`
+    built in code is used exactly as built.
     """
     return with_environment(_load_file(path))
 
@@ -169,6 +180,15 @@ def with_environment(settings: Settings) -> Settings:
         update["signing"] = settings.signing.model_copy(update=signing)
     if os.environ.get(DUCKDB_MEMORY_ENV):
         update["duckdb_memory"] = os.environ[DUCKDB_MEMORY_ENV]
+    evaluate = os.environ.get(EVALUATE_ENV, "").strip().lower()
+    if evaluate:
+        if evaluate not in ("0", "1", "true", "false"):
+            raise ConfigError(
+                f"${EVALUATE_ENV} is {evaluate!r}",
+                hint="set it to 1 (evaluate each commit) or 0 (evaluate when the period is first read)",
+            )
+        on = evaluate in ("1", "true")
+        update["evaluation"] = settings.evaluation.model_copy(update={"on_commit": on})
     return settings.model_copy(update=update) if update else settings
 
 

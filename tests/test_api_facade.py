@@ -102,7 +102,8 @@ def test_open_archive_signs_with_the_configured_key(tmp_path: Path) -> None:
         tmp_path / "a", config=parse_settings({"signing": {"private_key_path": str(private)}})
     )
     arch.ingest_events([make_event()], cluster="c1")
-    assert [p.name for p in arch.layout.manifests.glob("*.sig")] == ["0000000001.sig"]
+    # the ingest and its evaluation at commit, both signed
+    assert sorted(p.name for p in arch.layout.manifests.glob("*.sig")) == ["0000000001.sig", "0000000002.sig"]
     assert arch.verify(public_key=public).ok
     unsigned = kanalytics.open_archive(tmp_path / "b", config=Settings())
     unsigned.ingest_events([make_event()], cluster="c1")

@@ -191,7 +191,11 @@ def test_cli_retention_with_a_mistyped_keep_days_exits_2_and_deletes_nothing(
         )
         assert out == ""
     assert all_files(archive) == before
-    assert [m.operation for m in iter_manifests(kanalytics.open_archive(archive).layout)] == ["ingest"]
+    # the ingest and its evaluation at commit, nothing since
+    assert [m.operation for m in iter_manifests(kanalytics.open_archive(archive).layout)] == [
+        "ingest",
+        "evaluate",
+    ]
 
 
 # -- query_lists ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from kanalytics.archive.layout import Layout, Partition
 from kanalytics.archive.lock import reader_lock
 from kanalytics.archive.rows import row_to_event
 from kanalytics.archive.schema import ARROW_SCHEMA
-from kanalytics.errors import UsageError
+from kanalytics.errors import ArchiveError, UsageError
 from kanalytics.sources import gke, jsontext
 
 EVENTS_VIEW = "events"
@@ -95,6 +95,44 @@ def connect(
     con = connection or duckdb.connect(config=duckdb_config(memory_limit))
     if fd is not None:
         weakref.finalize(con, os.close, fd)
+    _create_view(con, files)
+    return con
+
+
+def connect_files(
+    layout: Layout,
+    relpaths: Sequence[str],
+    *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    connection: duckdb.DuckDBPyConnection | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection whose `events` view reads exactly the committed event files `relpaths` (archive-
+    relative, as the chain names them): what evaluation at commit runs the catalog over. Holds the readers
+    lock like `connect`. With `connection`, its `events` view is replaced (one connection for many runs)."""
+    fd = reader_lock(layout)
+    try:
+        state = chain.snapshot(layout)
+        files = []
+        for relpath in relpaths:
+            live = state.live.get(relpath)
+            if live is None or live[0].kind != "events":
+                raise ArchiveError(
+                    f"{layout.root}: {relpath} is not a committed events file",
+                    hint="the archive changed while it was read; run the command again",
+                )
+            files.append(chain.readable_path(layout, live[0]))
+    except BaseException:
+        if fd is not None:
+            os.close(fd)
+        raise
+    con = connection or duckdb.connect(config=duckdb_config(memory_limit))
+    if fd is not None:
+        weakref.finalize(con, os.close, fd)
+    _create_view(con, files)
+    return con
+
+
+def _create_view(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None:
     if files:
         # A view cannot take bound parameters; the list holds our own file paths, each quoted by _sql_list.
         file_list = _sql_list([str(f) for f in files])
@@ -105,7 +143,6 @@ def connect(
     else:
         con.register("_kanalytics_empty_events", empty_events())
         con.execute(f"CREATE OR REPLACE VIEW {EVENTS_VIEW} AS SELECT * FROM _kanalytics_empty_events")  # noqa: S608
-    return con
 
 
 def fetch_arrow(con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any] | None = None) -> pa.Table:

@@ -67,6 +67,9 @@ class FindingsResult:
     recurring: list[RecurringPattern] = field(default_factory=list)
     # The `kanalytics tune` command that proposes the lists the needs-configuration queries wait for.
     tune_command: str = ""
+    # How the results were obtained (stored / refreshed / recomputed, and after a recompute whether they agree
+    # with what was stored): `catalog.evaluate.EvaluationStats.to_json` plus `catalog.stored` agreement keys.
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -103,6 +106,7 @@ class FindingsResult:
             "superseded": [p.to_json() for p in self.superseded],
             "tune_command": self.tune_command,
             "recurring": [recurring_to_json(p) for p in self.recurring],
+            "evaluation": self.evaluation,
         }
 
 
@@ -144,17 +148,36 @@ def judged_run(
     clusters: Sequence[str] | None = None,
     kinds: Iterable[str] | None = None,
     progress: Progress | None = None,
+    recompute: bool = False,
 ) -> CatalogRun:
     """The catalog over [start, end) (detection tables released once they are findings), then, under the
-    default profile, its recurring medium/low findings moved out of `findings` into `recurring`."""
+    default profile, its recurring medium/low findings moved out of `findings` into `recurring`.
+
+    An archive (`kanalytics.archive.api.Store`) is read through its stored results (`catalog.stored`); with
+    `recompute` those are derived again from the events and compared with what was stored. Any other event
+    source is evaluated from scratch."""
     from kanalytics.catalog.recurrence import judge_recurrence
     from kanalytics.catalog.runner import run_catalog
 
+    if _is_store(source):
+        from kanalytics.catalog.stored import stored_run
+
+        run = stored_run(
+            source, start, end, clusters=clusters, settings=settings, catalog=catalog,  # type: ignore[arg-type]
+            kinds=kinds, progress=progress, recompute=recompute,
+        )  # fmt: skip
+        return judge_recurrence(source, run, settings=settings, catalog=catalog, stored=True)
     run = run_catalog(
         source, start, end, clusters=clusters, settings=settings, catalog=catalog, kinds=kinds,
         keep_tables=False, progress=progress,
     )  # fmt: skip
     return judge_recurrence(source, run, settings=settings, catalog=catalog)  # a no-op under "falco"
+
+
+def _is_store(source: EventSource) -> bool:
+    from kanalytics.archive.api import Store
+
+    return isinstance(source, Store)
 
 
 def findings(
@@ -167,6 +190,7 @@ def findings(
     clusters: Sequence[str] | None = None,
     min_severity: str | None = None,
     progress: Progress | None = None,
+    recompute: bool = False,
 ) -> FindingsResult:
     """Every detection and anomaly finding of [start, end) at or above `min_severity`, judged against the
     baseline (recurring behaviour listed apart), with the queries that did not run and why."""
@@ -175,7 +199,7 @@ def findings(
     floor = severity_floor(min_severity)
     run = judged_run(
         source, start, end, settings=settings, catalog=catalog, clusters=clusters, kinds=FINDING_KINDS,
-        progress=progress,
+        progress=progress, recompute=recompute,
     )  # fmt: skip
     result = findings_result(run, floor)
     if result.needs_configuration:
@@ -186,7 +210,7 @@ def findings(
 def findings_result(run: CatalogRun, floor: int = 0) -> FindingsResult:
     """A catalog run's findings and recurring patterns (at or above the severity rank `floor`) and its
     problem queries."""
-    result = FindingsResult(start=run.start, end=run.end, queries=len(run.results))
+    result = FindingsResult(start=run.start, end=run.end, queries=len(run.results), evaluation=run.evaluation)
     result.findings = [f for f in run.findings if SEVERITY_ORDER[f.severity] >= floor]
     result.recurring = [
         p for p in run.recurring if p.findings and SEVERITY_ORDER[p.findings[0].severity] >= floor

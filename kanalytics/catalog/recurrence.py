@@ -49,7 +49,7 @@ _MISSING = object()
 
 
 def judge_recurrence(
-    source: EventSource, run: CatalogRun, *, settings: Settings, catalog: Catalog
+    source: EventSource, run: CatalogRun, *, settings: Settings, catalog: Catalog, stored: bool = False
 ) -> CatalogRun:
     """`run` with its recurring medium/low detection findings moved to `recurring` (see the module docstring).
 
@@ -68,6 +68,10 @@ def judge_recurrence(
     days_with_events = run.baseline_days_with_events
     if days_with_events and not any(days_with_events.values()):
         return run
+    if stored and days_with_events:
+        seen = _stored_days_seen(source, start, run, [catalog.queries[q] for q in queries], settings, catalog)
+        recurring, kept = _split(run.findings, seen, days_with_events, settings, catalog)
+        return dataclasses.replace(run, findings=kept, recurring=[*run.recurring, *recurring])
     con = source.connect(start, run.start, run.clusters)
     try:
         if not days_with_events:
@@ -158,6 +162,44 @@ def _baseline_days_seen(
         narrow = QueryResult(query=query, status="ok", table=table.select(wanted))
         days: dict[PatternKey, set[date]] = defaultdict(set)
         for finding in to_findings(narrow):
+            key = pattern_key(finding, pattern)
+            if key is not None and isinstance(finding.ts, datetime):
+                days[key].add(finding.ts.astimezone(settings.zone).date())
+        seen[query.id] = dict(days)
+    return seen
+
+
+def _stored_days_seen(
+    source: EventSource,
+    start: datetime,
+    run: CatalogRun,
+    queries: list[Query],
+    settings: Settings,
+    catalog: Catalog,
+) -> dict[str, dict[PatternKey, set[date]]]:
+    """`_baseline_days_seen` from the results stored for the baseline window (`catalog.evaluate`, computed and
+    stored first where missing), with the allow-lists applied as when reading the period."""
+    from kanalytics.catalog import evaluate
+    from kanalytics.catalog.loader import shared_sql
+    from kanalytics.catalog.runner import allowlist_entries
+    from kanalytics.catalog.suppress import applicable, apply_allowlists
+
+    rows = evaluate.ensure(
+        source,  # type: ignore[arg-type]  # a Store: judged_run passes stored=True only for one
+        catalog, settings, start=start, end=run.start, clusters=run.clusters, query_ids=[q.id for q in queries],
+        read=True,
+    )  # fmt: skip
+    entries = allowlist_entries(settings)
+    shared = shared_sql(catalog.macros.values(), catalog.views.values())
+    seen: dict[str, dict[PatternKey, set[date]]] = {}
+    for query in queries:
+        if query.id in rows.errors:
+            continue
+        raw = [f for f in rows.findings.get(query.id, []) if f.ts is not None and start <= f.ts < run.start]
+        kept, _ = apply_allowlists(query, raw, applicable(query, entries, shared))
+        pattern = pattern_of(query)
+        days: dict[PatternKey, set[date]] = defaultdict(set)
+        for finding in kept:
             key = pattern_key(finding, pattern)
             if key is not None and isinstance(finding.ts, datetime):
                 days[key].add(finding.ts.astimezone(settings.zone).date())

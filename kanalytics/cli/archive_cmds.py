@@ -371,6 +371,7 @@ def info(archive: ArchiveOption, as_json: JsonOption = False, config: ConfigOpti
         ("dates", f"{summary.first_date} .. {summary.last_date}" if summary.first_date else "-"),
         ("partitions", number(summary.partitions)),
         ("files", number(summary.files)),
+        ("findings files", number(summary.findings_files)),
         ("events", number(summary.events)),
         ("bytes", number(summary.bytes)),
         ("quarantined", number(summary.quarantined)),

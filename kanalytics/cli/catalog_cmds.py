@@ -24,7 +24,15 @@ from kanalytics.cli.options import (
     SeverityOption,
     ToOption,
 )
-from kanalytics.cli.output import check_format, echo, echo_findings_notes, number, print_frame, print_json
+from kanalytics.cli.output import (
+    check_format,
+    echo,
+    echo_evaluation,
+    echo_findings_notes,
+    number,
+    print_frame,
+    print_json,
+)
 from kanalytics.errors import QueryError, UsageError
 
 if TYPE_CHECKING:
@@ -176,8 +184,27 @@ def findings_cmd(
             "with their evidence. JSON always carries them under `recurring`.",
         ),
     ] = False,
+    recompute: Annotated[
+        bool,
+        typer.Option(
+            "--recompute",
+            help="Ignore the results stored in the archive, derive every finding again from the events and say "
+            "whether they agree with what was stored (exit code 1 if not).",
+        ),
+    ] = False,
+    refresh: Annotated[
+        bool,
+        typer.Option(
+            "--refresh",
+            help="Compute and store now every result of the period that is stale or missing (a changed query, a "
+            "late batch, a compaction), print what was done, and list nothing.",
+        ),
+    ] = False,
 ) -> None:
     """Run every detection and anomaly over a period and print the findings to review, most severe first.
+
+    Findings are read from the results stored in the archive (docs/evaluation.md); stale or missing ones are
+    computed first and stored. stderr says how many were stored, refreshed or recomputed.
 
     Under the default profile, medium/low findings whose pattern recurred on most baseline days are counted
     after the table as recurring behaviour (--include-recurring lists them), and checks waiting for an
@@ -191,10 +218,17 @@ def findings_cmd(
 
     shape = check_format(OutputFormat.json if as_json else fmt)
     arch = open_cli_archive(archive, config)
+    if refresh:
+        stats = arch.refresh(month=month, start=from_, end=to, clusters=cluster)
+        if shape == "json":
+            print_json(stats.to_json())
+        else:
+            echo_evaluation(stats.to_json())
+        return
     with query_progress("queries", quiet=shape != "table") as progress:
         result = arch.findings(
             month=month, start=from_, end=to, clusters=cluster,
-            min_severity=severity.value if severity else None, progress=progress,
+            min_severity=severity.value if severity else None, progress=progress, recompute=recompute,
         )  # fmt: skip
     if shape == "json":
         print_json(json_safe(result.to_json()))
@@ -220,5 +254,5 @@ def findings_cmd(
         result,
         recurring_note="listed above, marked" if include_recurring else "--include-recurring lists them",
     )
-    if result.failed:
+    if result.failed or result.evaluation.get("agrees") is False:
         raise typer.Exit(1)

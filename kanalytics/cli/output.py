@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -165,3 +166,33 @@ def echo_findings_notes(result: FindingsResult, *, recurring_note: str) -> None:
         echo(f"not evaluable: {problem.query_id}: {problem.reason}", err=True)
     for problem in result.failed:
         echo(f"error: {problem.reason}", err=True)
+    echo_evaluation(result.evaluation)
+
+
+def echo_evaluation(evaluation: Mapping[str, Any]) -> None:
+    """On stderr, where the results came from (stored in the archive, refreshed now, recomputed) and, after a
+    recompute, whether they agree with what was stored."""
+    if not evaluation:
+        return
+    parts = [
+        f"{number(evaluation.get(k, 0))} {k}"
+        for k in ("stored", "refreshed", "recomputed")
+        if evaluation.get(k)
+    ]
+    echo(f"results (one query x cluster x day): {', '.join(parts) or 'none'}", err=True)
+    if evaluation.get("not_stored"):
+        echo(f"note: {evaluation['not_stored']}", err=True)
+    if "agrees" in evaluation:
+        if evaluation["agrees"]:
+            echo(
+                f"recomputed from the events: {number(evaluation['recomputed_findings'])} raw findings, the same "
+                "as stored",
+                err=True,
+            )
+        else:
+            echo(
+                f"recomputed from the events: {number(evaluation['recomputed_findings'])} raw findings, stored "
+                f"{number(evaluation['stored_findings'])}; they differ for "
+                f"{', '.join(evaluation['differing_queries'])}",
+                err=True,
+            )

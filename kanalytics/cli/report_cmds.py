@@ -33,21 +33,37 @@ def report(
         str, typer.Option("--format", help="Comma-separated outputs: html,pdf,csv,json.")
     ] = "html,pdf,csv,json",
     config: ConfigOption = None,
+    recompute: Annotated[
+        bool,
+        typer.Option(
+            "--recompute",
+            help="Ignore the results stored in the archive, derive every finding again from the events, and "
+            "state in the report (methodology) and here whether they agree with what was stored (exit code 1 if "
+            "not; the report shows the recomputed findings).",
+        ),
+    ] = False,
 ) -> None:
     """Write the report for a period (default: the previous complete month in the configured time zone).
 
     Writes report.html, report.pdf, findings.csv, findings.json and run.json (parameters, versions and the
-    archive manifest hash that reproduce the report).
+    archive manifest hash that reproduce the report). Findings are read from the results stored in the archive
+    (docs/evaluation.md), stale ones computed first.
     """
+    from kanalytics.cli.output import echo_evaluation
+
     arch = open_cli_archive(archive, config)
     with query_progress("report: queries") as progress:
         outputs = arch.report(out, month=month, start=from_, end=to, clusters=cluster, formats=formats,
-                              progress=progress)  # fmt: skip
+                              progress=progress, recompute=recompute)  # fmt: skip
     info = outputs.run_info
     typer.echo(f"report for {info['period_start']} to {info['period_end']}: {number(outputs.findings)} "
                f"finding(s), {outputs.seconds:.1f} s")  # fmt: skip
     for name, path in outputs.files.items():
         typer.echo(f"  {name:9} {path}")
+    evaluation = info.get("evaluation") or {}
+    echo_evaluation(evaluation)
+    if evaluation.get("agrees") is False:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -98,4 +98,5 @@ def serve(
         max_event_bytes=max_event_bytes, spool_high_water_bytes=spool_high_water, flush_events=flush_events,
         flush_seconds=flush_seconds, cluster=cluster, redact=not no_redact, log_level=log_level,
     )  # fmt: skip
-    run(open_cli_archive(archive, config).store, settings)
+    arch = open_cli_archive(archive, config)
+    run(arch.store, settings, on_commit=arch.evaluate_commits)

@@ -73,8 +73,12 @@ def generate_report(
     generated_at: datetime | None = None,
     catalog: Catalog | None = None,
     progress: Progress | None = None,
+    recompute: bool = False,
 ) -> ReportOutputs:
     """Evaluate the catalog over [start, end) (and the period before, for trends) and write the outputs.
+
+    Findings come from the results stored in the archive (stale ones computed first); `recompute` derives them
+    again from the events and states in the methodology whether they agree with what was stored.
 
     The findings are judged as `kanalytics findings` judges them (`catalog.api.judged_run`). findings.csv/json
     hold every finding, the recurring ones too (an auditor gets the whole evidence in one file), each of those
@@ -104,8 +108,9 @@ def generate_report(
     archive.require()
     catalog = catalog or load_catalog(settings=settings)
     run = judged_run(
-        archive, start, end, settings=settings, catalog=catalog, clusters=clusters, progress=progress
-    )
+        archive, start, end, settings=settings, catalog=catalog, clusters=clusters, progress=progress,
+        recompute=recompute,
+    )  # fmt: skip
     done("catalog")
     previous = _previous_run(archive, start, end, clusters, settings, catalog)
     status = retention_status(archive, settings, period=(run.baseline_start, run.end))  # hashes what it read
@@ -216,8 +221,36 @@ def _run_info(
         "manifest_sha256": manifest_sha256,
         "generated_at": generated_at.astimezone(UTC).isoformat(),
         "queries": {qid: r.query.version for qid, r in sorted(run.results.items())},
+        "evaluation": run.evaluation,
+        "results": results_line(run.evaluation),
         "reproduce": _reproduce_command(archive, run, settings, clusters, formats),
     }
+
+
+def results_line(evaluation: dict[str, Any]) -> str | None:
+    """How the findings were obtained, in one line for the methodology's run parameters: results (one query
+    for one cluster and UTC day) read as stored in the archive, refreshed now or recomputed from the events,
+    and after a recompute whether they agree with what was stored."""
+    if not evaluation:
+        return None
+    counts = ", ".join(
+        f"{evaluation.get(k, 0):,} {k}" for k in ("stored", "refreshed", "recomputed") if evaluation.get(k)
+    )
+    line = f"{counts or 'none'} (results: one query for one cluster and UTC day, kept under _findings/)"
+    if evaluation.get("not_stored"):
+        line += f"; {evaluation['not_stored']}"
+    if "agrees" in evaluation:
+        if evaluation["agrees"]:
+            line += (
+                f"; recomputed from the events ({evaluation['recomputed_findings']:,} raw findings): the same as "
+                "stored"
+            )
+        else:
+            line += (
+                f"; recomputed from the events: DIFFERS from what was stored for "
+                f"{', '.join(evaluation['differing_queries'])} (this report shows the recomputed findings)"
+            )
+    return line
 
 
 def _reproduce_command(

@@ -147,6 +147,6 @@ def _retention(status: RetentionStatus) -> Retention:
 def _parameters(info: dict[str, Any]) -> dict[str, str]:
     keys = ("archive", "period_start", "period_end", "timezone", "profile", "clusters", "formats", "config",
             "settings_sha256", "manifest_seq", "manifest_sha256", "catalog_version", "kanalytics_version",
-            "reproduce")  # fmt: skip
+            "results", "reproduce")  # fmt: skip
     return {k: "—" if info.get(k) is None else (", ".join(info[k]) if isinstance(info[k], list) else str(info[k]))
             for k in keys}  # fmt: skip

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,8 +40,13 @@ class Flusher:
         redact: bool,
         flush_events: int,
         flush_seconds: float,
+        on_commit: Callable[[int], object] | None = None,
     ) -> None:
         self.store, self.spool, self.metrics = store, spool, metrics
+        # Evaluation at commit (docs/evaluation.md): called after each committed flush with the last manifest
+        # seq before it. A failure there loses nothing (the events are committed; results are computed when
+        # first read) and is logged, never retried as a flush.
+        self.on_commit = on_commit
         self.cluster, self.redact = cluster, redact
         self.flush_events, self.flush_seconds = flush_events, flush_seconds
         self.last_error: str | None = None
@@ -91,6 +96,7 @@ class Flusher:
                 return True
             started = time.perf_counter()
             counted = [0]
+            since = self._committed_seq()
             try:
                 summary = self._ingest(segments, counted)
             except Exception as exc:  # the spool keeps the batches; the next flush retries them
@@ -107,7 +113,26 @@ class Flusher:
                 duplicates=summary.duplicates, quarantined=summary.quarantined,
                 manifest=summary.manifest_seq, seconds=round(seconds, 3),
             )  # fmt: skip
+            self._evaluate(since)
             return True
+
+    def _committed_seq(self) -> int:
+        from kanalytics.archive import chain
+
+        last = chain.snapshot(self.store.layout).last
+        return last.seq if last else 0
+
+    def _evaluate(self, since: int) -> None:
+        if self.on_commit is None:
+            return
+        started = time.perf_counter()
+        try:
+            self.on_commit(since)
+        except Exception as exc:  # the batch is committed; its results are computed on first read instead
+            self.metrics.evaluation_failures.inc()
+            log("error", "evaluation at commit failed", error=f"{type(exc).__name__}: {exc}")
+            return
+        self.metrics.evaluation_duration.observe(time.perf_counter() - started)
 
     def _ingest(self, segments: list[Path], counted: list[int]) -> IngestSummary:
         from kanalytics.archive.ingest import Ingestor

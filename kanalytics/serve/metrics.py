@@ -72,6 +72,15 @@ class Metrics:
         self.flush_failures = Counter(
             "kanalytics_flush_failures", "Flushes that failed (the spool keeps the batches).", registry=r
         )
+        self.evaluation_failures = Counter(
+            "kanalytics_evaluation_failures",
+            "Evaluations at commit that failed (the results are computed when the period is first read).",
+            registry=r,
+        )
+        self.evaluation_duration = Histogram(
+            "kanalytics_evaluation_duration_seconds", "Seconds each evaluation at commit took.",
+            buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0), registry=r,
+        )  # fmt: skip
         Info("kanalytics_build", "The kanalytics version serving.", registry=r).info({"version": __version__})
 
     def text(self) -> bytes:

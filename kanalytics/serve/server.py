@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import ssl
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from kanalytics.serve.app import ReceiverApp
@@ -17,26 +18,29 @@ if TYPE_CHECKING:
     from kanalytics.archive.api import Store
 
 
-def build_app(store: Store, config: ServeConfig) -> ReceiverApp:
-    """The ASGI app over `store` (tests and embedding); `serve` runs it."""
+def build_app(
+    store: Store, config: ServeConfig, on_commit: Callable[[int], object] | None = None
+) -> ReceiverApp:
+    """The ASGI app over `store` (tests and embedding); `serve` runs it. `on_commit` is called after each
+    committed flush with the manifest seq before it (evaluation at commit: `kanalytics.api.Archive`)."""
     config.check()
     spool = Spool(config.spool if config.spool is not None else store.layout.state / "spool")
     metrics = Metrics(spool_bytes=lambda: spool.bytes, spool_age=spool.oldest_age)
     flusher = Flusher(
         store, spool, metrics, cluster=config.cluster, redact=config.redact,
-        flush_events=config.flush_events, flush_seconds=config.flush_seconds,
+        flush_events=config.flush_events, flush_seconds=config.flush_seconds, on_commit=on_commit,
     )  # fmt: skip
     token = read_secret(config.token_file, "--token-file")
     firehose_key = read_secret(config.firehose_key_file, "--firehose-key-file") or token
     return ReceiverApp(config, spool, flusher, metrics, token=token, firehose_key=firehose_key)
 
 
-def serve(store: Store, config: ServeConfig) -> None:
+def serve(store: Store, config: ServeConfig, on_commit: Callable[[int], object] | None = None) -> None:
     """Serve until SIGTERM/SIGINT; the lifespan shutdown flushes the spool into the archive before exit."""
     import uvicorn
 
     set_level(config.log_level)
-    app = build_app(store, config)
+    app = build_app(store, config, on_commit)
     if app.token is None and config.client_ca is None:
         log("warning", "no --token-file and no --client-ca: any client that reaches the port may send events")
     uv = uvicorn.Config(

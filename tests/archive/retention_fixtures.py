@@ -34,7 +34,7 @@ def build_archive(
     days = list(days)
     for _ in range(batches):
         events = [e for d in days for e in day_events(d, per_day)]
-        archive.ingest_events(events, cluster=cluster)
+        archive.store.ingest_events(events, cluster=cluster)  # the archive layer: no evaluation at commit
     return archive
 
 
