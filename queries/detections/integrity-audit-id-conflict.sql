@@ -25,11 +25,19 @@ description: >-
   before the day (lookback_minutes), so an ID reused within a week is reported on the day of the reuse (the
   ingest summary counts reuses against the whole archive).
 --- */
-WITH rows AS (
-    SELECT audit_id, stage, event_hash, request_ts, user_name, client_ip(source_ips) AS source_ip, verb,
-           resource, namespace, object_name, request_uri, user_agent, cluster
+WITH span AS (
+    SELECT cluster, audit_id, stage, event_hash, request_ts
     FROM events
     -- the period and the lookback before it (lookback_minutes in the header: 10080, 7 days)
+    WHERE request_ts >= $period_start - INTERVAL 10080 MINUTE AND request_ts < $period_end
+),
+conflicted AS (  -- the only keys that can conflict on some day: two different copies anywhere in the span
+    SELECT cluster, audit_id, stage FROM span GROUP BY ALL HAVING count(DISTINCT event_hash) > 1
+),
+rows AS (
+    SELECT audit_id, stage, event_hash, request_ts, user_name, client_ip(source_ips) AS source_ip, verb,
+           resource, namespace, object_name, request_uri, user_agent, cluster
+    FROM events SEMI JOIN conflicted USING (cluster, audit_id, stage)
     WHERE request_ts >= $period_start - INTERVAL 10080 MINUTE AND request_ts < $period_end
 ),
 days AS (  -- each auditID and stage with a copy in the period, once per UTC day of its copies

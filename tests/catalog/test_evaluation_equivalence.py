@@ -212,7 +212,7 @@ def test_a_changed_query_invalidates_only_its_own_results(tmp_path: Path) -> Non
     evaluate.ensure(archive.store, CATALOG, SETTINGS, start=START, end=END)
     changed = dataclasses.replace(CATALOG.queries["attack-tool-ua"], version="edited")
     catalog = dataclasses.replace(CATALOG, queries={**CATALOG.queries, "attack-tool-ua": changed})
-    index = evaluate._Index(archive.store)
+    index = evaluate.Index(archive.store)
     parts = evaluate.period_parts(index, START, END, None)
     with_events = [p for p in parts if index.events.get(p)]
     rows = evaluate.ensure(archive.store, catalog, SETTINGS, start=START, end=END, read=True)
@@ -238,7 +238,7 @@ def test_a_late_batch_refreshes_its_day_and_the_baselines_it_joins(tmp_path: Pat
     ]
     event = [q for q in QUERIES if CATALOG.queries[q].header.scope == "event"]
     anomalies = [q for q in QUERIES if CATALOG.queries[q].header.kind == "anomaly"]
-    c1_days_after = len([p for p in evaluate.period_parts(evaluate._Index(archive.store), START, END, ["c1"])
+    c1_days_after = len([p for p in evaluate.period_parts(evaluate.Index(archive.store), START, END, ["c1"])
                          if p.day >= datetime(2026, 10, 14).date()])  # fmt: skip
     # Oct 14 of c1: its event-scope results gain the new file's; its day-scope ones are recomputed; the anomaly
     # days of c1 whose baseline includes Oct 14 (Oct 14 onwards) are recomputed.
