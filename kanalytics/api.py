@@ -277,10 +277,9 @@ class Archive:
         return summary
 
     def _committed_seq(self) -> int:
-        from kanalytics.archive import chain
+        from kanalytics.archive.chain import committed_seq
 
-        last = chain.snapshot(self.store.layout).last
-        return last.seq if last else 0
+        return committed_seq(self.store.layout)
 
     def evaluate_commits(self, since_seq: int) -> EvaluationStats:
         """Evaluation at commit: run the catalog over what the manifests after `since_seq` added and store the

@@ -147,6 +147,13 @@ def snapshot(layout: Layout) -> ChainState:
     return state
 
 
+def committed_seq(layout: Layout) -> int:
+    """The seq of the last committed manifest (0 for an empty archive): what "the changes after this one"
+    (evaluation at commit) is measured from."""
+    last = snapshot(layout).last
+    return last.seq if last else 0
+
+
 def readable_path(layout: Layout, entry: FileEntry | str) -> Path:
     """Where a committed file (an entry, or its relative path) can be read: its final name, or its temporary
     name while a killed change waits for the next writer to rename it (the manifest committed it already)."""
@@ -208,6 +215,7 @@ __all__ = [
     "ChainState",
     "check_committed",
     "committed_files",
+    "committed_seq",
     "partition_paths",
     "readable_path",
     "replay",

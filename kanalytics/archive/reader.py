@@ -6,7 +6,7 @@ import gzip
 import os
 import tempfile
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, cast
@@ -85,9 +85,20 @@ def connect(
     The connection holds the readers lock until it is garbage-collected, so no writer deletes a file the
     view names while it may still be queried (writers leave such files to their next run).
     """
+    return _connect_over(layout, lambda: event_files(layout, start, end, clusters), memory_limit, connection)
+
+
+def _connect_over(
+    layout: Layout,
+    resolve: Callable[[], list[Path]],
+    memory_limit: str,
+    connection: duckdb.DuckDBPyConnection | None,
+) -> duckdb.DuckDBPyConnection:
+    """Take the readers lock, resolve the files to read under it, and (re)create the `events` view over them
+    in `connection` or a new bounded connection, which holds the lock until it is garbage-collected."""
     fd = reader_lock(layout)
     try:
-        files = event_files(layout, start, end, clusters)
+        files = resolve()
     except BaseException:
         if fd is not None:
             os.close(fd)
@@ -109,8 +120,8 @@ def connect_files(
     """A DuckDB connection whose `events` view reads exactly the committed event files `relpaths` (archive-
     relative, as the chain names them): what evaluation at commit runs the catalog over. Holds the readers
     lock like `connect`. With `connection`, its `events` view is replaced (one connection for many runs)."""
-    fd = reader_lock(layout)
-    try:
+
+    def resolve() -> list[Path]:
         state = chain.snapshot(layout)
         files = []
         for relpath in relpaths:
@@ -121,15 +132,9 @@ def connect_files(
                     hint="the archive changed while it was read; run the command again",
                 )
             files.append(chain.readable_path(layout, live[0]))
-    except BaseException:
-        if fd is not None:
-            os.close(fd)
-        raise
-    con = connection or duckdb.connect(config=duckdb_config(memory_limit))
-    if fd is not None:
-        weakref.finalize(con, os.close, fd)
-    _create_view(con, files)
-    return con
+        return files
+
+    return _connect_over(layout, resolve, memory_limit, connection)
 
 
 def _create_view(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None:

@@ -354,15 +354,9 @@ class Session:
                 table = table.slice(0, 0)
         except duckdb.Error as exc:
             return QueryResult(query=query, status="error", reason=f"query {query.id} failed: {exc}")
-        missing = missing_columns(query.header.kind, table.column_names)
-        if missing:
-            return QueryResult(
-                query=query,
-                status="error",
-                table=table,
-                reason=f"query {query.id} ({query.header.kind}) does not return the finding column(s) "
-                f"{', '.join(missing)}; see FINDING_COLUMNS in kanalytics/catalog/model.py",
-            )
+        problem = _shape_problem(query, table)
+        if problem:
+            return QueryResult(query=query, status="error", table=table, reason=problem)
         result = QueryResult(query=query, status="ok", table=table)
         if unjudged:
             since = self._query_baseline_start(query)
@@ -387,14 +381,9 @@ class Session:
                 table = self.judged_rows(query, table)
         except duckdb.Error as exc:
             return QueryResult(query=query, status="error", reason=f"query {query.id} failed: {exc}")
-        missing = missing_columns(query.header.kind, table.column_names)
-        if missing:
-            return QueryResult(
-                query=query,
-                status="error",
-                reason=f"query {query.id} ({query.header.kind}) does not return the finding column(s) "
-                f"{', '.join(missing)}; see FINDING_COLUMNS in kanalytics/catalog/model.py",
-            )
+        problem = _shape_problem(query, table)
+        if problem:
+            return QueryResult(query=query, status="error", reason=problem)
         return QueryResult(query=query, status="ok", table=table)
 
     def judged_days(self, query: Query) -> set[tuple[str, date]]:
@@ -769,6 +758,17 @@ def no_baseline_reason(window: timedelta) -> str:
     return (
         f"{NO_BASELINE}: the archive has no events in the {window.days} days before the period (the first month "
         "of an archive); anomalies are judged from the next period on"
+    )
+
+
+def _shape_problem(query: Query, table: pa.Table) -> str:
+    """Why a detection's or anomaly's result table lacks the finding shape, or ""."""
+    missing = missing_columns(query.header.kind, table.column_names)
+    if not missing:
+        return ""
+    return (
+        f"query {query.id} ({query.header.kind}) does not return the finding column(s) {', '.join(missing)}; "
+        "see FINDING_COLUMNS in kanalytics/catalog/model.py"
     )
 
 

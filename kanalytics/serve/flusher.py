@@ -117,10 +117,9 @@ class Flusher:
             return True
 
     def _committed_seq(self) -> int:
-        from kanalytics.archive import chain
+        from kanalytics.archive.chain import committed_seq
 
-        last = chain.snapshot(self.store.layout).last
-        return last.seq if last else 0
+        return committed_seq(self.store.layout)
 
     def _evaluate(self, since: int) -> None:
         if self.on_commit is None:

@@ -125,10 +125,9 @@ def _ingest(archive: Archive, batch: list[tuple[str, dict[str, Any]]], *, evalua
 
 
 def _seq(archive: Archive) -> int:
-    from kanalytics.archive import chain
+    from kanalytics.archive.chain import committed_seq
 
-    last = chain.snapshot(archive.store.layout).last
-    return last.seq if last else 0
+    return committed_seq(archive.store.layout)
 
 
 def _key(finding: Finding) -> str:
