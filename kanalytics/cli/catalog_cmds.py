@@ -217,6 +217,10 @@ def findings_cmd(
     from kanalytics.catalog.model import FINDING_TABLE_COLUMNS
 
     shape = check_format(OutputFormat.json if as_json else fmt)
+    if refresh and recompute:
+        raise typer.BadParameter(
+            "--refresh stores the stale results, --recompute compares them with the events: run one, then the other"
+        )
     arch = open_cli_archive(archive, config)
     if refresh:
         stats = arch.refresh(month=month, start=from_, end=to, clusters=cluster)

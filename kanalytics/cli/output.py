@@ -179,7 +179,9 @@ def echo_evaluation(evaluation: Mapping[str, Any]) -> None:
         for k in ("stored", "refreshed", "recomputed")
         if evaluation.get(k)
     ]
-    echo(f"results (one query x cluster x day): {', '.join(parts) or 'none'}", err=True)
+    echo(
+        f"results (one query x cluster x day): {', '.join(parts) or 'none to compute, all current'}", err=True
+    )
     if evaluation.get("not_stored"):
         echo(f"note: {evaluation['not_stored']}", err=True)
     if "agrees" in evaluation:

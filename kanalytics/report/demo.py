@@ -63,7 +63,9 @@ def run_demo(
         began = time.perf_counter()
         archive.ingest([result.log], cluster=DEMO_CLUSTER)
         result.seconds["ingest"] = time.perf_counter() - began
-        if settings.evaluation.on_commit:  # what `kanalytics ingest` does: the catalog over what was committed
+        if (
+            settings.evaluation.on_commit
+        ):  # what `kanalytics ingest` does: the catalog over what was committed
             from kanalytics.catalog.evaluate import after_commit
             from kanalytics.catalog.loader import load_catalog
 
