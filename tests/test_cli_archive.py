@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.conftest import REPO, make_event
@@ -24,7 +25,10 @@ def kanalytics(*args: str, stdin: bytes | None = None, env: dict[str, str] | Non
 
 def test_ingest_from_stdin_with_json_summary_then_query_and_export(tmp_path: Path) -> None:
     archive = str(tmp_path / "a")
-    events = [make_event(), make_event(), make_event()]
+    # Explicit times: make_event's default moves one second per event made in the worker, and this test exports
+    # one day, so after 43,200 earlier events the defaults would fall on the next day.
+    noon = datetime(2026, 10, 1, 12, tzinfo=UTC)
+    events = [make_event(noon + timedelta(seconds=n)) for n in range(3)]
     lines = b"".join(json.dumps(e).encode() + b"\n" for e in events) + b"not json\n"
     result = kanalytics(
         "ingest", "-", "--cluster", "prod", "--json", stdin=lines, env={"KANALYTICS_ARCHIVE": archive}
