@@ -121,3 +121,32 @@ def test_report_states_where_its_findings_came_from(tmp_path: Path) -> None:
     assert run["evaluation"]["agrees"] is True
     assert "recomputed from the events" in run["results"] and "the same as stored" in run["results"]
     assert "the same as stored" in (out / "report.html").read_text()
+
+
+def test_a_first_per_period_detection_reads_once_per_period(tmp_path: Path) -> None:
+    """attack-tool-ua keeps one row per identity, address and agent per UTC day (day-additive storage); read
+    over a period it reports the first one only (header first_per_period), as a single run over the period."""
+    base = [json.loads(line) for line in INPUT[0].read_text().splitlines() if line.strip()]
+    events = []
+    for day in range(3):  # the same recon tool on October 14, 15 and 16
+        for event in base:
+            copy = json.loads(json.dumps(event))
+            for key in ("requestReceivedTimestamp", "stageTimestamp"):
+                copy[key] = copy[key].replace("2026-10-14", f"2026-10-{14 + day}")
+            copy["auditID"] = f"{event['auditID'][:-2]}{day:02d}"
+            events.append(copy)
+    source = tmp_path / "three-days.jsonl"
+    source.write_text("".join(json.dumps(e) + "\n" for e in events))
+    archive = tmp_path / "a"
+    assert _run("ingest", str(source), "--archive", str(archive), "--cluster", "prod").returncode == 0
+    result = _run(
+        "findings", "--archive", str(archive), "--from", "2026-10-14", "--to", "2026-10-17", "--json"
+    )
+    found = [f for f in json.loads(result.stdout)["findings"] if f["query_id"] == "attack-tool-ua"]
+    assert [f["ts"][:10] for f in found] == ["2026-10-14"]
+    one_day = _run(
+        "findings", "--archive", str(archive), "--from", "2026-10-15", "--to", "2026-10-16", "--json"
+    )
+    assert [
+        f["ts"][:10] for f in json.loads(one_day.stdout)["findings"] if f["query_id"] == "attack-tool-ua"
+    ] == ["2026-10-15"]

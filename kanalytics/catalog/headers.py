@@ -49,6 +49,7 @@ QUERY_KEYS = (
     "scope",
     "lookback_minutes",
     "suppress_by",
+    "first_per_period",
     "description",
 )
 VIEW_KEYS = ("id", "depends_on", "description")

@@ -139,6 +139,10 @@ class QueryHeader(BaseModel):
     # (kanalytics.catalog.suppress), where the default is not what the SQL checks: e.g. {query_list:
     # [repositories]}. A list-valued column is suppressed only when every element matches an entry.
     suppress_by: dict[ConfigList, list[str]] = Field(default_factory=dict)
+    # A "first time in the period" detection (its SQL keeps the first row per key and UTC day, so that it stays
+    # day-additive): the finding columns or evidence keys of that key. When findings are read, only the earliest
+    # finding per cluster and key in the period is kept (after allow-lists), as if the whole period were one run.
+    first_per_period: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,8 @@ def stored_run(
             if unjudged:
                 result.reason = f"not judged for {', '.join(unjudged)}: " + no_baseline_reason(window)
         kept, suppressed = apply_allowlists(query, raw, applicable(query, entries, shared))
+        if query.header.first_per_period:
+            kept = first_per_period(kept, query.header.first_per_period)
         result.released_rows = len(kept)
         result.suppressed = suppressed
         results[query.id] = result
@@ -117,6 +119,20 @@ def stored_run(
         baseline_days_with_events=facts["baseline_days"],
         evaluation=stats,
     )
+
+
+def first_per_period(findings: list[Finding], keys: Sequence[str]) -> list[Finding]:
+    """The earliest finding (by ts, then audit id) per cluster and `keys` (finding columns or evidence keys):
+    what a "first time in the period" detection reports over a period made of stored days."""
+    import json
+
+    from kanalytics.catalog.model import FINDING_NAMES
+
+    first: dict[str, Finding] = {}
+    for finding in sorted(findings, key=lambda f: (f.ts.isoformat() if f.ts else "", f.audit_id or "")):
+        values = [getattr(finding, k) if k in FINDING_NAMES else finding.evidence.get(k) for k in keys]
+        first.setdefault(json.dumps([finding.cluster, *values], default=str), finding)
+    return list(first.values())
 
 
 def agreement(recomputed: evaluate.StoredRows, stored: evaluate.StoredRows) -> dict[str, Any]:

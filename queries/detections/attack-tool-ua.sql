@@ -15,6 +15,7 @@ controls:
 - soc2:CC6.1
 references: [sigma:Kubernetes Potential Enumeration Activity, catalog:attack-tool-ua]
 mitre: [T1613, T1595]
+first_per_period: [user_name, source_ip, user_agent]
 description: >-
   The user agent names a Kubernetes attack, secret-scanning or recon tool (rakkess access_matrix, trufflehog,
   azurehound, micro-scanner, kube-hunter, peirates, kubeletctl, kdigger, cdk, kubiscan, botb, kubestriker,

@@ -8,6 +8,7 @@ area: network
 controls: [pci-dss-4.0:10.2.1.2, nist-800-53-r5:AU-6, soc2:CC7.2, iso-27001-2022:A.8.16]
 references: [catalog:forwarded-for-mismatch, catalog:system-principal-public-ip]
 mitre: [T1036, T1078]
+first_per_period: [user_name, source_ip]
 description: >-
   An authenticated identity's request reached the API server from a public address (client_ip, the last
   sourceIPs entry: the connection the API server saw) while an earlier entry, which the client sets itself

@@ -18,6 +18,7 @@ references:
 - panther:Amazon.EKS.Audit.SystemNamespaceFromPublicIP
 - catalog:system-principal-public-ip
 mitre: [T1078.004, T1528]
+first_per_period: [user_name, source_ip]
 description: >-
   A service account, node or control-plane identity made a request from a public address: the address the API
   server saw (client_ip, the last sourceIPs entry; earlier entries are X-Forwarded-For text the client chose)
