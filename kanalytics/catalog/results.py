@@ -113,19 +113,10 @@ def _records(store: Store, path: str, sha256: str) -> list[dict[str, Any]]:
     if key not in _metadata_cache:
         import pyarrow.parquet as pq
 
-        metadata = pq.read_schema(readable(store, path)).metadata or {}
+        metadata = pq.read_schema(store.path(path)).metadata or {}
         raw = metadata.get(METADATA_KEY.encode())
         _metadata_cache[key] = list(json.loads(raw)["records"]) if raw else []
     return _metadata_cache[key]
-
-
-def readable(store: Store, path: str) -> str:
-    final = store.layout.path(path)
-    if not final.exists():
-        tmp = store.layout.tmp_path(path)
-        if tmp.exists():
-            return str(tmp)
-    return str(final)
 
 
 class Index:
@@ -342,7 +333,7 @@ def read_rows(store: Store, path: str, keys: set[tuple[int, str]]) -> list[dict[
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    table = pq.read_table(readable(store, path))
+    table = pq.read_table(store.path(path))
     ids = sorted({q for _, q in keys})
     table = table.filter(pc.is_in(table["query_id"], value_set=pa.array(ids)))
     return [row for row in table.to_pylist() if (row["record"], row["query_id"]) in keys]

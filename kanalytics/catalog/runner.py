@@ -24,7 +24,7 @@ import difflib
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -485,9 +485,7 @@ class Session:
     def _used_allow_tables(self, query: Query) -> list[str]:
         """The allow-lists `query` reads (in its own SQL first, then through the macros it calls) that hold
         entries applying to it."""
-        via_macros = names_read(query.sql, self._shared)
-        found = [*_ALLOW_REF.findall(query.sql), *(n for n in ALLOW_TABLES if n in via_macros)]
-        names = [n for n in dict.fromkeys(found) if n in ALLOW_TABLES]
+        names = lists_read(query, self._shared)
         return [n for n in names if any(self._applies(e, n, query) for e in self.entries)]
 
     @staticmethod
@@ -578,6 +576,13 @@ def needs_configuration_reason(query: Query, settings: Settings, start: datetime
     if "query_list" in needed and any(r.startswith("falco:") for r in query.header.references):
         reason += ', or set profile = "falco" for Falco\'s built-in list'
     return reason
+
+
+def lists_read(query: Query, shared: Mapping[str, str]) -> list[str]:
+    """The allow-list tables `query` reads, in its own SQL first, then through the shared SQL it uses."""
+    via_shared = names_read(query.sql, shared)
+    found = [*_ALLOW_REF.findall(query.sql), *(n for n in ALLOW_TABLES if n in via_shared)]
+    return [n for n in dict.fromkeys(found) if n in ALLOW_TABLES]
 
 
 def allowlist_entries(settings: Settings) -> list[_Entry]:

@@ -25,9 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from kanalytics.catalog.functions import in_networks
-from kanalytics.catalog.loader import names_read
 from kanalytics.catalog.model import Finding, Query, Suppression
-from kanalytics.catalog.runner import _ALLOW_REF, ALLOW_TABLES, _Entry
+from kanalytics.catalog.runner import _Entry, lists_read
 
 _ALLOWLISTED = re.compile(r"allowlisted\(\s*\$query_id\s*,\s*\[([^\]]*)\]\s*\)")
 # A column an `allowlisted(...)` call names -> the finding column that carries it.
@@ -39,13 +38,6 @@ _DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "allow_trusted_networks": ("source_ip",),
     "allow_trusted_registries": ("image", "image_full_name", "images"),
 }
-
-
-def lists_read(query: Query, shared: Mapping[str, str]) -> list[str]:
-    """The allow-list tables `query` reads, in its own SQL first, then through the shared SQL it uses."""
-    via_shared = names_read(query.sql, shared)
-    found = [*_ALLOW_REF.findall(query.sql), *(n for n in ALLOW_TABLES if n in via_shared)]
-    return [n for n in dict.fromkeys(found) if n in ALLOW_TABLES]
 
 
 def applicable(query: Query, entries: Sequence[_Entry], shared: Mapping[str, str]) -> list[_Entry]:
