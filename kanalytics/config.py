@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kanalytics.errors import ConfigError
 
@@ -27,6 +27,8 @@ DUCKDB_MEMORY_ENV = "KANALYTICS_DUCKDB_MEMORY"
 ARCHIVE_ENV = "KANALYTICS_ARCHIVE"
 DEBUG_ENV = "KANALYTICS_DEBUG"
 EVALUATE_ENV = "KANALYTICS_EVALUATE_ON_COMMIT"
+# Alert sinks and the Splunk HEC export name their own variables (`url_env`, `token_env`); `read_secret` reads
+# them, here and nowhere else.
 
 
 class _Strict(BaseModel):
@@ -123,6 +125,101 @@ class EvaluationSettings(_Strict):
     on_commit: bool = True
 
 
+class Secret(_Strict):
+    """Where a secret (a bearer token, a Slack webhook URL) is read from: a file or an environment variable.
+
+    The value is read when it is used (`read_secret`), never stored in settings, and never printed."""
+
+    file: str | None = None
+    env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+SinkType = Literal["webhook", "alertmanager", "slack"]
+
+
+class AlertSink(_Strict):
+    """One destination of alerts (docs/alerts.md)."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    # webhook: a Falcosidekick-shaped JSON POST; alertmanager: Alertmanager v2 POST /api/v2/alerts; slack: an
+    # incoming webhook (its URL is the secret: give `url_secret`, not `url`).
+    type: SinkType
+    url: str | None = None
+    url_secret: Secret | None = None
+    # Sent as `Authorization: Bearer <token>` (webhook, alertmanager).
+    token: Secret | None = None
+    min_severity: Literal["info", "low", "medium", "high", "critical"] = "high"
+    # Only these query ids / review areas (empty: all).
+    queries: list[str] = Field(default_factory=list)
+    areas: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # A delivery still failing (5xx, 429, network) this long after the alert was made is given up (dead letter).
+    give_up_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # Extra tags (webhook `tags`) / labels (alertmanager) sent with every alert of this sink.
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _one_address(self) -> AlertSink:
+        if (self.url is None) == (self.url_secret is None):
+            raise ValueError(f"sink {self.name!r}: give exactly one of `url` or `url_secret`")
+        if self.type == "slack" and self.url is not None:
+            raise ValueError(
+                f"sink {self.name!r}: a Slack webhook URL is a secret; give it as url_secret = {{ env = ... }} "
+                "or { file = ... }"
+            )
+        return self
+
+
+class AlertSettings(_Strict):
+    """When findings become alerts and where they go (docs/alerts.md)."""
+
+    sinks: list[AlertSink] = Field(default_factory=list)
+    # An alert is keyed by (query, cluster, the query's `dedup_by` values, default the identity); findings of the
+    # same key within this many minutes of the alert's first finding update its count instead of firing again.
+    window_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
+    # "finding": each new finding (deduplicated as above) is an alert; "incident": an incident (findings linked by
+    # identity, address, object or credential chain, docs/incidents.md) is, keyed by its first finding.
+    unit: Literal["finding", "incident"] = "finding"
+    # Findings whose event is older than this when committed are recorded but do not alert (a backfill of last
+    # month's logs must not page anyone).
+    max_age_minutes: int = Field(default=24 * 60, ge=1)
+    # A link back for the on-call (Alertmanager `generatorURL`, the Slack message): e.g. your Grafana dashboard.
+    link: str | None = None
+
+    @field_validator("sinks")
+    @classmethod
+    def _unique_names(cls, sinks: list[AlertSink]) -> list[AlertSink]:
+        names = [sink.name for sink in sinks]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"sink names must be unique: {', '.join(twice)}")
+        return sinks
+
+
+class HecSettings(_Strict):
+    """Splunk HTTP Event Collector: the fields of each event and, optionally, where to deliver them."""
+
+    sourcetype: str = "kube:apiserver:audit"
+    source: str = "kanalytics"
+    index: str | None = None
+    host: str | None = None  # default: the event's cluster
+    url: str | None = None  # e.g. https://splunk.example.com:8088 (the collector path is added)
+    token: Secret | None = None
+    batch_events: int = Field(default=500, ge=1, le=100_000)
+    batch_bytes: int = Field(default=1_000_000, ge=1024, le=100_000_000)
+
+
+class ExportSettings(_Strict):
+    splunk_hec: HecSettings = Field(default_factory=HecSettings)
+
+
 class Settings(_Strict):
     timezone: str = "UTC"
     # "default": rules whose meaning depends on a list you have not configured stay quiet until it exists,
@@ -133,6 +230,8 @@ class Settings(_Strict):
     baseline: BaselineSettings = Field(default_factory=BaselineSettings)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     evaluation: EvaluationSettings = Field(default_factory=EvaluationSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    exports: ExportSettings = Field(default_factory=ExportSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
     allowlists: Allowlists = Field(default_factory=Allowlists)
     retention: RetentionPolicy = Field(default_factory=RetentionPolicy)
@@ -190,6 +289,26 @@ def with_environment(settings: Settings) -> Settings:
         on = evaluate in ("1", "true")
         update["evaluation"] = settings.evaluation.model_copy(update={"on_commit": on})
     return settings.model_copy(update=update) if update else settings
+
+
+def read_secret(secret: Secret, what: str) -> str:
+    """The value of `secret` (a file's content or an environment variable's, stripped); `what` names it in errors
+    ("sink 'oncall' token"). The value itself never appears in an error."""
+    if (secret.file is None) == (secret.env is None):
+        raise ConfigError(f"{what}: give exactly one of `file` or `env`")
+    if secret.file is not None:
+        try:
+            value = Path(secret.file).expanduser().read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{what}: cannot read {secret.file}: {type(exc).__name__}") from None
+        source = secret.file
+    else:
+        assert secret.env is not None
+        value = os.environ.get(secret.env, "").strip()
+        source = f"${secret.env}"
+    if not value:
+        raise ConfigError(f"{what}: {source} is empty", hint="put the token or URL there (one line)")
+    return value
 
 
 def archive_from_environment() -> str | None:

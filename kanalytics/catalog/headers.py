@@ -50,6 +50,7 @@ QUERY_KEYS = (
     "lookback_minutes",
     "suppress_by",
     "first_per_period",
+    "dedup_by",
     "description",
 )
 VIEW_KEYS = ("id", "depends_on", "description")

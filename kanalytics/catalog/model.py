@@ -143,6 +143,10 @@ class QueryHeader(BaseModel):
     # day-additive): the finding columns or evidence keys of that key. When findings are read, only the earliest
     # finding per cluster and key in the period is kept (after allow-lists), as if the whole period were one run.
     first_per_period: list[str] = Field(default_factory=list)
+    # What makes two findings of this query "the same alert" (besides query and cluster): finding columns or
+    # evidence keys. Findings of one key within the alert window update that alert's count instead of firing
+    # again (docs/alerts.md). Default: the identity.
+    dedup_by: list[str] = Field(default_factory=lambda: ["user_name"])
 
 
 @dataclass(frozen=True)

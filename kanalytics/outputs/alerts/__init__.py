@@ -1,0 +1,1 @@
+"""Alerts: findings as they are committed, deduplicated, queued in an outbox and delivered to sinks."""
