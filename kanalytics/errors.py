@@ -130,3 +130,15 @@ class MissingDependencyError(KanalyticsError):
             f"{purpose} needs the '{package}' package, which is not installed",
             hint=f"pip install {package}",
         )
+
+
+class DeliveryError(KanalyticsError):
+    """A destination (a Splunk HTTP Event Collector) refused what was sent or stayed unreachable; the message
+    names the destination, the batch and the server's answer, never a token."""
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, status: int | None = None, code: int | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status  # the HTTP status of the last answer (None: no answer)
+        self.code = code  # the server's own error code (HEC's `code`), when it gave one
