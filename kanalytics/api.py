@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from kanalytics.catalog.model import Suppression
     from kanalytics.catalog.runner import Progress
     from kanalytics.catalog.tune import TuneResult
+    from kanalytics.outputs.alerts.service import Alerting
+    from kanalytics.outputs.hec import HecStats
     from kanalytics.report.api import ReportOutputs
 
 Instant = date | datetime | str
@@ -284,12 +286,26 @@ class Archive:
     def evaluate_commits(self, since_seq: int) -> EvaluationStats:
         """Evaluation at commit: run the catalog over what the manifests after `since_seq` added and store the
         results under `_findings/` (nothing when `evaluation.on_commit` is off; they are then computed on the
-        first read). Ingest, follow and the webhook flusher call it after each commit."""
+        first read), then admit the findings of those days to alerting (`alerting`; docs/alerts.md). Ingest,
+        follow and the webhook flusher call it after each commit."""
         from kanalytics.catalog import evaluate
 
         if not self.settings.evaluation.on_commit or not self.store.layout.is_archive():
             return evaluate.EvaluationStats()
-        return evaluate.after_commit(self.store, self.catalog, self.settings, since_seq)
+        parts = evaluate.committed_parts(self.store, since_seq)
+        if not parts:
+            return evaluate.EvaluationStats()
+        stats = evaluate.ensure(self.store, self.catalog, self.settings, parts).stats
+        self.alerting.after_commit(parts)
+        return stats
+
+    @cached_property
+    def alerting(self) -> Alerting:
+        """Alerts for this archive (`[alerts]` of the settings): the outbox under `_state/alerts/`, delivery to
+        the configured sinks, `list`/`retry`/`test` (docs/alerts.md)."""
+        from kanalytics.outputs.alerts.service import Alerting
+
+        return Alerting(self.store, self.settings, self.catalog)
 
     # -- read side --------------------------------------------------------------------------------------
     def sql(
@@ -372,13 +388,73 @@ class Archive:
         clusters: Sequence[str] | None = None,
         format: str = "original",
     ) -> int:
-        """Write the archived Events of the period back as JSON Lines to `out`; returns how many.
+        """Write the archived Events of the period as JSON Lines to `out`; returns how many.
 
         `format` "original" writes each record in the shape it was ingested in (a GKE LogEntry as it came,
-        with what redaction replaced still replaced); "native" writes audit Events only."""
+        with what redaction replaced still replaced); "native" writes audit Events only; "ecs", "splunk-hec"
+        and "ocsf" write each Event as Elastic, Splunk's HTTP Event Collector or OCSF (Security Lake) read it
+        (docs/exports/)."""
+        from kanalytics.outputs import export
+        from kanalytics.outputs.formats import SIEM_FORMATS
+
         first, last = self.period(month=month, start=start, end=end)
         self._warn_if_empty(first, last, clusters)
-        return self.store.export(out, start=first, end=last, clusters=clusters, format=format)
+        if format not in SIEM_FORMATS:
+            return self.store.export(out, start=first, end=last, clusters=clusters, format=format)
+        self.require()
+        documents = export.event_documents(
+            self.layout, format, self.settings, start=first, end=last, clusters=clusters
+        )
+        return export.write_lines(documents, out)
+
+    def export_findings(
+        self,
+        out: IO[bytes],
+        *,
+        month: str | None = None,
+        start: Instant | None = None,
+        end: Instant | None = None,
+        clusters: Sequence[str] | None = None,
+        min_severity: str | None = None,
+        format: str = "jsonl",
+    ) -> int:
+        """Write the period's findings to review (as `findings` lists them) as JSON Lines in `format` ("jsonl",
+        "ecs", "splunk-hec", "ocsf": OCSF Detection Finding); returns how many."""
+        from kanalytics.outputs import export
+
+        export.finding_documents([], format, self.settings)  # an unknown format fails before the catalog runs
+        result = self.findings(
+            month=month, start=start, end=end, clusters=clusters, min_severity=min_severity
+        )
+        return export.write_lines(export.finding_documents(result.findings, format, self.settings), out)
+
+    def send_to_hec(
+        self,
+        *,
+        findings: bool = False,
+        month: str | None = None,
+        start: Instant | None = None,
+        end: Instant | None = None,
+        clusters: Sequence[str] | None = None,
+        min_severity: str | None = None,
+    ) -> HecStats:
+        """Deliver the period's events (or, with `findings`, its findings) to the Splunk HTTP Event Collector of
+        `[exports.splunk_hec]`, in batches, retrying what the collector asks to retry."""
+        from kanalytics.outputs import export
+
+        if findings:
+            result = self.findings(
+                month=month, start=start, end=end, clusters=clusters, min_severity=min_severity
+            )
+            payloads = export.finding_documents(result.findings, "splunk-hec", self.settings)
+        else:
+            first, last = self.period(month=month, start=start, end=end)
+            self.require()
+            self._warn_if_empty(first, last, clusters)
+            payloads = export.event_documents(
+                self.layout, "splunk-hec", self.settings, start=first, end=last, clusters=clusters
+            )
+        return export.send_to_hec(payloads, self.settings)
 
     def info(self) -> ArchiveInfo:
         """Clusters, dates, partitions, files, events, bytes, quarantined records and manifests."""

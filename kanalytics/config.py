@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kanalytics.errors import ConfigError
+from kanalytics.vocabulary import Area, Severity
 
 # Every environment variable kanalytics reads is named here and read in this module only, when settings load.
 CONFIG_ENV = "KANALYTICS_CONFIG"
@@ -148,10 +149,10 @@ class AlertSink(_Strict):
     url_secret: Secret | None = None
     # Sent as `Authorization: Bearer <token>` (webhook, alertmanager).
     token: Secret | None = None
-    min_severity: Literal["info", "low", "medium", "high", "critical"] = "high"
+    min_severity: Severity = "high"
     # Only these query ids / review areas (empty: all).
     queries: list[str] = Field(default_factory=list)
-    areas: list[str] = Field(default_factory=list)
+    areas: list[Area] = Field(default_factory=list)
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # A delivery still failing (5xx, 429, network) this long after the alert was made is given up (dead letter).
     give_up_hours: float = Field(default=24.0, gt=0, le=24 * 30)
@@ -206,7 +207,7 @@ class AlertSettings(_Strict):
 class HecSettings(_Strict):
     """Splunk HTTP Event Collector: the fields of each event and, optionally, where to deliver them."""
 
-    sourcetype: str = "kube:apiserver:audit"
+    sourcetype: str = "kube:apiserver-audit"  # Splunk's Kubernetes collectors' (docs/exports/splunk.md)
     source: str = "kanalytics"
     index: str | None = None
     host: str | None = None  # default: the event's cluster

@@ -251,6 +251,15 @@ def after_commit(
     scopes: Iterable[str] = ("event", "day"),
 ) -> EvaluationStats:
     """Evaluate what the manifests after `since_seq` added: the partitions their event files are in."""
+    parts = committed_parts(store, since_seq)
+    if not parts:
+        return EvaluationStats()
+    return ensure(store, catalog, settings, parts, scopes=scopes).stats
+
+
+def committed_parts(store: Store, since_seq: int) -> list[Part]:
+    """The (cluster, UTC day) parts the manifests after `since_seq` added event files to, plus the silent days
+    before them that this makes judgeable; what `after_commit` evaluates and alerting reads."""
     from kanalytics.archive import chain
 
     state = chain.snapshot(store.layout)
@@ -263,11 +272,8 @@ def after_commit(
             if partition is not None:
                 touched.add(Part(partition.cluster, partition.date))
     if not touched:
-        return EvaluationStats()
-    parts = _with_silent_days(touched, state)
-    return ensure(
-        store, catalog, settings, sorted(parts, key=lambda p: (p.cluster, p.day)), scopes=scopes
-    ).stats
+        return []
+    return sorted(_with_silent_days(touched, state), key=lambda p: (p.cluster, p.day))
 
 
 def _with_silent_days(touched: set[Part], state: Any, reach: int = 32) -> set[Part]:

@@ -44,6 +44,7 @@ def _root(
 
 # Command modules register themselves on import; keep this list the only place that wires them.
 from kanalytics.cli import (  # noqa: E402,F401
+    alerts_cmd,
     archive_cmds,
     catalog_cmds,
     incidents_cmd,
@@ -51,6 +52,7 @@ from kanalytics.cli import (  # noqa: E402,F401
     report_cmds,
     retention_cmds,
     serve_cmd,
+    sigma_cmd,
     synth_cmd,
     tune_cmd,
 )

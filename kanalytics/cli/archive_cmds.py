@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,9 +22,10 @@ from kanalytics.cli.options import (
     JsonOption,
     MonthOption,
     OutputFormat,
+    SeverityOption,
     ToOption,
 )
-from kanalytics.cli.output import echo, number, print_frame, print_json
+from kanalytics.cli.output import echo, echo_alerts, number, print_frame, print_json
 
 if TYPE_CHECKING:
     from kanalytics.api import Archive
@@ -38,9 +40,13 @@ class InputFormat(StrEnum):  # kanalytics.sources.documents.SHAPES
     gke = "gke"
 
 
-class ExportFormat(StrEnum):  # kanalytics.archive.reader.EXPORT_FORMATS
+class ExportFormat(StrEnum):  # kanalytics.outputs.formats.EVENT_FORMATS (+ "jsonl" for findings)
     original = "original"
     native = "native"
+    jsonl = "jsonl"
+    ecs = "ecs"
+    splunk_hec = "splunk-hec"
+    ocsf = "ocsf"
 
 
 @app.command()
@@ -164,12 +170,24 @@ def ingest(
             incremental=True,
             full=full,
         )
+    alerts = _deliver_alerts(arch)
     if as_json:
-        print_json(summary.to_json())
+        print_json({**summary.to_json(), **({"alerts": alerts} if alerts is not None else {})})
     else:
         _print_ingest_summary(summary)
+        if alerts is not None:
+            echo_alerts(alerts)
     if summary.quarantined:
         raise typer.Exit(3)
+
+
+def _deliver_alerts(arch: Archive) -> dict[str, Any] | None:
+    """With sinks configured: one bounded delivery pass of what the commit queued (the rest stays in the
+    outbox for the next run, `kanalytics serve` or `kanalytics alerts retry`), and what alerting did."""
+    delivered = arch.alerting.deliver(seconds=15.0)
+    if delivered is None:
+        return None
+    return {**arch.alerting.admitted.to_json(), "delivery": dataclasses.asdict(delivered)}
 
 
 def _follow(
@@ -201,6 +219,8 @@ def _follow(
         else:
             _print_ingest_summary(summary)
 
+    # Alerts of each batch are delivered from a thread of their own: a sink that is down never holds up a batch.
+    arch.alerting.start(log=lambda level, message: echo(f"alerts: {message}", err=True))
     try:
         batches = arch.follow(
             paths,
@@ -215,6 +235,7 @@ def _follow(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        arch.alerting.stop()
     echo(f"stopped following after {batches} batch(es)", err=True)
     if quarantined:
         raise typer.Exit(3)
@@ -288,38 +309,102 @@ def _listed(paths: list[str], shown: int = 10) -> str:
 def export(
     archive: ArchiveOption,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Output JSON Lines file ('-' for stdout; .gz/.zst compress).")
-    ],
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output JSON Lines file ('-' for stdout; .gz/.zst compress).",
+            show_default=False,
+        ),
+    ] = None,
     cluster: ClusterFilterOption = None,
     month: MonthOption = None,
     from_: FromOption = None,
     to: ToOption = None,
     export_format: Annotated[
-        ExportFormat,
+        ExportFormat | None,
         typer.Option(
             "--format",
-            help="original: each record as it was ingested (a GKE LogEntry as it came); native: audit "
-            "Events only.",
+            help="original: each record as it was ingested (a GKE LogEntry as it came); native: audit Events "
+            "only; ecs: Elastic Common Schema; splunk-hec: Splunk HTTP Event Collector events; ocsf: OCSF API "
+            "Activity (findings: Detection Finding); jsonl: findings as `findings --json` lists them. Default: "
+            "original for events, jsonl for findings.",
             case_sensitive=False,
+            show_default=False,
         ),
-    ] = ExportFormat.original,
+    ] = None,
+    findings: Annotated[
+        bool, typer.Option("--findings", help="Export the period's findings to review instead of its events.")
+    ] = False,
+    severity: SeverityOption = None,
+    hec: Annotated[
+        bool,
+        typer.Option(
+            "--hec",
+            help="Send to the Splunk HTTP Event Collector of [exports.splunk_hec] (url, token) instead of a "
+            "file; implies --format splunk-hec.",
+        ),
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Export archived events back as JSON Lines, as they were ingested (GKE entries as LogEntries)."""
+    """Export archived events (or, with --findings, findings) as JSON Lines: as ingested, or for a SIEM.
+
+    Formats for Elastic (ecs), Splunk (splunk-hec, or --hec to deliver) and Security Lake (ocsf) are described
+    in docs/exports/. Events stream one partition at a time, whatever the period.
+    """
     from kanalytics.archive.reader import open_output
 
+    chosen = export_format.value if export_format else ("jsonl" if findings else "original")
+    if hec:
+        if out is not None or export_format not in (None, ExportFormat.splunk_hec):
+            raise typer.BadParameter(
+                "--hec sends Splunk HEC events to the collector: give no --out or --format"
+            )
+    elif out is None:
+        raise typer.BadParameter("give --out FILE ('-' for stdout), or --hec to send to Splunk")
+    if findings and chosen in ("original", "native"):
+        raise typer.BadParameter(
+            f"--format {chosen} is for events; findings export as jsonl, ecs, splunk-hec or ocsf"
+        )
+    if not findings and chosen == "jsonl":
+        raise typer.BadParameter("--format jsonl is for --findings; events export as original or native")
+    if severity is not None and not findings:
+        raise typer.BadParameter("--severity filters findings: add --findings")
     arch = open_cli_archive(archive, config)
     arch.period(month=month, start=from_, end=to)  # a bad or reversed period fails before the file is opened
-    if str(out) == "-":
-        count = arch.export(
-            sys.stdout.buffer, month=month, start=from_, end=to, clusters=cluster, format=export_format.value
+    what = "finding(s)" if findings else "event(s)"
+    minimum = severity.value if severity else None
+    if hec:
+        stats = arch.send_to_hec(
+            findings=findings, month=month, start=from_, end=to, clusters=cluster, min_severity=minimum
         )
+        echo(
+            f"sent {number(stats.events)} {what} to Splunk HEC in {number(stats.batches)} batch(es)"
+            + (f", {number(stats.retries)} retried" if stats.retries else ""),
+            err=True,
+        )
+        return
+    assert out is not None
+
+    def write(handle: IO[bytes]) -> int:
+        if findings:
+            return arch.export_findings(
+                handle,
+                month=month,
+                start=from_,
+                end=to,
+                clusters=cluster,
+                min_severity=minimum,
+                format=chosen,
+            )
+        return arch.export(handle, month=month, start=from_, end=to, clusters=cluster, format=chosen)
+
+    if str(out) == "-":
+        count = write(sys.stdout.buffer)
     else:
         with open_output(out) as handle:
-            count = arch.export(
-                handle, month=month, start=from_, end=to, clusters=cluster, format=export_format.value
-            )
-    echo(f"exported {number(count)} event(s)" + ("" if str(out) == "-" else f" to {out}"), err=True)
+            count = write(handle)
+    echo(f"exported {number(count)} {what}" + ("" if str(out) == "-" else f" to {out}"), err=True)
 
 
 @app.command()

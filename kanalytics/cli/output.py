@@ -198,3 +198,21 @@ def echo_evaluation(evaluation: Mapping[str, Any]) -> None:
                 f"{', '.join(evaluation['differing_queries'])}",
                 err=True,
             )
+
+
+def echo_alerts(alerts: Mapping[str, Any]) -> None:
+    """What alerting did after a commit (stderr): findings admitted, alerts opened and how delivery went."""
+    delivery = alerts.get("delivery") or {}
+    line = (
+        f"alerts: {number(alerts.get('findings', 0))} new finding(s), {number(alerts.get('alerts', 0))} alert(s) "
+        f"opened, {number(alerts.get('repeats', 0))} repeat(s) counted"
+    )
+    if alerts.get("too_old"):
+        line += f", {number(alerts['too_old'])} too old to alert"
+    echo(line, err=True)
+    if delivery:
+        echo(
+            f"delivery: {number(delivery.get('delivered', 0))} delivered, {number(delivery.get('retrying', 0))} "
+            f"to retry, {number(delivery.get('dead', 0))} failed (kanalytics alerts list)",
+            err=True,
+        )

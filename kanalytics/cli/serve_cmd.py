@@ -99,4 +99,4 @@ def serve(
         flush_seconds=flush_seconds, cluster=cluster, redact=not no_redact, log_level=log_level,
     )  # fmt: skip
     arch = open_cli_archive(archive, config)
-    run(arch.store, settings, on_commit=arch.evaluate_commits)
+    run(arch.store, settings, on_commit=arch.evaluate_commits, alerting=arch.alerting)

@@ -12,7 +12,7 @@ import hmac
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kanalytics.serve import intake
 from kanalytics.serve.config import ServeConfig
@@ -21,6 +21,9 @@ from kanalytics.serve.logs import log
 from kanalytics.serve.metrics import CONTENT_TYPE, Metrics
 from kanalytics.serve.spool import Spool
 from kanalytics.sources import jsontext
+
+if TYPE_CHECKING:
+    from kanalytics.outputs.alerts.service import Alerting
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,8 +52,11 @@ class ReceiverApp:
         *,
         token: bytes | None,
         firehose_key: bytes | None,
+        alerting: Alerting | None = None,
     ) -> None:
         self.config, self.spool, self.flusher, self.metrics = config, spool, flusher, metrics
+        # Delivery of alerts runs in a thread of its own: a sink that is down never holds up intake or a flush.
+        self.alerting = alerting
         self.token, self.firehose_key = token, firehose_key
         self._firehose_seen: OrderedDict[str, None] = OrderedDict()
 
@@ -65,6 +71,8 @@ class ReceiverApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 self.flusher.start()
+                if self.alerting is not None:
+                    self.alerting.start(log=_log_delivery)
                 log(
                     "info",
                     "receiver started",
@@ -75,6 +83,8 @@ class ReceiverApp:
             elif message["type"] == "lifespan.shutdown":
                 # The last batches go into the archive before the process exits (SIGTERM, Ctrl-C).
                 await asyncio.to_thread(self.flusher.stop)
+                if self.alerting is not None:  # after the last flush, so its alerts get one try
+                    await asyncio.to_thread(self.alerting.stop)
                 log("info", "receiver stopped", spooled_bytes=self.spool.bytes)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -273,6 +283,10 @@ async def _reply(
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
     return status
+
+
+def _log_delivery(level: str, message: str) -> None:
+    log(level, message, component="alerts")
 
 
 def _error(message: str) -> bytes:

@@ -18,6 +18,7 @@ from kanalytics._version import __version__
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _SIZE_BUCKETS = (1024.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0, 12582912.0, 67108864.0)
+_IDENTITIES = 200  # distinct identity label values, to bound the series a hostile log can create
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 
 
@@ -81,7 +82,45 @@ class Metrics:
             "kanalytics_evaluation_duration_seconds", "Seconds each evaluation at commit took.",
             buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0), registry=r,
         )  # fmt: skip
+        self.findings_committed = Counter(
+            "kanalytics_findings",
+            "Findings to review (after allow-lists) as committed batches produce them, by query, severity and "
+            "cluster; each finding counted once.",
+            ["query", "severity", "cluster"],
+            registry=r,
+        )
+        self.finding_identities = Counter(
+            "kanalytics_finding_identities",
+            f"Findings to review by identity and severity (the {_IDENTITIES} first identities seen, then "
+            '"(other)"; names cut at 80 characters): the dashboard\'s top identities.',
+            ["identity", "severity"],
+            registry=r,
+        )
+        self._identities: set[str] = set()
+        self.alerts = Counter(
+            "kanalytics_alerts",
+            "Alert deliveries by sink and state: queued, delivered, retried (a send failed, it will be retried), "
+            "dead (given up: see `kanalytics alerts list --state dead`).",
+            ["sink", "state"],
+            registry=r,
+        )
         Info("kanalytics_build", "The kanalytics version serving.", registry=r).info({"version": __version__})
+
+    # kanalytics.outputs.alerts.model.Observer: what alerting reports.
+    def findings(self, query: str, severity: str, cluster: str, count: int) -> None:
+        self.findings_committed.labels(query=query, severity=severity, cluster=cluster).inc(count)
+
+    def identity(self, identity: str, severity: str, count: int) -> None:
+        label = identity[:80]
+        if label not in self._identities:
+            if len(self._identities) >= _IDENTITIES:
+                label = "(other)"
+            else:
+                self._identities.add(label)
+        self.finding_identities.labels(identity=label, severity=severity).inc(count)
+
+    def alert(self, sink: str, state: str) -> None:
+        self.alerts.labels(sink=sink, state=state).inc()
 
     def text(self) -> bytes:
         return generate_latest(self.registry)

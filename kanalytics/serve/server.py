@@ -16,31 +16,45 @@ from kanalytics.serve.spool import Spool
 
 if TYPE_CHECKING:
     from kanalytics.archive.api import Store
+    from kanalytics.outputs.alerts.service import Alerting
 
 
 def build_app(
-    store: Store, config: ServeConfig, on_commit: Callable[[int], object] | None = None
+    store: Store,
+    config: ServeConfig,
+    on_commit: Callable[[int], object] | None = None,
+    alerting: Alerting | None = None,
 ) -> ReceiverApp:
     """The ASGI app over `store` (tests and embedding); `serve` runs it. `on_commit` is called after each
-    committed flush with the manifest seq before it (evaluation at commit: `kanalytics.api.Archive`)."""
+    committed flush with the manifest seq before it (evaluation at commit: `kanalytics.api.Archive`), which
+    admits the findings to `alerting`; the app counts them in its metrics and runs its delivery thread."""
     config.check()
     spool = Spool(config.spool if config.spool is not None else store.layout.state / "spool")
     metrics = Metrics(spool_bytes=lambda: spool.bytes, spool_age=spool.oldest_age)
+    if alerting is not None:
+        alerting.observer = metrics
     flusher = Flusher(
         store, spool, metrics, cluster=config.cluster, redact=config.redact,
         flush_events=config.flush_events, flush_seconds=config.flush_seconds, on_commit=on_commit,
     )  # fmt: skip
     token = read_secret(config.token_file, "--token-file")
     firehose_key = read_secret(config.firehose_key_file, "--firehose-key-file") or token
-    return ReceiverApp(config, spool, flusher, metrics, token=token, firehose_key=firehose_key)
+    return ReceiverApp(
+        config, spool, flusher, metrics, token=token, firehose_key=firehose_key, alerting=alerting
+    )
 
 
-def serve(store: Store, config: ServeConfig, on_commit: Callable[[int], object] | None = None) -> None:
+def serve(
+    store: Store,
+    config: ServeConfig,
+    on_commit: Callable[[int], object] | None = None,
+    alerting: Alerting | None = None,
+) -> None:
     """Serve until SIGTERM/SIGINT; the lifespan shutdown flushes the spool into the archive before exit."""
     import uvicorn
 
     set_level(config.log_level)
-    app = build_app(store, config, on_commit)
+    app = build_app(store, config, on_commit, alerting)
     if app.token is None and config.client_ca is None:
         log("warning", "no --token-file and no --client-ca: any client that reaches the port may send events")
     uv = uvicorn.Config(

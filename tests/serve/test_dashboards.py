@@ -40,6 +40,17 @@ def test_every_metric_named_in_the_dashboard_alerts_and_docs_is_exported() -> No
     )
     assert unknown == []
     assert {"kanalytics_events_received_total", "kanalytics_spool_bytes", "kanalytics_build_info"} <= names
-    assert len(dashboard["panels"]) == 8 and {r["alert"] for g in rules["groups"] for r in g["rules"]} == {
+    assert {
+        "kanalytics_findings_total",
+        "kanalytics_alerts_total",
+        "kanalytics_finding_identities_total",
+    } <= used
+    assert len(dashboard["panels"]) == 13 and {r["alert"] for g in rules["groups"] for r in g["rules"]} == {
         "KanalyticsReceiverDown", "KanalyticsSpoolGrowing", "KanalyticsFlushFailing", "KanalyticsRejectingBatches",
+        "KanalyticsAlertsUndelivered",
     }  # fmt: skip
+    detections = [p["title"] for p in dashboard["panels"] if p["gridPos"]["y"] >= 33]
+    assert detections == [
+        "Findings by severity", "Findings by query", "Top identities (findings in range)",
+        "Alert deliveries by sink and state",
+    ]  # fmt: skip
