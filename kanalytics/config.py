@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -141,7 +142,7 @@ SinkType = Literal["webhook", "alertmanager", "slack"]
 class AlertSink(_Strict):
     """One destination of alerts (docs/alerts.md)."""
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    name: str
     # webhook: a Falcosidekick-shaped JSON POST; alertmanager: Alertmanager v2 POST /api/v2/alerts; slack: an
     # incoming webhook (its URL is the secret: give `url_secret`, not `url`).
     type: SinkType
@@ -158,6 +159,13 @@ class AlertSink(_Strict):
     give_up_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     # Extra tags (webhook `tags`) / labels (alertmanager) sent with every alert of this sink.
     labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", value):
+            raise ValueError(f"{value!r}: a sink name is lowercase letters, digits, '-' and '_' (e.g. oncall)")
+        return value
 
     @field_validator("url")
     @classmethod
@@ -305,7 +313,9 @@ def read_secret(secret: Secret, what: str) -> str:
         source = secret.file
     else:
         assert secret.env is not None
-        value = os.environ.get(secret.env, "").strip()
+        if secret.env not in os.environ:
+            raise ConfigError(f"{what}: ${secret.env} is not set", hint="export it where kanalytics runs")
+        value = os.environ[secret.env].strip()
         source = f"${secret.env}"
     if not value:
         raise ConfigError(f"{what}: {source} is empty", hint="put the token or URL there (one line)")

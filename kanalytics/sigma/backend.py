@@ -59,6 +59,7 @@ _COMPARE = {
     CompareOperators.GT: ">",
     CompareOperators.GTE: ">=",
 }
+_DECISION_WORDS = ("allow", "forbid")  # the values of the authorization.k8s.io/decision annotation
 _REGEX_FLAGS = {
     SigmaRegularExpressionFlag.IGNORECASE: "i",
     SigmaRegularExpressionFlag.MULTILINE: "m",
@@ -125,14 +126,18 @@ class ArchiveBackend(TextQueryBackend):
     ) -> str:
         value = cond.value
         assert isinstance(value, SigmaString)
-        return self._match(cond.field, lambda x, kind: self._string_test(x, kind, value, cased=False))
+        return self._match(
+            cond.field, lambda x, kind: self._string_test(cond.field, x, kind, value, cased=False)
+        )
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
         value = cond.value
         assert isinstance(value, SigmaCasedString)
-        return self._match(cond.field, lambda x, kind: self._string_test(x, kind, value, cased=True))
+        return self._match(
+            cond.field, lambda x, kind: self._string_test(cond.field, x, kind, value, cased=True)
+        )
 
     def convert_condition_field_eq_val_num(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -257,7 +262,7 @@ class ArchiveBackend(TextQueryBackend):
     def _as_text(x: str, kind: str) -> str:
         return f"CAST({x} AS VARCHAR)" if kind == "integer" else x
 
-    def _string_test(self, x: str, kind: str, value: SigmaString, *, cased: bool) -> str:
+    def _string_test(self, field: str, x: str, kind: str, value: SigmaString, *, cased: bool) -> str:
         if value.contains_placeholder():
             raise _unsupported("placeholders (%name%) need a pipeline that defines their values")
         parts = value.s
@@ -266,7 +271,7 @@ class ArchiveBackend(TextQueryBackend):
         if kind == "integer":
             if not wild:
                 if not re.fullmatch(r"-?[0-9]+", plain):
-                    raise _unsupported(f"the value {plain!r} can never match a number (a status code)")
+                    raise _not_a_number(field, plain)
                 return f"{x} = {int(plain)}"
             x = self._as_text(x, kind)
         if parts == [SpecialChars.WILDCARD_MULTI]:
@@ -286,6 +291,19 @@ class ArchiveBackend(TextQueryBackend):
             return f"contains({fold(x)}, {fold(literal)})"
         pattern = "".join(_like_part(p) for p in parts)
         return f"{x} {'LIKE' if cased else 'ILIKE'} {sql_string(pattern)} ESCAPE '\\'"
+
+
+def _not_a_number(field: str, text: str) -> SigmaFeatureNotSupportedByBackendError:
+    """Why a word compared with a numeric column can never match, naming the Sigma field; a word the
+    authorizer writes (allow, forbid) points at the field that holds it."""
+    column = COLUMNS[field]
+    message = f"the value {text!r} can never match a number ({column.sigma[0]}: {column.description})"
+    if text.strip().lower() in _DECISION_WORDS:
+        message += (
+            f"; the authorizer's {'/'.join(_DECISION_WORDS)} decision is the field "
+            f"{COLUMNS['authz_decision'].sigma[0]}"
+        )
+    return _unsupported(message)
 
 
 def _like_part(part: object) -> str:

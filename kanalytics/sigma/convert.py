@@ -1,9 +1,10 @@
 """Sigma rule files -> catalog detection queries (`<out>/detections/sigma-<slug>.sql`), each checked the way
 the catalog will read it before it is written.
 
-A rule becomes an event-scope detection over `events`: the finding columns every detection returns, the
-period bound by `$period_start`/`$period_end`, one finding per request (the ResponseComplete stage, unless
-the rule names `stage` itself), the per-query allow-list, and the rule's condition from `ArchiveBackend`.
+A rule becomes a detection over `events`: the finding columns every detection returns, the period bound by
+`$period_start`/`$period_end`, one finding per request (`ONE_PER_REQUEST`, which makes it a `scope: day` query;
+a rule that names `stage` itself reads single rows and is `scope: event`), the per-query allow-list, and the
+rule's condition from `ArchiveBackend`.
 A rule that cannot be expressed is skipped with the reason; a file that cannot be read or parsed is failed.
 Nothing invalid is written: each file's header is validated by the catalog loader, and its SQL is run once
 over an empty `events` relation, so a converted folder always loads as a `query_paths` entry.
@@ -58,6 +59,16 @@ _AREA_WORDS: tuple[tuple[Area, str], ...] = (
 )
 AREA_PATTERNS: tuple[tuple[Area, re.Pattern[str]], ...] = tuple((a, re.compile(p)) for a, p in _AREA_WORDS)
 DEFAULT_AREA: Area = "activity"
+# One finding per request, whatever stages the audit policy logs: of the request's stages that match (never
+# RequestReceived, which carries no response), the ResponseComplete one, else the latest. A streaming request
+# (exec, attach, port-forward, watch) is logged at ResponseStarted and only at ResponseComplete when it ends,
+# so requiring ResponseComplete would miss a session still open (or logged at ResponseStarted only). A
+# request is its auditID with its receipt time, user and URI: clients choose the auditID (see
+# queries/views/pod_exec_sessions.sql, which counts sessions the same way).
+RESPONSE_STAGES = "stage IN ('ResponseStarted', 'ResponseComplete', 'Panic')"
+ONE_PER_REQUEST = """QUALIFY row_number() OVER (
+    PARTITION BY cluster, audit_id, request_ts, user_name, request_uri
+    ORDER BY stage = 'ResponseComplete' DESC, stage_ts DESC, event_hash) = 1"""
 _BIND_START = datetime(2000, 1, 1, tzinfo=UTC)
 _BIND_END = datetime(2000, 1, 2, tzinfo=UTC)
 
@@ -155,7 +166,7 @@ def _convert_one(
     if isinstance(rule, SigmaCorrelationRule):
         reason = (
             "correlation rules (event_count, value_count, temporal) aggregate over many events; an "
-            "event-scope query cannot express them: write a scope: day query by hand"
+            "a per-event condition cannot express them: write a query by hand"
         )
         result.skipped.append(Skipped(path, reason, rule_id, title))
         return
@@ -201,11 +212,16 @@ def query_text(rule: SigmaRule, query_id: str, conditions: list[str], columns: s
         "references": [f"sigma:{rule_id or rule.title}"],
         "mitre": _techniques(rule),
         "tags": ["sigma"],
-        "scope": "event",
+        # One finding per request merges the stages of a request (a window over events), so the findings of a
+        # set of files are not the union of each file's: the query is judged per UTC day (docs/evaluation.md).
+        # A rule that names its stages reads single rows: each finding comes from one event.
+        "scope": "event" if "stage" in columns else "day",
         "description": _description(rule),
     }
     condition = conditions[0] if len(conditions) == 1 else " OR ".join(f"({c})" for c in conditions)
-    stage = "" if "stage" in columns else "\n  AND stage = 'ResponseComplete'"
+    own_stage = "stage" in columns
+    stage = "" if own_stage else f"\n  AND {RESPONSE_STAGES}"
+    per_request = "" if own_stage else f"\n{ONE_PER_REQUEST}"
     # Every value in `condition` and the title are literals written by sql_string; see backend.py.
     sql = f"""SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,
@@ -217,7 +233,7 @@ def query_text(rule: SigmaRule, query_id: str, conditions: list[str], columns: s
 FROM events e
 WHERE request_ts >= $period_start AND request_ts < $period_end{stage}
   AND ({condition})
-  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name])
+  AND NOT allowlisted($query_id, [e.user_name, e.namespace, e.object_name]){per_request}
 ORDER BY ts, audit_id"""  # noqa: S608 - values are literals (sql_string), the rest is fixed text
     import yaml
 

@@ -377,7 +377,7 @@ def test_build_request_headers_and_urls(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_build_request_unreadable_secret_names_the_sink(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("KA_TEST_SLACK_URL", raising=False)
-    with pytest.raises(ConfigError, match=r"sink 'my-slack' URL: \$KA_TEST_SLACK_URL is empty"):
+    with pytest.raises(ConfigError, match=r"sink 'my-slack' URL: \$KA_TEST_SLACK_URL is not set"):
         build_request(make_alert(), sink("slack"), hostname="h", link=None)
 
 

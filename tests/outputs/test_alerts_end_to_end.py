@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 import kanalytics
@@ -188,3 +189,46 @@ def test_alerts_test_sends_one_test_alert_and_reports_the_outcome(tmp_path: Path
         unknown = runner.invoke(app, ["alerts", "test", "nope", *common])
         assert unknown.exit_code == 1  # a UsageError: main() prints it as one line
         assert str(unknown.exception).startswith("no alert sink named 'nope' (configured: hook)")
+
+
+SECRETS = Path(__file__).resolve().parents[1] / "cases" / "secrets-list-clusterwide" / "fire.jsonl"
+
+
+def secrets_listed(ts: datetime, user: str) -> dict[str, Any]:
+    """A cluster-wide list of secrets by `user` at `ts` (secrets-list-clusterwide fires on it)."""
+    event = copy.deepcopy(json.loads(SECRETS.read_text().splitlines()[0]))
+    event["auditID"] = str(uuid.uuid4())
+    event["user"] = {"username": user, "groups": ["system:authenticated"]}
+    event["requestReceivedTimestamp"] = ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    event["stageTimestamp"] = (ts + timedelta(milliseconds=12)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return event
+
+
+@pytest.mark.parametrize(("unit", "expected"), [("finding", 3), ("incident", 2)])
+def test_with_incidents_as_the_unit_linked_findings_alert_once(
+    tmp_path: Path, unit: str, expected: int
+) -> None:
+    """alice binds cluster-admin and then lists every secret (two queries, one incident); bob binds once."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    with sink_server() as hook:
+        settings = settings_for([{"name": "hook", "type": "webhook", "url": hook.url}], unit=unit)
+        arch = open_with(tmp_path, settings)
+        arch.ingest_events(
+            [binding(now - timedelta(minutes=30)), secrets_listed(now - timedelta(minutes=10), "alice@example.com"),
+             binding(now - timedelta(minutes=20), user="bob@example.com", name="other")],
+            cluster="prod",
+        )  # fmt: skip
+        assert arch.alerting.admitted.queued == {"hook": expected}
+        arch.alerting.deliver(seconds=10)
+        payloads = hook.wait_for(expected)
+    assert len(payloads) == expected
+    if unit == "incident":
+        alice = next(
+            p.body for p in payloads if p.body["output_fields"]["ka.user.name"] == "alice@example.com"
+        )
+        assert (
+            alice["output_fields"]["kanalytics.count"] == 2
+        )  # the secrets listing joined the incident's alert
+        [stored] = [a for a in arch.alerting.outbox.alerts() if a.kind == "incident" and a.count == 2]
+        assert stored.incident is not None and stored.incident.startswith("inc-")
+        assert stored.query_id == QUERY  # keyed by the incident's first finding

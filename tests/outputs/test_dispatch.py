@@ -281,7 +281,7 @@ def test_unconfigured_sink_is_dead_and_unreadable_secret_retries(
     assert stats == DispatchStats(retrying=1, dead=1)
     assert outbox.get(alert(), "gone").last_response == "sink gone is not configured"
     row = outbox.get(alert(), "chat")
-    assert (row.state, row.last_response) == ("retrying", "sink 'chat' URL: $KA_TEST_MISSING is empty")
+    assert (row.state, row.last_response) == ("retrying", "sink 'chat' URL: $KA_TEST_MISSING is not set")
 
 
 def test_backoff_doubles_with_jitter_and_is_capped() -> None:

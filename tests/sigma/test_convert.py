@@ -204,6 +204,34 @@ RULES: dict[str, tuple[str, set[str]]] = {
         ),
         {"pod-hostpath"},
     ),
+    # exec is a stream: logged at ResponseStarted (101) when it opens, at ResponseComplete only when it ends
+    "streaming-request": (
+        rule(
+            "Any Exec Into Pod",
+            """
+            selection:
+              verb: create
+              objectRef.resource: pods
+              objectRef.subresource: exec
+            condition: selection
+            """,
+            number=11,
+        ),
+        {"exec-sh", "exec-sh-upper", "exec-ls", "exec-open", "exec-closed"},
+    ),
+    "own-stage": (
+        rule(
+            "Exec Stream Opened",
+            """
+            selection:
+              stage: ResponseStarted
+              objectRef.subresource: exec
+            condition: selection
+            """,
+            number=12,
+        ),
+        {"exec-open", "exec-closed"},
+    ),
 }
 
 UNSUPPORTED: dict[str, tuple[str, str]] = {
@@ -227,7 +255,8 @@ UNSUPPORTED: dict[str, tuple[str, str]] = {
     ),
     "status-text.yml": (
         rule("Allowed", "selection:\n  responseStatus.code: ALLOW\ncondition: selection\n", number=23),
-        "the value 'ALLOW' can never match a number",
+        "the value 'ALLOW' can never match a number (responseStatus.code: the HTTP status); the authorizer's "
+        "allow/forbid decision is the field annotations.authorization.k8s.io/decision",
     ),
 }
 CORRELATION = """\
@@ -270,6 +299,11 @@ def EVENTS() -> list[dict[str, Any]]:
         pod_exec("exec-ls", "command=ls"),
         # the same request's RequestReceived stage: one finding per request, not per stage
         {**pod_exec("exec-sh", "command=sh"), "stage": "RequestReceived"},
+        # a session still open: only its ResponseStarted stage is logged
+        {**pod_exec("exec-open", "command=id"), "stage": "ResponseStarted", "responseStatus": {"code": 101}},
+        # a session that ended: both stages logged, still one finding
+        {**pod_exec("exec-closed", "command=id"), "stage": "ResponseStarted", "responseStatus": {"code": 101}},
+        {**pod_exec("exec-closed", "command=id"), "responseStatus": {"code": 101}},
         ev("sa-secret-admin", verb="get", user=sa, objectRef={"resource": "secrets", "namespace": "ci", "name": "db-admin"}),
         ev("sa-secret-other", verb="get", user=sa, objectRef={"resource": "secrets", "namespace": "ci", "name": "db"}),
         ev("alice-secret-admin", verb="get", user=alice, objectRef={"resource": "secrets", "namespace": "ci", "name": "db-admin"}),
@@ -385,7 +419,7 @@ def test_header_carries_the_rule_metadata(converted: tuple[Path, Any]) -> None:
         "references": ["sigma:5e1a0000-0000-4000-8000-000000000001"],
         "mitre": ["T1609"],
         "tags": ["sigma"],
-        "scope": "event",
+        "scope": "day",  # one finding per request merges a request's stages: judged per UTC day
         "description": "Test rule Shell Exec Into Pod.\nFalse positives (from the rule): Debugging\n"
         "References: https://example.com/exec\nConverted from Sigma rule 5e1a0000-0000-4000-8000-000000000001 "
         "by kanalytics sigma convert: review it before relying on it (docs/sigma.md).",
@@ -518,3 +552,20 @@ def test_cli_exits_one_when_a_file_cannot_be_parsed(tmp_path: Path) -> None:
         in result.stderr
     )
     assert result.stderr.splitlines()[-1] == "1 converted, 0 skipped, 1 file(s) not read"
+
+
+def test_one_finding_per_request_holds_when_its_stages_are_committed_apart(
+    converted: tuple[Path, Any], tmp_path: Path
+) -> None:
+    """An exec's ResponseStarted in one commit and its ResponseComplete in the next are still one finding:
+    the converted query is `scope: day`, so the day is judged again as a whole (docs/evaluation.md)."""
+    out, conversion = converted
+    query_id = query_id_of(conversion, 11)  # "Any Exec Into Pod"
+    arch = open_archive(tmp_path / "a", config=Settings(query_paths=[str(out)]))
+    started, complete = [e for e in EVENTS() if e["auditID"] == "exec-closed"]
+    assert (started["stage"], complete["stage"]) == ("ResponseStarted", "ResponseComplete")
+    arch.ingest_events([started], cluster="c1")
+    arch.ingest_events([complete], cluster="c1")
+    day = _T0.replace(hour=0)
+    found = arch.findings(start=day, end=day + timedelta(days=1)).findings
+    assert [(f.query_id, f.audit_id) for f in found if f.query_id == query_id] == [(query_id, "exec-closed")]
