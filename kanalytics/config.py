@@ -164,7 +164,9 @@ class AlertSink(_Strict):
     @classmethod
     def _plain_name(cls, value: str) -> str:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,62}", value):
-            raise ValueError(f"{value!r}: a sink name is lowercase letters, digits, '-' and '_' (e.g. oncall)")
+            raise ValueError(
+                f"{value!r}: a sink name is lowercase letters, digits, '-' and '_' (e.g. oncall)"
+            )
         return value
 
     @field_validator("url")
