@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 import kanalytics
+from kanalytics.catalog import evaluate
 from kanalytics.cli import app
 from kanalytics.config import parse_settings
 from tests.outputs.sink_server import SinkServer, sink_server
@@ -232,3 +233,17 @@ def test_with_incidents_as_the_unit_linked_findings_alert_once(
         [stored] = [a for a in arch.alerting.outbox.alerts() if a.kind == "incident" and a.count == 2]
         assert stored.incident is not None and stored.incident.startswith("inc-")
         assert stored.query_id == QUERY  # keyed by the incident's first finding
+
+
+def test_the_outbox_forgets_what_is_older_than_forty_days_at_the_first_commit(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    with sink_server() as hook:
+        settings = settings_for([{"name": "hook", "type": "webhook", "url": hook.url}])
+        first = open_with(tmp_path, settings)
+        first.ingest_events([binding(now - timedelta(minutes=5))], cluster="prod")
+        first.alerting.deliver(seconds=10)
+        assert len(first.alerting.outbox.deliveries(state="delivered")) == 1
+        later = open_with(tmp_path, settings)  # a new process, 41 days on
+        later.alerting.after_commit(evaluate.committed_parts(later.store, 0), now=now + timedelta(days=41))
+        assert later.alerting.outbox.deliveries() == []
+        assert later.alerting.outbox.alerts() == []

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 # Seen findings are remembered this long (longer than any re-evaluation reaches back).
 REMEMBER = timedelta(days=40)
+# How often a long-running process (the receiver, `ingest --follow`) forgets what is older than that, in seconds.
+PRUNE_EVERY = 6 * 3600.0
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Alerting:
         # What every commit of this process admitted (the ingest command prints it).
         self.admitted = CommitAlerts()
         self._log: Callable[[str, str], None] | None = None
+        self._pruned = -PRUNE_EVERY  # the first commit of the process prunes
 
     @property
     def enabled(self) -> bool:
@@ -97,6 +100,9 @@ class Alerting:
         found = pipeline.commit_findings(self.store, self.catalog, self.settings, parts)
         result = self.admit(found, now=now)
         self.admitted.add(result)
+        if time.monotonic() - self._pruned > PRUNE_EVERY:
+            self.prune(now=now)
+            self._pruned = time.monotonic()
         if self._dispatcher is not None and any(result.queued.values()):
             self._dispatcher.nudge()
         return result
