@@ -201,12 +201,16 @@ def echo_evaluation(evaluation: Mapping[str, Any]) -> None:
 
 
 def echo_alerts(alerts: Mapping[str, Any]) -> None:
-    """What alerting did after a commit (stderr): findings admitted, alerts opened and how delivery went."""
+    """What alerting did after a commit (stderr): new findings, alerts queued per sink, and how delivery went."""
     delivery = alerts.get("delivery") or {}
+    queued = alerts.get("queued") or {}
+    per_sink = ", ".join(f"{sink}: {number(n)}" for sink, n in sorted(queued.items()))
     line = (
-        f"alerts: {number(alerts.get('findings', 0))} new finding(s), {number(alerts.get('alerts', 0))} alert(s) "
-        f"opened, {number(alerts.get('repeats', 0))} repeat(s) counted"
+        f"alerts: {number(alerts.get('findings', 0))} new finding(s), "
+        f"{number(sum(queued.values()))} alert(s) queued" + (f" ({per_sink})" if per_sink else "")
     )
+    if alerts.get("repeats"):
+        line += f", {number(alerts['repeats'])} repeat(s) counted into open alerts"
     if alerts.get("too_old"):
         line += f", {number(alerts['too_old'])} too old to alert"
     echo(line, err=True)

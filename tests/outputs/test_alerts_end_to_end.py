@@ -247,3 +247,22 @@ def test_the_outbox_forgets_what_is_older_than_forty_days_at_the_first_commit(tm
         later.alerting.after_commit(evaluate.committed_parts(later.store, 0), now=now + timedelta(days=41))
         assert later.alerting.outbox.deliveries() == []
         assert later.alerting.outbox.alerts() == []
+
+
+def test_ingest_says_what_it_alerted_and_delivers_once(tmp_path: Path) -> None:
+    with sink_server() as hook:
+        config = tmp_path / "kanalytics.toml"
+        config.write_text(f'[[alerts.sinks]]\nname = "hook"\ntype = "webhook"\nurl = "{hook.url}/"\n')
+        log = tmp_path / "audit.jsonl"
+        log.write_text(json.dumps(binding(datetime.now(UTC) - timedelta(minutes=1))) + "\n")
+        common = ["--archive", str(tmp_path / "archive"), "--config", str(config), "--cluster", "prod"]
+        result = CliRunner().invoke(app, ["ingest", str(log), *common])
+        assert result.exit_code == 0, result.output
+        assert "alerts: 2 new finding(s), 1 alert(s) queued (hook: 1)" in result.output
+        assert "delivery: 1 delivered, 0 to retry, 0 failed" in result.output
+        assert len(hook.received) == 1
+        again = CliRunner().invoke(app, ["ingest", str(log), "--full", "--json", *common])
+        assert again.exit_code == 0, again.output
+        summary = json.loads(again.stdout)
+        assert summary["duplicates"] == 1 and summary["alerts"]["queued"] == {}
+        assert len(hook.received) == 1
