@@ -31,6 +31,7 @@ from kanalytics.catalog.model import (
     View,
     ViewHeader,
 )
+from kanalytics.catalog.scope import scope_problems
 from kanalytics.errors import QueryError, UsageError
 from kanalytics.vocabulary import (
     KIND_FOLDERS,  # folder name -> the kind its queries must declare
@@ -303,6 +304,9 @@ def _load_roots(roots: list[Path], problems: list[str]) -> Catalog:
     views = _load_views(roots, problems, overrides, macros)
     problems.extend(needs_config_problems(queries.values(), shared_sql(macros.values(), views.values())))
     problems.extend(superseded_problems(queries))
+    shared = shared_sql(macros.values(), views.values())
+    views_read = {qid: names_read(q.sql, shared) & set(views) for qid, q in queries.items()}
+    problems.extend(scope_problems(queries.values(), {v: views[v].sql for v in views}, views_read))
     _raise_problems(problems)
     digest = hashlib.sha256()
     for qid in sorted(queries):

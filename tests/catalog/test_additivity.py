@@ -11,12 +11,12 @@ bringing their baseline days along.
 from __future__ import annotations
 
 import json
-import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -29,6 +29,7 @@ from kanalytics.catalog.findings import json_safe
 from kanalytics.catalog.loader import Catalog, load_catalog
 from kanalytics.catalog.model import QueryHeader
 from kanalytics.catalog.runner import run_catalog
+from kanalytics.catalog.scope import merging_constructs
 from kanalytics.sources.files import Record
 
 from .test_cases import CASES, case_period, load_case, read_events
@@ -40,8 +41,6 @@ DAY_1 = datetime(2026, 3, 10, tzinfo=UTC)
 DAYS = [DAY_1 + timedelta(days=n) for n in range(3)]
 SPAN = (DAYS[0], DAYS[-1] + timedelta(days=1))
 CLUSTERS = ("east", "west")
-# What a row-local ("scope: event") query may not contain: each of these merges events.
-MERGING_SQL = re.compile(r"\bGROUP\s+BY\b|\bOVER\s*\(|\bQUALIFY\b|\bpod_exec_sessions\b", re.IGNORECASE)
 _STAMPS = ("requestReceivedTimestamp", "stageTimestamp")
 _STAGE_NO = {"RequestReceived": 0, "ResponseStarted": 1, "ResponseComplete": 2, "Panic": 3}
 
@@ -238,12 +237,6 @@ def test_event_scope_is_row_local(query_id: str, split_runs: tuple[Runs, list[Ru
     )
 
 
-def merging_constructs(sql: str) -> list[str]:
-    """The constructs in `sql` that merge events (what a "scope: event" query may not use)."""
-    body = re.sub(r"/\*.*?\*/|--[^\n]*", " ", sql, flags=re.DOTALL)
-    return sorted({m.group(0).upper() for m in MERGING_SQL.finditer(body)})
-
-
 def test_event_scope_queries_merge_no_events(catalog: Catalog) -> None:
     """Every offender at once: a "scope: event" query with an aggregate, a window, QUALIFY or pod_exec_sessions."""
     offenders = {}
@@ -283,3 +276,34 @@ def test_scope_is_a_header_field() -> None:
     assert QueryHeader(**header, scope="event").scope == "event"
     with pytest.raises(ValueError, match="scope"):
         QueryHeader(**header, scope="period")
+
+
+def test_the_loader_refuses_an_event_scope_query_that_merges_events(tmp_path: Path) -> None:
+    """A query of a `query_paths` folder is held to the same rule as the built-in ones, with the file named."""
+    from kanalytics.config import Settings
+    from kanalytics.errors import QueryError
+
+    folder = tmp_path / "mine" / "detections"
+    folder.mkdir(parents=True)
+    header = (
+        "/* ---\nid: {id}\ntitle: Mine\nkind: detection\nseverity: low\narea: activity\nscope: event\n"
+        "description: A test query.\n--- */\n"
+    )
+    select = ("SELECT request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, "
+              "resource, namespace, object_name, 'x' AS summary FROM events ")  # fmt: skip
+    (folder / "mine-grouped.sql").write_text(
+        header.format(id="mine-grouped") + select + "QUALIFY row_number() OVER (PARTITION BY audit_id) = 1\n"
+    )
+    (folder / "mine-sessions.sql").write_text(header.format(id="mine-sessions") + select.replace(
+        "FROM events", "FROM events WHERE audit_id IN (SELECT audit_id FROM pod_exec_sessions)"))  # fmt: skip
+    with pytest.raises(QueryError) as caught:
+        load_catalog(settings=Settings(query_paths=[str(tmp_path / "mine")]))
+    message = str(caught.value)
+    assert (
+        f"{folder / 'mine-grouped.sql'}: scope: event, but its SQL merges events (OVER (, QUALIFY)" in message
+    )
+    assert (
+        f"{folder / 'mine-sessions.sql'}: scope: event, but its SQL merges events (POD_EXEC_SESSIONS, "
+        in message
+    )
+    assert "make it scope: day" in message
