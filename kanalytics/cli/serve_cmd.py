@@ -83,6 +83,8 @@ def serve(
 
     Answers 200 only once a batch is on disk (spooled and fsynced); flushes the spool into the archive every
     --flush-events events or --flush-seconds seconds and on SIGTERM. Health: /healthz, /readyz; /metrics.
+    Each flush is evaluated as it commits, and its findings alert the configured [[alerts.sinks]] from a
+    thread of their own (docs/alerts.md).
     """
     from kanalytics.errors import UsageError
     from kanalytics.serve import ServeConfig
