@@ -19,12 +19,12 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from kanalytics.config import read_secret
 from kanalytics.errors import ConfigError, DeliveryError
+from kanalytics.outputs.http import netloc, read_bounded, retry_after
 from kanalytics.sources.jsontext import dumps_bytes
 from kanalytics.textsafe import visible
 
@@ -105,7 +105,7 @@ class HecClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if parts.scheme not in ("http", "https") or netloc(url) == "?":
             raise ConfigError(
                 f"Splunk HEC url {_shown(url)!r} is not an http(s) URL",
                 hint="set [exports.splunk_hec] url, e.g. https://splunk.example.com:8088",
@@ -121,7 +121,7 @@ class HecClient:
         if not path.endswith(COLLECTOR_PATH):
             path = path.removesuffix("/services/collector") + COLLECTOR_PATH
         # User info is dropped: httpx would send it as Basic auth in place of the token.
-        self.url = urlunsplit((parts.scheme, _netloc(url), path, "", ""))
+        self.url = urlunsplit((parts.scheme, netloc(url), path, "", ""))
         self.shown_url = self.url
         self._token = token
         self.batch_events = batch_events
@@ -249,12 +249,9 @@ class HecClient:
         # nothing, so memory stays at one batch.
         headers = headers | {"Content-Length": str(len(wire))}
         with client.stream("POST", self.url, content=_once(wire), headers=headers) as response:
-            answer = bytearray()
-            for chunk in response.iter_bytes():
-                answer += chunk[: MAX_ANSWER_BYTES - len(answer)]
-                if len(answer) >= MAX_ANSWER_BYTES:
-                    break
-            return response.status_code, bytes(answer), _retry_after(response.headers.get("Retry-After"))
+            answer = read_bounded(response, MAX_ANSWER_BYTES)
+            wait = retry_after(response.headers.get("Retry-After"), cap=MAX_RETRY_AFTER_SECONDS)
+            return response.status_code, answer, wait
 
 
 def _once(data: bytes) -> Iterator[bytes]:
@@ -299,35 +296,7 @@ def _delivered(events: int) -> str:
     return f"the first {events} event(s) were delivered: sending again sends them twice"
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Retry-After as seconds (delta-seconds or an HTTP date), capped; None when absent or unreadable."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER_SECONDS)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return min(max(when.timestamp() - time.time(), 0.0), MAX_RETRY_AFTER_SECONDS)
-
-
 def _shown(url: str) -> str:
     """`url` without user info, query or fragment, for messages."""
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, _netloc(url), parts.path, "", ""))
-
-
-def _netloc(url: str) -> str:
-    """The host and port of `url`, without user info."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"[{host}]" if ":" in host else host
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port is not None:
-        netloc += f":{port}"
-    return netloc
+    return urlunsplit((parts.scheme, netloc(url), parts.path, "", ""))

@@ -24,11 +24,11 @@ from kanalytics.outputs.alerts.model import Alert
 from kanalytics.outputs.alerts.sinks import (
     alertmanager_payload,
     build_request,
-    retry_after,
     send,
     slack_payload,
     webhook_payload,
 )
+from kanalytics.outputs.http import retry_after
 
 TOKEN = "tok-3f9a1c77e2b04d55"
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)

@@ -11,7 +11,6 @@ import re
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -20,6 +19,7 @@ import httpx
 from kanalytics._version import __version__
 from kanalytics.config import AlertSink, read_secret
 from kanalytics.outputs.alerts.model import Alert, Outcome, Request
+from kanalytics.outputs.http import netloc, read_bounded, retry_after
 from kanalytics.sources import jsontext
 from kanalytics.textsafe import escape_json_text, visible
 
@@ -43,7 +43,6 @@ SLACK_HEADER_LIMIT = 150  # a header block's plain_text
 SLACK_MAX_FIELDS = 10
 RESPONSE_CHARS = 500  # of a response body kept in an Outcome
 MAX_BODY_READ = 64 * 1024  # of a response body read at all
-RETRY_AFTER_CAP = 3600.0
 MISSING = "<NA>"  # what Falco prints for a field without a value
 _LABEL_NAME = re.compile(r"[^A-Za-z0-9_]")
 _SLACK_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -282,40 +281,10 @@ def build_request(
     return Request(url=_address(sink), body=encoded, headers=headers)
 
 
-def host_of(url: str) -> str:
-    """The host (and port) of `url`, the only part of a sink's address that may be shown."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or "?"
-        return f"{host}:{parts.port}" if parts.port else host
-    except ValueError:
-        return "?"
-
-
 def clean_response(text: str, limit: int = RESPONSE_CHARS) -> str:
     """The start of a response body for a record: control characters removed, at most `limit` characters."""
     kept = "".join(ch for ch in text[: limit * 2] if ch.isprintable() or ch == " ")
     return kept[:limit]
-
-
-def retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header (delay-seconds or an HTTP-date), at least 0, capped at an hour."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return min(max(seconds, 0.0), RETRY_AFTER_CAP)
 
 
 def _scrub(message: str, secrets: Iterable[str]) -> str:
@@ -333,16 +302,7 @@ def _network_failure(request: Request, exc: Exception) -> Outcome:
     secrets += [authorization, authorization.split(" ", 1)[-1]]  # "Bearer <token>" and the token
     detail = clean_response(_scrub(str(exc), sorted(set(secrets), key=len, reverse=True)), 200)
     reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
-    return Outcome("retry", None, f"{reason} (POST to {host_of(request.url)})")
-
-
-def _read_bounded(response: httpx.Response, deadline: float) -> str:
-    data = bytearray()
-    for chunk in response.iter_bytes():
-        data += chunk
-        if len(data) >= MAX_BODY_READ or time.monotonic() > deadline:
-            break
-    return bytes(data[:MAX_BODY_READ]).decode("utf-8", errors="replace")
+    return Outcome("retry", None, f"{reason} (POST to {netloc(request.url)})")
 
 
 def send(client: httpx.Client, request: Request, *, timeout: float) -> Outcome:
@@ -359,7 +319,7 @@ def send(client: httpx.Client, request: Request, *, timeout: float) -> Outcome:
             follow_redirects=False,
         ) as response:
             status = response.status_code
-            body = clean_response(_read_bounded(response, deadline))
+            body = clean_response(read_bounded(response, MAX_BODY_READ, deadline).decode("utf-8", "replace"))
             wait = retry_after(response.headers.get("retry-after"))
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return _network_failure(request, exc)
