@@ -421,8 +421,9 @@ class Archive:
         """Write the period's findings to review (as `findings` lists them) as JSON Lines in `format` ("jsonl",
         "ecs", "splunk-hec", "ocsf": OCSF Detection Finding); returns how many."""
         from kanalytics.outputs import export
+        from kanalytics.outputs.formats import finding_converter
 
-        export.finding_documents([], format, self.settings)  # an unknown format fails before the catalog runs
+        finding_converter(format, self.settings)  # an unknown format fails before the catalog runs
         result = self.findings(
             month=month, start=start, end=end, clusters=clusters, min_severity=min_severity
         )

@@ -108,3 +108,12 @@ def test_hec_delivery_without_a_collector_configured_says_what_to_set(tmp_path: 
     result = runner.invoke(app, ["export", "--archive", str(tmp_path / "a"), "--hec", "--month", "2026-10"])
     assert result.exit_code == 1
     assert "[exports.splunk_hec] url and token" in str(result.exception)
+
+
+def test_an_unknown_findings_format_fails_before_the_catalog_runs(tmp_path: Path) -> None:
+    import io
+
+    from kanalytics.errors import UsageError
+
+    with pytest.raises(UsageError, match="unknown findings format 'xml'"):
+        kanalytics.open_archive(tmp_path / "none").export_findings(io.BytesIO(), month="2026-10", format="xml")

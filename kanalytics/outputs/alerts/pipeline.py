@@ -102,7 +102,7 @@ def keying(findings: Sequence[Finding], *, catalog: Catalog, settings: Settings,
         return _incident_keying(findings, catalog=catalog, settings=settings, now=now, sinks_of=sinks_of)
 
     def key_of(finding: Finding) -> str:
-        columns = _dedup_columns(catalog, finding.query_id)
+        columns = catalog.get(finding.query_id).header.dedup_by
         return json.dumps([finding.query_id, finding.cluster, dedup_values(finding, columns)], sort_keys=True)
 
     def alert_of(finding: Finding, key: str) -> Alert:
@@ -140,8 +140,8 @@ def _incident_keying(
 
     def alert_of(finding: Finding, key: str) -> Alert:
         incident = of.get(fingerprint(finding))
-        header = catalog.get(finding.query_id).header
         if incident is None:
+            header = catalog.get(finding.query_id).header
             return _alert(
                 finding, key, settings.alerts, now=now, title=header.title, kind=header.kind,
                 severity=header.severity, summary=finding.summary, description=header.description,
@@ -157,10 +157,6 @@ def _incident_keying(
         )  # fmt: skip
 
     return Keying(key_of, alert_of, sinks_of)
-
-
-def _dedup_columns(catalog: Catalog, query_id: str) -> list[str]:
-    return list(catalog.get(query_id).header.dedup_by)
 
 
 def _alert(
