@@ -116,4 +116,6 @@ def test_an_unknown_findings_format_fails_before_the_catalog_runs(tmp_path: Path
     from kanalytics.errors import UsageError
 
     with pytest.raises(UsageError, match="unknown findings format 'xml'"):
-        kanalytics.open_archive(tmp_path / "none").export_findings(io.BytesIO(), month="2026-10", format="xml")
+        kanalytics.open_archive(tmp_path / "none").export_findings(
+            io.BytesIO(), month="2026-10", format="xml"
+        )
