@@ -566,6 +566,56 @@ class Archive:
             )
         return utc(findings_frame(result.listing(include_recurring=include_recurring)))
 
+    def controls(
+        self,
+        *,
+        month: str | None = None,
+        start: Instant | None = None,
+        end: Instant | None = None,
+        clusters: Sequence[str] | None = None,
+        frameworks: Sequence[str] | None = None,
+    ) -> pl.DataFrame:
+        """The control mapping of the period as the report shows it, one row per control of each framework
+        (default: `[report] frameworks`): its status (exceptions | evidenced | not evaluable | manual), the
+        exceptions to review and how many of them were reviewed, the info-severity inventory counted as
+        evidence, and the checks behind it (kanalytics.report.controls)."""
+        import polars as pl
+
+        from kanalytics.catalog.api import judged_run
+        from kanalytics.report.controls import control_tables
+
+        first, last = self.closed_period(month=month, start=start, end=end)
+        self.require()
+        self._warn_if_empty(first, last, clusters)
+        run = judged_run(
+            self.store, first, last, settings=self.settings, catalog=self.catalog, clusters=clusters
+        )
+        wanted = list(frameworks or self.settings.report.frameworks)
+        rows = [
+            {
+                "framework": table.id,
+                "framework_title": table.title,
+                "control": row.control,
+                "title": row.title,
+                "automation": row.automation,
+                "status": row.status,
+                "exceptions": row.exceptions,
+                "reviewed": row.reviewed,
+                "inventory": row.inventory,
+                "checks": row.queries,
+                "reason": row.reason,
+                "note": row.note,
+            }
+            for table in control_tables(run, self.catalog, wanted)
+            for row in table.rows
+        ]
+        schema: dict[str, Any] = {
+            "framework": pl.String, "framework_title": pl.String, "control": pl.String, "title": pl.String,
+            "automation": pl.String, "status": pl.String, "exceptions": pl.Int64, "reviewed": pl.Int64,
+            "inventory": pl.Int64, "checks": pl.List(pl.String), "reason": pl.String, "note": pl.String,
+        }  # fmt: skip
+        return pl.DataFrame(rows, schema=schema)
+
     def report(
         self,
         out: str | Path,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import math
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -22,6 +24,25 @@ from kanalytics.vocabulary import SEVERITY_ORDER
 if TYPE_CHECKING:
     import polars as pl
     import pyarrow as pa
+
+
+# What makes a finding the same finding across re-evaluations, re-ingests and report runs: the query, where and
+# when, and the request's who / what (not the summary or evidence, which a day-scope query restates as the day
+# grows). `finding_id` and the alert outbox's fingerprint both hash these.
+FINDING_IDENTITY: tuple[str, ...] = ("query_id", "cluster", "ts", "audit_id", "user_name", "source_ip", "verb",
+                                     "resource", "namespace", "object_name")  # fmt: skip
+
+
+def identity_values(finding: Finding) -> list[Any]:
+    """The JSON-safe values of FINDING_IDENTITY for one finding, in that order."""
+    return [json_safe(getattr(finding, name)) for name in FINDING_IDENTITY]
+
+
+def finding_id(finding: Finding) -> str:
+    """A finding's stable id ("f-" and 16 hex digits): the same finding gets the same id in every run, so an
+    analyst's disposition (`kanalytics triage set ID`) follows it into later reports."""
+    digest = hashlib.blake2b(json.dumps(identity_values(finding)).encode("utf-8"), digest_size=8)
+    return "f-" + digest.hexdigest()
 
 
 def missing_columns(kind: str, column_names: list[str]) -> list[str]:

@@ -147,6 +147,12 @@ class QueryHeader(BaseModel):
     # evidence keys. Findings of one key within the alert window update that alert's count instead of firing
     # again (docs/alerts.md). Default: the identity.
     dedup_by: list[str] = Field(default_factory=lambda: ["user_name"])
+    # For the analyst who reviews a finding (shown with it in the report, the CSV/JSON and alerts): `triage`
+    # says what to check to tell a true positive from expected activity (which fields, which follow-up query
+    # or command); `remediation` what to do once it is confirmed. The loader requires both for detections and
+    # anomalies of medium severity and above.
+    triage: str = ""
+    remediation: str = ""
 
 
 @dataclass(frozen=True)

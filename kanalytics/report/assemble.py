@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kanalytics.report import areas, build, evidence, incidents
+from kanalytics.report import areas, build, controls, evidence, incidents
 from kanalytics.report.context import Cover, ReportContext, Retention
 from kanalytics.report.metrics import EVENTS_PER_DAY, rows_of
 
@@ -99,7 +99,7 @@ def assemble(
         inventory=inventory,
         finding_total=len(run.findings),
         recurring_total=sum(recurring.values()),
-        controls=build.control_tables(run, catalog, list(settings.report.frameworks)),
+        controls=controls.control_tables(run, catalog, list(settings.report.frameworks)),
         areas=sections,
         suppressions=build.suppressions(run),
         recurring=build.recurring(run),

@@ -15,11 +15,9 @@ from kanalytics.catalog.model import CatalogRun, QueryResult
 from kanalytics.catalog.runner import NO_BASELINE, config_key
 from kanalytics.report import charts
 from kanalytics.report.context import (
-    ControlRow,
     Coverage,
     Delta,
     ExecutiveSummary,
-    FrameworkTable,
     Highlight,
     QueryStatus,
     RecurringRow,
@@ -226,34 +224,6 @@ def coverage(
         integrity_ok=integrity_ok,
         statement=statement,
     )
-
-
-def control_tables(run: CatalogRun, catalog: Catalog, frameworks: list[str]) -> list[FrameworkTable]:
-    index = catalog.control_index()
-    found = Counter(f.query_id for f in run.findings)
-    tables = []
-    for fid in frameworks:
-        framework = catalog.frameworks.get(fid)
-        if framework is None:
-            continue
-        rows = []
-        for control in framework.controls:
-            ids = [q for q in index.get(control.id, []) if q in run.results]
-            results = [run.results[q] for q in ids]
-            hits = sum(found.get(q, 0) for q in ids)
-            if control.automation == "manual" or not results:
-                status = "manual"
-            elif hits:
-                status = "findings"
-            elif any(r.status == "ok" for r in results):
-                status = "evidenced"
-            else:
-                status = "not evaluable"
-            rows.append(ControlRow(control.control, control.title, control.automation, status, hits, ids,
-                                   control.note))  # fmt: skip
-        counts = Counter(r.status for r in rows)
-        tables.append(FrameworkTable(framework.id, framework.title, rows, dict(counts)))
-    return tables
 
 
 def suppressions(run: CatalogRun) -> list[SuppressionRow]:

@@ -178,6 +178,11 @@ class FindingRow:
     also: list[str] = field(default_factory=list)  # other checks that raised the same event (ids)
     incident: str = ""  # anchor of the incident the finding belongs to ("" for info and recurring findings)
     incident_rank: int = 0
+    finding_id: str = ""  # kanalytics.catalog.findings.finding_id: what `kanalytics triage set` takes
+    verdict: str = (
+        ""  # the analyst's verdict (benign | true-positive | needs-follow-up), "" when not reviewed
+    )
+    review: str = ""  # Disposition.text(): "benign, reviewed by alice on 2026-11-03: known maintenance"
 
 
 @dataclass
@@ -201,6 +206,9 @@ class FindingGroup:
     references: list[str]
     elsewhere: int = 0  # findings whose event is shown under a more severe check
     first_summary: str = ""  # the summary of the check's first finding (for the executive summary)
+    triage: str = ""  # the query header's `triage:` (what to check)
+    remediation: str = ""  # the query header's `remediation:` (what to do if confirmed)
+    reviewed: int = 0  # findings of this check with a disposition
 
     def shown(self, cap: int) -> list[FindingRow]:
         return self.rows[:cap]
@@ -225,13 +233,22 @@ class InventoryRow:
 
 @dataclass
 class ControlRow:
+    """One control of a framework and what this period's logs say about it (kanalytics.report.controls)."""
+
     control: str  # the framework's own id
     title: str
     automation: str  # automated | partial | manual
-    status: str  # "findings" | "evidenced" | "not evaluable" | "manual"
-    findings: int
+    # "exceptions": non-info findings to review; "evidenced": the checks ran and found nothing to review (their
+    # inventory counts are evidence that the activity was recorded); "not evaluable": no check could run (see
+    # `reason`); "manual": audit logs cannot evidence it, or no check maps to it
+    status: str
+    exceptions: int  # non-info findings of the checks behind it (the review queue)
+    reviewed: int  # of those, findings with an analyst's disposition
+    inventory: int  # info-severity findings: activity recorded, not failures
     queries: list[str]  # query ids behind the control (computed from the headers)
     note: str
+    reason: str = ""  # why not evaluable (the checks' reasons)
+    first_exception: str = ""  # anchor ("q-<query id>") of the most severe check with exceptions
 
 
 @dataclass
@@ -317,6 +334,9 @@ class IncidentView:
     narrative: list[str]
     count: int  # member findings
     checks: list[tuple[str, str]]  # (query id, title) of the checks involved, in time order of first finding
+    verdict: str = ""  # the analyst's verdict on the incident, "" when not reviewed
+    review: str = ""  # Disposition.text() of the incident's disposition
+    reviewed: int = 0  # member findings with a disposition (their own or the incident's)
 
     @property
     def anchor(self) -> str:

@@ -23,7 +23,7 @@ TEMPLATE = "base.html.j2"
 SEVERITY_MARKS = {"critical": "◆◆", "high": "◆", "medium": "▲", "low": "●", "info": "○", "coverage": "■"}
 STATUS_MARKS = {
     "ok": "✔",
-    "findings": "✖",
+    "exceptions": "▲",
     "evidenced": "✔",
     "not evaluable": "?",
     "manual": "✎",

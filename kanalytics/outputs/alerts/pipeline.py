@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from kanalytics.catalog.findings import json_safe
+from kanalytics.catalog.findings import identity_values, json_safe
 from kanalytics.catalog.model import FINDING_NAMES, Finding
 from kanalytics.config import AlertSettings, AlertSink, Settings
 from kanalytics.outputs.alerts.model import Alert
@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 
 # The columns that name one finding (its fingerprint): not the summary, score or evidence, which a day-scope
 # query may restate as more of the day's events arrive (a burst's count grows; it is the same burst).
-_IDENTITY = ("query_id", "cluster", "ts", "audit_id", "user_name", "source_ip", "verb", "resource",
-             "namespace", "object_name")  # fmt: skip
 
 
 def commit_findings(
@@ -59,8 +57,7 @@ def commit_findings(
 
 def fingerprint(finding: Finding) -> str:
     """A finding's identity across re-evaluations (the outbox alerts each once)."""
-    values = [json_safe(getattr(finding, name)) for name in _IDENTITY]
-    return hashlib.sha256(json.dumps(values).encode("utf-8")).hexdigest()
+    return hashlib.sha256(json.dumps(identity_values(finding)).encode("utf-8")).hexdigest()
 
 
 def dedup_values(finding: Finding, columns: Sequence[str]) -> dict[str, str | None]:
