@@ -2,9 +2,9 @@
 
 Canonical means: keys in the order below (unknown keys last, the loader refuses them anyway); scalars as PyYAML
 writes them (quoted only when they must be); a list on one line in flow style (`[a, b]`) when that line fits in
-WIDTH, otherwise one `- item` per line; the description last, folded (`>-`) and wrapped at WIDTH; then
-`--- */`, the SQL and one final newline. Formatting never changes what the header means: a result that does not
-parse back to the same mapping is refused.
+WIDTH, otherwise one `- item` per line; the prose last (description, then a detection's triage and remediation),
+each folded (`>-`) and wrapped at WIDTH; then `--- */`, the SQL and one final newline. Formatting never changes
+what the header means: a result that does not parse back to the same mapping is refused.
 
     python -m kanalytics.catalog.headers --check   # list every file that is not canonical (exit 1 if any)
     python -m kanalytics.catalog.headers --fix     # rewrite them
@@ -52,6 +52,8 @@ QUERY_KEYS = (
     "first_per_period",
     "dedup_by",
     "description",
+    "triage",
+    "remediation",
 )
 VIEW_KEYS = ("id", "depends_on", "description")
 MACRO_KEYS = ("id", "parameters", "returns", "description")
@@ -66,6 +68,7 @@ PROPOSAL_KEYS = (
     "description",
 )
 _INDENT = "  "
+FOLDED_KEYS = frozenset({"description", "triage", "remediation"})  # prose: folded and wrapped
 
 
 def key_order(folder: str) -> tuple[str, ...]:
@@ -89,7 +92,7 @@ def canonical_text(text: str, folder: str) -> str:
 
 
 def _entry(key: str, value: Any) -> str:
-    if key == "description" and isinstance(value, str) and _foldable(value):
+    if key in FOLDED_KEYS and isinstance(value, str) and _foldable(value):
         paragraphs = [
             textwrap.fill(
                 p,

@@ -581,12 +581,33 @@ def _load_query(path: Path, kind: str, controls: dict[str, Control], problems: l
             close = difflib.get_close_matches(cid, list(controls), n=1)
             mine.append(f"unknown control {cid!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     mine.extend(reference_problems(header.references))
+    mine.extend(review_text_problems(header))
     found = sql_problems(sql)
     mine.extend(found or parameter_problems(sql))
     problems.extend(f"{path}: {msg}" for msg in mine)
     if mine:
         return None
     return Query(header=header, sql=sql, path=str(path), version=hashlib.sha256(data).hexdigest()[:12])
+
+
+# A finding at this severity or above lands in someone's review queue (and may page them): its query must say
+# how to triage it and what to do once it is confirmed.
+REVIEW_TEXT_FLOOR = "medium"
+
+
+def review_text_problems(header: QueryHeader) -> list[str]:
+    """Why a detection or anomaly of medium severity or above cannot be reviewed from its header alone: it
+    lacks `triage:` (what to check) or `remediation:` (what to do once confirmed)."""
+    if header.kind == "metric" or SEVERITY_ORDER[header.severity] < SEVERITY_ORDER[REVIEW_TEXT_FLOOR]:
+        return []
+    missing = [key for key in ("triage", "remediation") if not getattr(header, key).strip()]
+    if not missing:
+        return []
+    return [
+        f"a {header.severity} {header.kind} needs {' and '.join(f'`{k}:`' for k in missing)} in its header: "
+        "what an analyst checks to tell a true positive from expected activity, and what to do once it is "
+        "confirmed (docs/catalog.md)"
+    ]
 
 
 def needs_config_problems(queries: Iterable[Query], shared: Mapping[str, str]) -> list[str]:

@@ -217,6 +217,14 @@ def query_text(rule: SigmaRule, query_id: str, conditions: list[str], columns: s
         # A rule that names its stages reads single rows: each finding comes from one event.
         "scope": "event" if "stage" in columns else "day",
         "description": _description(rule),
+        "triage": _triage(rule),
+        "remediation": (
+            "Sigma rules carry no response. If it is confirmed, contain the identity (remove its role bindings, "
+            "revoke or rotate its token or certificate), undo what the request changed (`verb` on `resource` "
+            "`namespace`/`object_name`), then replace this text with your own runbook for the rule. If it was "
+            "expected, record it with `kanalytics triage set FINDING_ID --verdict benign --note ... --by ...` "
+            "and allow-list the identity under `[allowlists.query_lists]` for this query."
+        ),
     }
     condition = conditions[0] if len(conditions) == 1 else " OR ".join(f"({c})" for c in conditions)
     own_stage = "stage" in columns
@@ -400,6 +408,23 @@ def _description(rule: SigmaRule) -> str:
         "relying on it (docs/sigma.md)."
     )
     return "\n".join(p for p in paragraphs if p)
+
+
+def _triage(rule: SigmaRule) -> str:
+    """What to check, from what the rule itself says (its false positives), and the one follow-up every
+    converted rule supports: the request's whole record by its auditID."""
+    known = "; ".join(_words(f) for f in rule.falsepositives or ()) or "none listed"
+    return (
+        "Check `user_name`, `source_ip` and the `user_agent` evidence against who is expected to do this. "
+        f"False positives the rule names: {known}. {_FOLLOW_UP}"
+    )
+
+
+# Text for an analyst to run, not SQL this module executes.
+_FOLLOW_UP = (
+    'Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, stage, user_name, source_ips, user_agent, '
+    "response_code, request_uri FROM events WHERE audit_id = 'AUDIT_ID'\"` shows the whole request."
+)
 
 
 def _words(text: str) -> str:

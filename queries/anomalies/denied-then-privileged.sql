@@ -30,6 +30,22 @@ description: >-
   the day). The score is the number of denials; the baseline column says how often the same identity was
   denied in the baseline_days days before that day (a rolling baseline), to tell a chronically misconfigured
   client from a new one.
+triage: >-
+  Read the `baseline` (was this identity denied often before: a chronically misconfigured client) and the
+  privileged action in `verb`, `resource` and `object_name`, then find what changed between `first_denial` and
+  `ts`: an engineer who lacked a permission, got a binding through a ticket and then did the work, or a GitOps
+  controller failing until its RBAC synced, are benign. The identity granting itself the right, another
+  account granting it without a ticket, or a success that needs no new grant (a token minted after probing) is
+  an attack in progress. Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, verb, resource,
+  subresource, namespace, object_name, response_code FROM events WHERE user_name = 'USER' AND request_ts
+  BETWEEN TIMESTAMPTZ 'FIRST_DENIAL' AND TIMESTAMPTZ 'TS' AND stage = 'ResponseComplete' ORDER BY
+  request_ts"`, and `kanalytics incidents --month YYYY-MM` for the incident it belongs to.
+remediation: >-
+  If it is an attack, revoke the identity's credential, undo the privileged action (delete the binding, token,
+  webhook or certificate request; restart pods it exec'd into and rotate their Secrets) and revert the RBAC
+  change that made it possible, whoever made it. Review the identity's other activity in the incident. The
+  query has no allow-list: fix the RBAC of a chronically denied client so it stops probing, and record a
+  reviewed sequence with `kanalytics triage set FINDING_ID --verdict benign --note ... --by ...`.
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, subresource, namespace,

@@ -30,6 +30,21 @@ description: >-
   first-seen-identity-verb-resource). A credential suddenly used from a new network, above all a public one,
   is the clearest sign it was copied. Addresses in allow_trusted_networks (IPv4 or IPv6) are not reported.
   Score 2 for a public network, 1 for a private one.
+triage: >-
+  Compare the new `network` with the networks in `baseline`, and look at `score` (2: public) and
+  `requests_from_network`: for a person, a new home provider, travel or a changed VPN egress is common and the
+  `user_agent` stays the same; for a service account, a new private /16 follows a new node subnet or cluster
+  expansion, while a public network means its token is used outside the cluster. A hosting provider's or
+  anonymising service's address together with a new `user_agent` is the strongest sign of a copied credential.
+  Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, verb, resource, namespace, object_name,
+  user_agent FROM events WHERE user_name = 'USER' AND source_ips[-1] = 'IP' AND stage = 'ResponseComplete'
+  ORDER BY request_ts"` shows everything done from there.
+remediation: >-
+  If it was not the owner, revoke the credential (a person: disable the login at the identity provider, and
+  unbind a client certificate, which cannot be revoked; a service account: delete its pods and legacy token
+  Secrets or recreate it) and review the actions from that network. Restrict the API endpoint to the VPN and
+  authorised networks. Add a known egress range to `[[allowlists.trusted_networks]]` (`cidr`, `reason`); a
+  one-off (travel) is recorded with `kanalytics triage set FINDING_ID --verdict benign --note ... --by ...`.
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,

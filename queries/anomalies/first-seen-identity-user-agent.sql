@@ -24,6 +24,19 @@ description: >-
   in it. A service account that always talks through its own client library and suddenly speaks kubectl, curl
   or python is being driven by a person with its token. The score is 2 when the identity is a service account,
   1 for a person (people change tools more often).
+triage: >-
+  Compare `product` with the clients in `baseline`: a person moving from kubectl to Lens, k9s or Terraform is
+  usually benign, while a service account (score 2) that always spoke through its own client library and now
+  uses kubectl, curl or python is being driven by a person holding its token. The user agent is client-set, so
+  check `source_ip` against the identity's usual addresses as well. Follow-up: `kanalytics sql --month YYYY-MM
+  "SELECT source_ips[-1] AS client_ip, user_agent, count(*) AS n, min(request_ts) FROM events WHERE user_name
+  = 'USER' AND stage = 'ResponseComplete' GROUP BY ALL ORDER BY n DESC"`.
+remediation: >-
+  If a workload's token is being used by hand, invalidate it (restart the account's pods, delete legacy token
+  Secrets or recreate the account), find how it left the pod (pod-exec, secrets reads) and review what it did
+  with the new client. For a person's new tool, nothing needs fixing; add the identity to
+  `[allowlists.query_lists] first-seen-identity-user-agent` if it keeps changing tools, or record the review
+  with `kanalytics triage set FINDING_ID --verdict benign --note ... --by ...`.
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,

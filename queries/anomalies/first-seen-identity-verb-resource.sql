@@ -23,6 +23,19 @@ description: >-
   writes and on sensitive reads (secrets, RBAC objects, exec/attach/port-forward, tokens, nodes). An identity
   with no activity at all in the window is reported once per combination and day with the baseline "identity
   not seen". Score 2 when the identity itself is new, 1 otherwise.
+triage: >-
+  Read `action` with `namespace` and `object_name`, and the `baseline` (score 2: the identity itself is new):
+  a service account starting a new kind of request right after its application was upgraded, or an engineer
+  new to the team, are the usual causes. A workload account that suddenly lists Secrets, creates pods or
+  bindings, or opens exec sessions it never needed is acting outside its purpose. Follow-up: `kanalytics sql
+  --month YYYY-MM "SELECT request_ts, verb, resource, subresource, namespace, object_name, response_code FROM
+  events WHERE user_name = 'USER' AND request_ts >= TIMESTAMPTZ 'TS' - INTERVAL 1 HOUR AND stage =
+  'ResponseComplete' ORDER BY request_ts LIMIT 200"` puts the action in context.
+remediation: >-
+  If it is not the identity's job, revoke the credential, undo what the action changed and find how it was
+  obtained. Either way, trim the identity's RBAC to what its baseline shows it uses, so that a stolen token
+  cannot do the new thing. For an identity that keeps legitimately branching out (an operator adding
+  features), add it to `[allowlists.query_lists] first-seen-identity-verb-resource` with a reason.
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,

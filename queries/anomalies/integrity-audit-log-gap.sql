@@ -32,6 +32,21 @@ description: >-
   backend, the shipper or the API server stopped: exactly when an attacker would act. Clusters whose median in
   the window is below 5 events/hour are not judged, and a window's hours before the cluster's first event in
   it do not count (as zeros) in its median.
+triage: >-
+  First tell a gap in the archive from a gap at the source: files that are waiting to be ingested, a log
+  shipper or webhook backend that was down, a planned control-plane upgrade or maintenance window, or a
+  cluster that was scaled down all explain silence; `hours` and `events_in_gap` against the `baseline` show
+  how complete the silence was. Without such an explanation, check whether the audit policy or the API
+  server's audit flags were changed just before (for a managed cluster, in the cloud provider's own logs).
+  Follow-up: `kanalytics sql --month YYYY-MM "SELECT date_trunc('hour', request_ts) AS hour, count(*) AS n
+  FROM events WHERE cluster = 'CLUSTER' GROUP BY ALL ORDER BY hour"` and `kanalytics info` for what the
+  archive holds.
+remediation: >-
+  Recover the missing events from the API server's local audit files or the log backend's buffer and ingest
+  them (the finding disappears on the next run once the hours are filled). If the audit configuration was
+  changed or the backend stopped on purpose, treat it as defence evasion: find who changed it and review
+  activity in and around the gap from other sources (cloud provider and node logs). Alert on shipper lag, and
+  record planned maintenance with `kanalytics triage set FINDING_ID --verdict benign --note ... --by ...`.
 --- */
 WITH hourly AS (
     SELECT cluster, date_trunc('hour', request_ts) AS hour, count(*) AS n

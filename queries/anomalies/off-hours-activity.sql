@@ -28,6 +28,21 @@ description: >-
   accounts, nodes or components) with at least 3 active days (configured time zone) in the window are judged,
   so a thin history does not make everything look unusual; break-glass accounts are listed in
   allow_break_glass_users.
+triage: >-
+  Compare the hours and weekdays in `baseline` with the session in `summary` (time zone as configured), then
+  check for an innocent reason: an on-call page or incident at that time, travel, a release scheduled out of
+  hours. The `source_ips` evidence should be the person's usual VPN or office addresses, and the requests
+  ordinary reads; writes, Secret reads or an unfamiliar address at 3 a.m. suggest someone else holds the
+  credential. Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, verb, resource, namespace,
+  object_name, source_ips[-1] AS client_ip, user_agent FROM events WHERE user_name = 'USER' AND request_ts
+  BETWEEN TIMESTAMPTZ 'TS' AND TIMESTAMPTZ 'TS' + INTERVAL 1 DAY AND stage = 'ResponseComplete' ORDER BY
+  request_ts"` lists what was done.
+remediation: >-
+  If it was not the person, disable the account's sessions at the identity provider, revoke its kubeconfig
+  credentials and review the changes made in the session. If it was on-call or a planned change, record it
+  with `kanalytics triage set FINDING_ID --verdict benign --note ... --by ...`, referencing the incident.
+  Emergency accounts belong in `[[allowlists.break_glass_users]]` and bots classified as people in
+  `[[allowlists.automation_users]]`; make sure `timezone` in kanalytics.toml is the team's.
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,

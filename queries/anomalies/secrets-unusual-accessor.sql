@@ -36,6 +36,19 @@ description: >-
   cluster, and their readers are a small, stable set; a new reader or a known reader from a new place is the
   event most worth reviewing. Nodes and control-plane components are skipped; secret operators can be listed
   in allow_automation_users.
+triage: >-
+  The `summary` says why the read is unusual (a new reader, a new `network`, a new client in `user_agent`) and
+  `baseline` what was usual. A new reader right after a release that added a Secret-reading feature or
+  installed an operator, or a known reader's pods moving to a new node subnet (a new private network), is
+  benign; a known reader from a public network, or a new client such as kubectl or curl for an application
+  account, points at a copied token. Follow-up: `kanalytics sql --month YYYY-MM "SELECT namespace,
+  object_name, verb, count(*) AS n FROM events WHERE user_name = 'USER' AND resource = 'secrets' AND stage =
+  'ResponseComplete' AND response_code BETWEEN 200 AND 299 GROUP BY ALL ORDER BY n DESC"` shows what it read.
+remediation: >-
+  If unauthorised, rotate the Secrets it read and revoke its credential, then look for use of those values
+  elsewhere. Keep Secret reads to named objects (`resourceNames`) so a new reader needs a reviewed grant. A
+  secret operator that is expected to read widely goes into `[[allowlists.automation_users]]`; record other
+  reviewed reads with `kanalytics triage set FINDING_ID --verdict benign --note ... --by ...`.
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,

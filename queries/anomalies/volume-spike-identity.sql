@@ -29,6 +29,19 @@ description: >-
   z-score. Mass enumeration, scraping of Secrets or a runaway script all look like this. Identities with fewer
   than 3 active days in the window are not judged (no reliable baseline), and neither are nodes and
   control-plane components, whose volume follows the cluster size.
+triage: >-
+  Read `requests`, `score` and `baseline`, and the dominant `verb` and `resource` of the hour: many list or
+  get calls on secrets, pods or configmaps across namespaces is enumeration or scraping, while the same
+  request repeated (a crash loop, a failing watch re-listing) is a runaway client, and a controller re-listing
+  everything after its own upgrade settles within the hour. Follow-up: `kanalytics sql --month YYYY-MM "SELECT
+  verb, resource, namespace, response_code, count(*) AS n FROM events WHERE user_name = 'USER' AND
+  date_trunc('hour', request_ts) = TIMESTAMPTZ 'HOUR' AND stage <> 'RequestReceived' GROUP BY ALL ORDER BY n
+  DESC LIMIT 20"` breaks the hour down.
+remediation: >-
+  If it was enumeration with a stolen credential, revoke it and review what was read (rotate any Secrets in
+  it). A runaway client is fixed at its source, and API Priority and Fairness (a FlowSchema with its own
+  priority level) keeps one identity from crowding out the rest. For a batch job that spikes by design, add it
+  to `[allowlists.query_lists] volume-spike-identity` with a reason.
 --- */
 WITH hourly AS (
     SELECT cluster, user_name, date_trunc('hour', request_ts) AS hour, date_trunc('day', request_ts) AS day, count(*) AS n,

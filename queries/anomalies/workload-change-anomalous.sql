@@ -24,6 +24,19 @@ description: >-
   credential is deploying code. Built-in controllers and nodes are skipped. One finding per new combination
   and UTC day, at its first change that day; score 3 for a new identity, otherwise the count of new
   attributes.
+triage: >-
+  The `summary` and `baseline` say what was new: the identity, the `network` or the client (`user_agent`). A
+  new pipeline or operator, an engineer's kubectl hotfix during an incident, or CI runners moved to a new
+  subnet are the common causes; the GitOps or CI account suddenly used with kubectl, or from a public network,
+  means someone deploys with its token. Check what changed, above all the images. Follow-up: `kubectl rollout
+  history KIND -n NS NAME` and `kanalytics sql --month YYYY-MM "SELECT request_ts, user_name, verb,
+  request_object FROM events WHERE audit_id = 'AUDIT_ID' AND stage = 'ResponseComplete'"` (the body needs the
+  Request level).
+remediation: >-
+  If unauthorised, roll back (`kubectl rollout undo KIND -n NS NAME`) or delete the workload, examine the
+  images it ran and what they reached, and revoke the credential used. Keep workload writes in production
+  namespaces to the deployer and require signed images at admission. For a new, reviewed pipeline or operator,
+  add its account to `[allowlists.query_lists] workload-change-anomalous` with a reason.
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

@@ -29,6 +29,24 @@ description: >-
   mechanism; deleting a validating webhook switches off a policy engine. Updates made by service accounts are
   not reported, because operators such as cert-manager's CA injector rewrite their webhooks' caBundle all the
   time. Operators that create their own webhooks can be listed in allow_automation_users.
+triage: >-
+  `object_name` is the webhook configuration, `resource` whether it is mutating or validating and `verb`
+  whether it was created, changed or deleted. Expected: an install or upgrade of the operator that owns it
+  (cert-manager, Kyverno, Gatekeeper, Istio, a cloud add-on) by the Helm or Argo CD deployer, with a matching
+  `user_agent` in a change window; suspicious: a person creating a mutating webhook that points at an unknown
+  Service or an external URL, or anyone deleting a policy engine's validating webhook. Read what it intercepts
+  and where it sends it with `kubectl get mutatingwebhookconfiguration NAME -o yaml`
+  (`webhooks[].clientConfig`, `rules`, `failurePolicy`), and list every webhook change of the month with
+  `kanalytics sql --month YYYY-MM "SELECT request_ts, user_name, verb, resource, object_name, user_agent FROM
+  events WHERE resource LIKE '%webhookconfigurations' AND verb NOT IN ('get', 'list', 'watch')"`.
+remediation: >-
+  Delete a rogue webhook configuration and the Service or pod behind its clientConfig, or restore a deleted
+  one from Git or its Helm release; a mutating webhook saw every matching object while it existed, so rotate
+  the Secrets written and review the pod specs admitted between `ts` and its removal. Restrict create, update
+  and delete on mutatingwebhookconfigurations and validatingwebhookconfigurations to the platform deployer,
+  and log them at RequestResponse so the next change shows its target. An operator or pipeline that manages
+  its own webhooks goes into `[[allowlists.automation_users]]`, or one webhook or user into
+  `[allowlists.query_lists] admission-webhook-change`.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

@@ -26,6 +26,21 @@ description: >-
   still set it. Pods made by the built-in controllers and kubelet mirror pods are skipped because the workload
   object that caused them is reported instead. Per-query exceptions (user or namespace) come from
   allow_query_list.
+triage: >-
+  `escalating_containers` names the containers, `resource` and `object_name` the pod or workload template,
+  `user_name` and `user_agent` who wrote it. Most hits are chart defaults or old manifests applied by the
+  deployer; it matters when the container runs as non-root with a setuid binary or file capability in its
+  image, or when the write came from a person outside the release process. Compare with the manifest in Git
+  (`kubectl get RESOURCE -n NS NAME -o yaml`) and see who else writes the object: `kanalytics sql --month
+  YYYY-MM "SELECT request_ts, user_name, verb, user_agent FROM events WHERE namespace = 'NS' AND
+  coalesce(object_name, request_object ->> '$.metadata.name') = 'NAME' AND verb IN ('create', 'update',
+  'patch')"`.
+remediation: >-
+  Set `allowPrivilegeEscalation: false` in the chart values or manifest (with `runAsNonRoot: true` and
+  `capabilities.drop: [ALL]`) and roll the workload out again. Enforce it with Pod Security: label the
+  namespace `pod-security.kubernetes.io/enforce=restricted`, which rejects pods that do not set it to false. A
+  workload that really needs it (sudo-based tooling) is recorded in `[allowlists.query_lists]
+  allow-privilege-escalation` by namespace or deploying user, with the reason.
 --- */
 WITH w AS (
     SELECT *,

@@ -20,6 +20,19 @@ description: >-
   An unauthenticated caller (system:anonymous or the system:unauthenticated group) successfully created,
   replaced or patched a pod. This means anonymous access is both enabled and bound to write rights: anyone who
   can reach the API server can run code in the cluster.
+triage: >-
+  A successful anonymous pod write has no benign explanation outside a deliberately open lab cluster: confirm
+  the `source_ip` (inside your networks, or public), the `user_agent` evidence, and the pod in
+  `namespace`/`object_name`. See what the pod runs and where (`kubectl get pod -n NS NAME -o yaml`: image,
+  command, privileged, hostPath, nodeName), then everything else that address did: `kanalytics sql --month
+  YYYY-MM "SELECT request_ts, user_name, verb, resource, namespace, object_name, response_code FROM events
+  WHERE list_contains(source_ips, 'IP') ORDER BY request_ts"`.
+remediation: >-
+  Delete the pod and anything else created anonymously, block `source_ip` at the network edge, and if the pod
+  was privileged or mounted host paths cordon, drain and rebuild the node it ran on. Then remove the grant
+  that lets unauthenticated callers write (`kubectl get clusterrolebindings,rolebindings -A -o wide | grep -E
+  'system:(anonymous|unauthenticated)'`), disable anonymous authentication and take the API endpoint off
+  public networks. Only a lab cluster's namespace belongs in `[allowlists.query_lists] anonymous-pod-write`.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

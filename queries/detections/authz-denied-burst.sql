@@ -29,6 +29,22 @@ description: >-
   application is denied the same call over and over; trying many different resources, often together with
   "kubectl auth can-i" reviews, is someone mapping what a credential can do. Nodes and control-plane
   components are ignored; anonymous probing is reported by unauth-scan.
+triage: >-
+  `summary` lists up to eight of the denied targets; the `denials`, `distinct_resources`, `last_ts`,
+  `source_ips` and `user_agents` evidence give the size, end, origin and tools of the burst. Benign bursts
+  look like a newly deployed operator or chart whose Role lacks a rule (a service account, the same client,
+  repeating), a person with a narrow role browsing with k9s, Lens or `kubectl get all`, or rights removed
+  during an upgrade; probing looks like secrets, roles, nodes and CRDs tried in a row next to `kubectl auth
+  can-i` reviews, a service account calling from outside the pod network, or curl/python user agents. Check
+  what the identity got right around the burst: `kanalytics sql --month YYYY-MM "SELECT request_ts, verb,
+  resource, namespace, response_code, user_agent FROM events WHERE user_name = 'USER' ORDER BY request_ts"`.
+remediation: >-
+  For probing, revoke the credential (delete the pods that mount the service account token, or revoke the
+  user's token or certificate), block the address, and review what it can still do with `kubectl auth can-i
+  --list --as USER` and what its successful requests touched. For a misconfigured application, add the one
+  missing rule to its Role or fix the client instead of widening rights. An identity whose denials are
+  understood and accepted goes into `[allowlists.query_lists] authz-denied-burst` (matched on user_name), with
+  the reason.
 --- */
 WITH denied AS (
     SELECT cluster, date_trunc('day', request_ts) AS day, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb,

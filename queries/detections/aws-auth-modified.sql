@@ -22,6 +22,22 @@ description: >-
   The kube-system/aws-auth ConfigMap was replaced, patched or deleted. On EKS it maps AWS IAM roles and users
   to Kubernetes users and groups (often system:masters), so editing it is how AWS identities get
   cluster-admin.
+triage: >-
+  Look at `user_name` (an IAM-mapped identity), `user_agent` and `source_ip`: changes from eksctl, Terraform
+  or the pipeline's runner when node groups or roles are added are the normal path; an edit by a person with
+  kubectl, by a pod's service account, or a delete, is not. Compare the live mapping with the copy in
+  infrastructure code (`kubectl get configmap aws-auth -n kube-system -o yaml`), looking for new mapRoles or
+  mapUsers entries, above all ones mapped to system:masters; when the policy logs bodies, see each change:
+  `kanalytics sql --month YYYY-MM "SELECT request_ts, user_name, verb, request_object FROM events WHERE
+  namespace = 'kube-system' AND object_name = 'aws-auth' AND verb IN ('update', 'patch', 'delete')"`.
+  CloudTrail shows which IAM principal was behind `user_name`.
+remediation: >-
+  Restore the ConfigMap from infrastructure code, removing the unexpected mappings, and in AWS disable or
+  restrict the IAM role or user that was mapped and the principal that made the change (their sessions and
+  keys). Move the cluster to EKS access entries (authentication mode API) so that identity mappings change
+  through IAM with CloudTrail, and restrict update, patch and delete on configmaps in kube-system to the
+  platform pipeline. That pipeline's identity goes into `[allowlists.query_lists] aws-auth-modified` (this
+  query reads only its own list), with the reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

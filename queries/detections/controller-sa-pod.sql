@@ -26,6 +26,21 @@ description: >-
   aws-load-balancer-controller) are not on the list. Pods made by the built-in controllers and kubelet mirror
   pods are skipped (the workload that made them is reported). Per-query exceptions (user or object name) come
   from allow_query_list.
+triage: >-
+  `service_account` names the kube-controller-manager account, `resource` and `object_name` the pod or
+  workload in kube-system, `user_name` and `user_agent` who wrote it. No ordinary workload runs as these
+  accounts: the rare benign case is a broken chart or a distribution's add-on that reuses such a name, which
+  its image and owner show (`kubectl get RESOURCE -n kube-system NAME -o yaml`). Compare where the account's
+  requests come from: the genuine controller calls from the control plane with a kube-controller-manager user
+  agent, the pod from its pod address: `kanalytics sql --month YYYY-MM "SELECT source_ips[-1] AS ip,
+  user_agent, count(*) AS n FROM events WHERE user_name = 'system:serviceaccount:kube-system:SA' GROUP BY
+  ALL"`.
+remediation: >-
+  Delete the workload and its pods (their bound tokens die with them), review what the token did from the pod
+  address, and withdraw the writer's rights to create workloads in kube-system. Prevent it with an admission
+  rule (Kyverno, Gatekeeper or ValidatingAdmissionPolicy) that rejects `serviceAccountName` set to a built-in
+  controller account, and keep kube-system writes to the platform deployer. A reviewed add-on goes into
+  `[allowlists.query_lists] controller-sa-pod` by deploying user or object name.
 --- */
 WITH w AS (
     SELECT * FROM workload_specs

@@ -20,6 +20,21 @@ description: >-
   plane (the CronJob controller's own Jobs are not reported). Scheduled jobs are a persistence mechanism that
   survives pod restarts. Deployment pipelines that roll out CronJobs belong in allow_automation_users so only
   changes made by people remain.
+triage: >-
+  `resource` says CronJob or Job, `verb` what happened, `namespace` and `object_name` which one, `user_name`
+  and `user_agent` who did it. Expected: a release pipeline (which belongs in automation_users) or a person
+  re-running a schedule by hand with `kubectl create job --from=cronjob/NAME` (a Job named after the CronJob,
+  kubectl user agent); suspicious: a CronJob in kube-system or a quiet namespace, an image from outside your
+  registries, a schedule of every minute, or a command that downloads and runs a script. Inspect it with
+  `kubectl get cronjob -n NS NAME -o yaml` and list the identity's other writes: `kanalytics sql --month
+  YYYY-MM "SELECT request_ts, verb, resource, namespace, object_name FROM events WHERE user_name = 'USER' AND
+  verb IN ('create', 'update', 'patch', 'delete') ORDER BY request_ts"`.
+remediation: >-
+  Delete an unauthorised CronJob (`kubectl delete cronjob -n NS NAME` removes its Jobs and pods too) or Job,
+  block where its command reached out to, and look for the credential that created it. Restrict create on
+  cronjobs and jobs to the release pipeline and the teams that own batch work, and require trusted registries
+  at admission. The pipeline's identity goes into `[[allowlists.automation_users]]`; a batch namespace whose
+  jobs people run by hand goes into `[allowlists.query_lists] cronjob-job-change`.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

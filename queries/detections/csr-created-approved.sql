@@ -25,6 +25,22 @@ description: >-
   the control plane. A signed client certificate is a long-lived credential that cannot be revoked short of
   rotating the cluster CA, so minting one by hand is a persistence technique. A request whose user or groups
   the log does not carry is reported (nothing shows it came from a node or the control plane).
+triage: >-
+  `summary` says whether the request was created or approved, `object_name` is the CSR, `user_name` who did
+  it. Expected: an operator's service account outside kube-system issuing certificates through its own signer
+  (service meshes, kubelet-serving approvers) with the same name every time; suspicious: a person or an
+  application pod creating a `kubernetes.io/kube-apiserver-client` request, above all for a privileged user or
+  the system:masters group, and approving it themselves. CSRs are garbage-collected within hours, so read the
+  request from the archive (`spec.signerName`, `spec.username`, and the subject from `spec.request` with
+  `openssl req -noout -subject`): `kanalytics sql --month YYYY-MM "SELECT request_ts, user_name, verb,
+  subresource, request_object FROM events WHERE resource = 'certificatesigningrequests' AND
+  coalesce(object_name, request_object ->> '$.metadata.name') = 'NAME'"`.
+remediation: >-
+  A signed client certificate cannot be revoked: remove every binding that grants rights to its user and
+  groups, and when it carries system:masters (which no binding can take away) plan a rotation of the cluster
+  CA. Withdraw create and approve rights on certificatesigningrequests and the `approve` verb on signers from
+  the identity that did it, and keep approval to the control plane and named operators. A reviewed operator
+  goes into `[allowlists.query_lists] csr-created-approved` by its user_name.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

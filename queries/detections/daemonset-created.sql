@@ -24,6 +24,19 @@ description: >-
   A new DaemonSet was created outside the control plane. A DaemonSet runs a pod on every node, so it is the
   quickest way to get code (and node-level mounts) onto the whole cluster and to keep it there. New DaemonSets
   are rare in a stable cluster, so each one deserves a look.
+triage: >-
+  `namespace` and `object_name` name the DaemonSet, `user_name` and `user_agent` who created it. Expected: the
+  install or upgrade of a node agent (CNI, CSI driver, log shipper, monitoring or security agent) by the Helm
+  or Argo CD deployer or a cloud add-on manager, matching a change record; suspicious: a person with kubectl,
+  a name that imitates a platform component, an image outside your registries, or a spec with privileged,
+  hostPID, hostNetwork or host mounts (`kubectl get daemonset -n NS NAME -o yaml`). See whether the same
+  identity raised other findings around it with `kanalytics incidents --month YYYY-MM`.
+remediation: >-
+  Delete an unauthorised DaemonSet (`kubectl delete daemonset -n NS NAME` removes its pod from every node);
+  since it ran everywhere, treat the nodes as exposed when it had host access (cordon, drain, replace) and
+  rotate the credentials its pods could reach. Restrict create on daemonsets to the platform deployer and
+  enforce Pod Security baseline and trusted registries at admission. A reviewed deployer or agent namespace
+  goes into `[allowlists.query_lists] daemonset-created`.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

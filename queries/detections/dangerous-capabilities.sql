@@ -34,6 +34,22 @@ description: >-
   new where it matters most, and NET_RAW is what ping needs. Successful writes only; pods made by the built-in
   controllers and kubelet mirror pods are skipped because the workload object that caused them is reported
   instead. Per-query exceptions (user or namespace) come from allow_query_list.
+triage: >-
+  The `capabilities` evidence lists what is added, `resource` and `object_name` the pod or workload,
+  `user_name` who wrote it. Expected: node-level software installed from its chart by the deployer: CNI and
+  service-mesh init containers (NET_ADMIN), eBPF and security agents such as Cilium or Falco (SYS_ADMIN, BPF,
+  PERFMON, SYS_PTRACE), storage drivers (SYS_ADMIN), VPN sidecars (NET_ADMIN); suspicious: SYS_ADMIN,
+  SYS_MODULE or ALL on an application pod, or any of them written by a person. Read the security context with
+  `kubectl get RESOURCE -n NS NAME -o yaml` (capabilities with hostPID or hostPath make an escape
+  straightforward) and check the other specs its writer produced: `kanalytics sql --month YYYY-MM "SELECT
+  request_ts, verb, resource, namespace, object_name FROM events WHERE user_name = 'USER' AND resource IN
+  ('pods', 'deployments', 'daemonsets', 'statefulsets', 'jobs', 'cronjobs')"`.
+remediation: >-
+  Remove the capabilities (drop ALL, add back only what the process needs) and delete pods started with them;
+  if SYS_ADMIN, SYS_MODULE or ALL ran in an unexpected pod, cordon, drain and replace its node. Enforce Pod
+  Security baseline, which allows only the runtime's default capabilities, or restricted (only
+  NET_BIND_SERVICE), and exempt just the agents' namespaces. Those namespaces or the deploying user go into
+  `[allowlists.query_lists] dangerous-capabilities`, with the reason.
 --- */
 WITH w AS (
     SELECT * FROM workload_specs

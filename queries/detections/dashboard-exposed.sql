@@ -19,6 +19,22 @@ description: >-
   cluster-admin to a dashboard service account, so that anyone who reaches the dashboard acts as cluster-admin
   (the Tesla cryptojacking pattern). A ClusterIP dashboard behind kubectl proxy is not reported. Per-query
   exceptions (user or object name) come from allow_query_list.
+triage: >-
+  For a Service, `service_type` says NodePort or LoadBalancer: check whether the load balancer is internal,
+  has `loadBalancerSourceRanges`, or sits behind an authenticating proxy (`kubectl get service -n NS NAME -o
+  yaml`); for a binding, `role` is cluster-admin and the dashboard account in `summary` now acts for anyone
+  who reaches the console. A dashboard behind a VPN or SSO proxy, exposed under a ticket, is the benign case;
+  a public address or the cluster-admin binding from an old tutorial is a true positive. See what the
+  dashboard's account did: `kanalytics sql --month YYYY-MM "SELECT request_ts, user_name, verb, resource,
+  namespace, object_name FROM events WHERE user_name LIKE 'system:serviceaccount:%dashboard%' AND verb NOT IN
+  ('get', 'list', 'watch')"`.
+remediation: >-
+  Put the Service back to ClusterIP (`kubectl patch service -n NS NAME -p '{"spec":{"type":"ClusterIP"}}'`)
+  and delete the cluster-admin binding; then review the account's writes and Secret reads since `ts`, looking
+  above all for new pods or deployments (the cryptomining pattern). Reach the dashboard through `kubectl
+  port-forward` or an authenticating proxy with each user's own token, give its service account only read
+  rights, and reject NodePort and LoadBalancer Services in its namespace at admission. A sanctioned exposure
+  goes into `[allowlists.query_lists] dashboard-exposed` by object name, with the reason.
 --- */
 WITH changes AS (
     SELECT *

@@ -23,6 +23,21 @@ description: >-
   shape of a hand-made "node shell" used to break out to the node. Ordinary debug pods without host access are
   not reported (Elastic's rule judges those by rarity; here they would flood the queue). Per-query exceptions
   (user or namespace) come from allow_query_list.
+triage: >-
+  The `images` and `host_access` evidence show the base image and what the shell can reach; `user_name`,
+  `user_agent`, `namespace` and `object_name` who made it and where. Expected: an on-call engineer running
+  `kubectl debug node/NODE -it --image=busybox` during an incident (a `node-debugger-*` pod, kubectl user
+  agent, a ticket); suspicious: a person outside operations, a pod named to look like a component, or a
+  service account creating it. See what was run in it: `kanalytics sql --month YYYY-MM "SELECT DISTINCT
+  request_ts, user_name, subresource, request_uri FROM events WHERE namespace = 'NS' AND object_name = 'NAME'
+  AND subresource IN ('exec', 'attach') ORDER BY request_ts"`.
+remediation: >-
+  Delete the pod; its user had root on the node, so cordon and drain that node and rebuild it (or inspect it
+  for persistence) and rotate the kubelet's and the node's cloud credentials. Keep privileged and hostPID pods
+  out of application namespaces with Pod Security baseline, and let only a break-glass group create node-debug
+  pods. A dedicated debugging namespace or on-call identity goes into `[allowlists.query_lists]
+  debug-image-pod`; a one-off session is recorded with `kanalytics triage set FINDING_ID --verdict benign
+  --note "INC-NNN node debug" --by YOU`.
 --- */
 WITH p AS (
     -- The pod's own spec, not workload_specs.podspec: only pod creates are judged here.

@@ -21,6 +21,21 @@ description: >-
   deleted by a principal other than the control plane or a built-in controller (named exactly). Events expire
   on their own after an hour, so deleting them by hand is unusual and typically hides traces of an intrusion
   (indicator removal).
+triage: >-
+  `user_name`, `namespace` and `object_name` (empty for a deletecollection) say who removed which events.
+  Expected: a cleanup script or operator, or an engineer tidying a noisy namespace with `kubectl delete events
+  --all` (the events expire within an hour anyway); suspicious: a deletion right after other activity by the
+  same identity in that namespace, which is how traces are hidden. Check the identity's activity in the hour
+  before `ts`, or whether it belongs to an incident with `kanalytics incidents --month YYYY-MM`: `kanalytics
+  sql --month YYYY-MM "SELECT request_ts, verb, resource, namespace, object_name, response_code FROM events
+  WHERE user_name = 'USER' AND request_ts BETWEEN TIMESTAMPTZ 'TS' - INTERVAL 1 HOUR AND TIMESTAMPTZ 'TS'
+  ORDER BY request_ts"`.
+remediation: >-
+  The audit archive still holds what happened: rebuild the deleted events' story from it, and when the
+  deletion covered tracks, handle the identity as compromised and work through its correlated findings. Grant
+  delete and deletecollection on events to no person's role, and export events to durable storage (an event
+  exporter) if you depend on them. A cleanup job's identity goes into `[allowlists.query_lists]
+  events-deleted`, with the reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

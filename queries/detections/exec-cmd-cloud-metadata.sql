@@ -19,6 +19,22 @@ description: >-
   An exec session whose command line reaches the cloud instance metadata endpoint (169.254.169.254,
   metadata.google.internal, fd00:ec2::254, IMDS token or credential paths). From inside a pod this yields the
   node's cloud credentials, a path from a Kubernetes foothold to the cloud account.
+triage: >-
+  The `command` evidence shows what was fetched: `/latest/meta-data/iam/security-credentials/`,
+  `/latest/api/token` followed by credential paths, or `computeMetadata/v1/.../token` is credential theft,
+  while instance-id or region reads are usually someone debugging. Weigh `user_name` and `source_ip`, and
+  whether pods can reach the endpoint at all (IMDSv2 hop limit 1, GKE metadata concealment). List the
+  identity's other exec commands: `kanalytics sql --month YYYY-MM "SELECT DISTINCT request_ts, namespace,
+  object_name, request_uri FROM events WHERE user_name = 'USER' AND subresource = 'exec' ORDER BY
+  request_ts"`; the cloud audit log (CloudTrail, GCP Audit Logs) shows whether the node's role was then used
+  from elsewhere.
+remediation: >-
+  If credentials were read, revoke the node role's active sessions (AWS: revoke older sessions on the role;
+  GCP: the tokens expire within the hour, so disable or narrow the node service account) and investigate what
+  the role did from outside the node. Block pods from the metadata endpoint (IMDSv2 with hop limit 1, a
+  NetworkPolicy denying egress to 169.254.169.254/32, GKE Workload Identity) and give workloads their own
+  cloud identity (IRSA, EKS Pod Identity, Workload Identity); withdraw pods/exec from the identity if it was
+  not entitled. A reviewed diagnostic identity goes into `[allowlists.query_lists] exec-cmd-cloud-metadata`.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

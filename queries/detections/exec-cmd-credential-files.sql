@@ -27,6 +27,20 @@ description: >-
   /var/run/secrets/kubernetes.io, /etc/kubernetes, kubelet state, /etc/shadow, cloud or kube configs, SSH
   keys, private keys or the environ file of a process under /proc. Reading a pod's token from outside is how
   an attacker borrows that pod's identity; legitimate tooling almost never does it through kubectl exec.
+triage: >-
+  The `command` evidence shows which file was touched: reading `serviceaccount/token`, a kubeconfig,
+  `/etc/shadow`, private keys or a process's `environ` is theft, while listing `serviceaccount/namespace` or
+  `ca.crt` while debugging RBAC is harmless. Weigh `user_name`, `source_ip` and the pod in
+  `namespace`/`object_name`; tooling almost never reads credentials through kubectl exec. Find the pod's
+  service account (`kubectl get pod -n NS NAME -o jsonpath='{.spec.serviceAccountName}'`) and check whether
+  its token was then used from a new place: `kanalytics sql --month YYYY-MM "SELECT source_ips[-1] AS ip,
+  user_agent, count(*) AS n FROM events WHERE user_name = 'system:serviceaccount:NS:SA' GROUP BY ALL"`.
+remediation: >-
+  Assume the material was copied: delete the pod (its bound token is invalidated), rotate any long-lived token
+  Secret of its service account and every key, password or cloud credential the command read, and revoke the
+  exec user's credentials while their other sessions are reviewed. Remove create on pods/exec from roles that
+  do not need it, and set `automountServiceAccountToken: false` where a workload never calls the API. A
+  reviewed diagnostic identity goes into `[allowlists.query_lists] exec-cmd-credential-files`.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

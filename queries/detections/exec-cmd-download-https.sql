@@ -19,6 +19,19 @@ description: >-
   An exec session that runs curl or wget against an http(s) URL other than the cluster's own services,
   localhost or health endpoints: a common way to bring attack tools into a running container. Health checks
   and in-cluster calls (*.svc, *.cluster.local, localhost) are ignored.
+triage: >-
+  The `command` evidence shows the URL: packages from a known mirror or your artifact store during debugging
+  are the usual benign case; a raw script or binary from a paste site, a GitHub release of a tool (kubectl,
+  peirates), a bare IP address, or output piped into sh is a true positive. Weigh `user_name` and the pod in
+  `namespace`/`object_name`, then read the whole session: `kanalytics sql --month YYYY-MM "SELECT DISTINCT
+  request_ts, user_name, request_uri FROM events WHERE namespace = 'NS' AND object_name = 'NAME' AND
+  subresource = 'exec' ORDER BY request_ts"`.
+remediation: >-
+  Delete the pod so it is recreated from its image (downloads live only in the container's writable layer),
+  block the destination at egress, and look for the tool's use in other findings. Remove curl and wget from
+  production images (distroless), mount the root filesystem read-only, send egress through a proxy or
+  NetworkPolicy allow-list, and limit pods/exec. A namespace or identity that fetches from the internet by
+  design goes into `[allowlists.query_lists] exec-cmd-download-https`.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

@@ -19,6 +19,19 @@ description: >-
   An exec session running "tar cf -", which is what kubectl cp does to copy files out of a container. Copying
   data out of production pods by hand is possible exfiltration and bypasses the application's own access
   logging.
+triage: >-
+  The `command` evidence (`tar cf - PATH`) shows what was copied out, `namespace` and `object_name` from which
+  pod, `user_name` and `source_ip` by whom. Expected: an engineer pulling logs, a heap or core dump during an
+  incident, or a backup job's service account copying the same path on a schedule; suspicious: database data
+  directories, Secrets or home directories copied from production, at odd hours or from an unfamiliar address.
+  List everything that identity copied this month: `kanalytics sql --month YYYY-MM "SELECT DISTINCT
+  request_ts, namespace, object_name, request_uri FROM events WHERE user_name = 'USER' AND subresource =
+  'exec' AND request_uri LIKE '%command=tar%' ORDER BY request_ts"`.
+remediation: >-
+  If it was not authorised, establish from the paths what data left and follow the data-breach procedure when
+  it was regulated data; revoke the user's credentials and rotate any secrets the copied files held. Remove
+  create on pods/exec from production roles and give engineers a sanctioned way to export logs and dumps. A
+  backup job's identity goes into `[allowlists.query_lists] exec-cmd-kubectl-cp`, with the reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

@@ -19,6 +19,20 @@ description: >-
   An exec session whose command line matches common reverse-shell idioms (/dev/tcp/, nc or ncat with -e or -c,
   mkfifo pipes, socat exec/pty, bash -i with redirected descriptors, python/perl/php socket one-liners). Such
   a command hands an outside host an interactive shell in the pod, outside the API server's audit trail.
+triage: >-
+  The `command` evidence holds the destination host and port of the shell: an address outside your networks is
+  a true positive; the rare benign matches are an engineer upgrading a TTY with `python -c 'import pty;
+  pty.spawn("/bin/bash")'` or a script that uses `mkfifo` for its own pipes. Weigh `user_name`, `source_ip`
+  and the pod in `namespace`/`object_name`, and list every exec by that identity: `kanalytics sql --month
+  YYYY-MM "SELECT DISTINCT request_ts, namespace, object_name, request_uri, source_ips FROM events WHERE
+  user_name = 'USER' AND subresource = 'exec' ORDER BY request_ts"`.
+remediation: >-
+  Treat the pod as compromised: cut its network with a deny-all NetworkPolicy (keeping it for forensics) or
+  delete it, block the destination at the firewall, revoke the exec user's credentials, and inspect the node
+  if the pod was privileged or mounted host paths. Deny egress by default, keep shells and netcat out of
+  production images, and limit pods/exec to the on-call group. Record a reviewed false positive with
+  `kanalytics triage set FINDING_ID --verdict benign --note ... --by YOU` rather than allow-listing the
+  identity in `[allowlists.query_lists] exec-cmd-reverse-shell`.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

@@ -19,6 +19,22 @@ description: >-
   powerful service-account tokens and host access; a shell in one is close to cluster-admin. Exec into other
   namespaces is reported by pod-exec (low); this one stands out because of the target. Counted once per
   request whatever stages the audit policy logs (pod_exec_sessions); denied attempts are not sessions.
+triage: >-
+  `user_name`, `object_name` (which component: CoreDNS, CNI, kube-proxy, a CSI driver) and the `command`,
+  `container` and `interactive` evidence tell a debugging session from a token grab: an empty command with
+  `interactive` true is a shell or attach, and `cat .../serviceaccount/token` is theft. Expected: a platform
+  engineer investigating DNS or networking with a ticket; suspicious: an application team's identity, a
+  service account, or an address outside your admin networks (`source_ip`). List the identity's sessions
+  across the cluster: `kanalytics sql --month YYYY-MM "SELECT DISTINCT request_ts, namespace, object_name,
+  subresource, request_uri, source_ips FROM events WHERE user_name = 'USER' AND subresource IN ('exec',
+  'attach') ORDER BY request_ts"`.
+remediation: >-
+  If not authorised: revoke the user's credentials and the binding that lets them exec in kube-system, restart
+  the pod (its controller recreates it with a new bound token), and review requests made by the pod's service
+  account from addresses other than the pod's. Grant create on pods/exec and pods/attach in kube-system only
+  to a break-glass group, used with a ticket. That group's members go into `[allowlists.query_lists]
+  exec-kube-system-pod`, or each session is recorded with `kanalytics triage set FINDING_ID --verdict benign
+  --note "TICKET" --by YOU`.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

@@ -13,6 +13,22 @@ superseded_by: [privileged-role-binding]
 scope: event
 description: >-
   A ClusterRoleBinding created whose roleRef is cluster-admin.
+triage: >-
+  The `subjects` evidence lists who now holds cluster-admin, `object_name` the ClusterRoleBinding and
+  `user_name` who created it; like Falco, this fires whether or not the create succeeded. Expected: cluster
+  bootstrap, an operator's install-time binding applied by the deployer, or a time-limited break-glass grant
+  with a ticket; suspicious: a person or group added outside infrastructure code, an application namespace's
+  service account, a `default` account or an anonymous subject. Check the binding and what its subjects can
+  do: `kubectl get clusterrolebinding NAME -o yaml` and `kubectl auth can-i --list --as SUBJECT`; `kanalytics
+  sql --month YYYY-MM "SELECT response_code FROM events WHERE audit_id = 'AUDIT_ID'"` tells whether it was
+  created.
+remediation: >-
+  Delete the binding, review the subjects' activity since `ts`, and withdraw create on clusterrolebindings
+  (and the bind and escalate verbs) from the writer if they were not entitled. Grant scoped Roles through
+  namespace RoleBindings, keep cluster-admin to a named break-glass group, and reject other cluster-admin
+  bindings at admission. This Falco-parity rule has no allow-list (the default profile runs
+  privileged-role-binding instead): record a reviewed binding with `kanalytics triage set FINDING_ID --verdict
+  benign --note ... --by YOU`.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

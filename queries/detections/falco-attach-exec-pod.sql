@@ -13,6 +13,20 @@ scope: event
 description: >-
   An exec or attach into a pod (verb create or get on pods/exec or pods/attach), counted at stage
   ResponseStarted as Falco does: a log that drops ResponseStarted never shows it here.
+triage: >-
+  `user_name`, `namespace` and `object_name` say who opened a session into which pod; the `subresource`
+  evidence says exec or attach and `request_uri` carries the exec command (`command=` parameters). Routine for
+  engineers in development namespaces; in production, kube-system or from an unfamiliar `source_ip` it is a
+  session to account for, and commands touching tokens, curl or shells deserve a closer look. List the
+  identity's sessions: `kanalytics sql --month YYYY-MM "SELECT DISTINCT request_ts, namespace, object_name,
+  subresource, request_uri FROM events WHERE user_name = 'USER' AND subresource IN ('exec', 'attach') ORDER BY
+  request_ts"`.
+remediation: >-
+  If the session was not authorised, revoke the user's credentials and restart the pod (its token and mounted
+  Secrets were within reach, so rotate the Secrets too). Grant create on pods/exec and pods/attach only where
+  people need it, and not in production by default. This Falco-parity rule has no allow-list (the default
+  profile runs pod-exec and exec-kube-system-pod instead): record reviewed sessions with `kanalytics triage
+  set FINDING_ID --verdict benign --note ... --by YOU`.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

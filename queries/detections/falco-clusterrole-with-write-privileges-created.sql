@@ -12,6 +12,17 @@ pattern: [summary]
 scope: event
 description: >-
   A role or cluster role created whose rules include create, update, patch, delete or deletecollection.
+triage: >-
+  Most operator and application charts create roles with write verbs, so this fires on nearly every install:
+  look at `user_name` (a person rather than the deployer), `object_name` and which resources the write verbs
+  cover. Writes to secrets, pods and workloads, RBAC objects (roles, bindings), webhooks or nodes matter;
+  writes to the owner's own CRDs usually do not. Read the rules with `kubectl get clusterrole NAME -o yaml`
+  (or `kubectl get role -n NS NAME -o yaml`) and who holds it with `kubectl get
+  clusterrolebindings,rolebindings -A -o wide | grep NAME`.
+remediation: >-
+  Delete an unauthorised role and its bindings; otherwise trim it to the verbs and resources its owner needs.
+  Keep RBAC changes in reviewed code (GitOps). This Falco rule has no allow-list: record reviewed roles with
+  `kanalytics triage set FINDING_ID --verdict benign --note ... --by YOU`.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

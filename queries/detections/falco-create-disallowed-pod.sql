@@ -19,6 +19,20 @@ description: >-
   A pod created with a container image repository outside allowlists.query_lists for this query. Falco ships
   this rule inert (allowed_k8s_containers is always true); here it waits for configuration (needs_config; also
   under the "falco" profile: tag inert-without-list) while that list is empty and enforces it once filled.
+triage: >-
+  The `repositories` evidence lists the image repositories of the pod (every one must be on the list for it to
+  stay quiet), `namespace` and `object_name` the pod. Pods made by controllers count too, so `user_name` is
+  often a ReplicaSet or DaemonSet controller: then the owning workload is what to look at. Most findings are
+  new legitimate images (a chart moved registries, a new sidecar); suspicious: personal or public
+  repositories, or a pod created directly by a person. Confirm it was admitted and where else the image runs:
+  `kanalytics sql --month YYYY-MM "SELECT request_ts, user_name, namespace, response_code FROM events WHERE
+  resource = 'pods' AND verb = 'create' AND request_object LIKE '%REPOSITORY%'"`.
+remediation: >-
+  Delete an unauthorised pod and the workload that owns it, and find out how the image got in (who wrote the
+  workload, from which pipeline). Enforce approved registries at admission (Kyverno, Gatekeeper or
+  ValidatingAdmissionPolicy) so this list and the cluster agree. An approved repository (without tag or
+  digest) goes into `[allowlists.query_lists] falco-create-disallowed-pod`; `kanalytics tune` proposes the
+  repositories seen in a baseline period.
 --- */
 WITH lists AS (
     SELECT

@@ -17,6 +17,18 @@ suppress_by:
 description: >-
   A pod created with spec.hostIPC true, unless every image is in Falco's k8s_audit_hostipc_images list (empty
   by default).
+triage: >-
+  hostIPC shares the node's shared memory and semaphores with the pod; the `images` and `repositories`
+  evidence show what runs, `namespace` and `object_name` where, `user_name` who created it (often a
+  controller: look at the owning workload). Few workloads need it: some MPI, GPU or legacy shared-memory
+  agents; anything else is a misconfiguration or an attempt to read host processes' IPC. Like Falco this
+  counts refused creates too, so confirm it was admitted: `kanalytics sql --month YYYY-MM "SELECT
+  response_code, response_reason FROM events WHERE audit_id = 'AUDIT_ID'"`.
+remediation: >-
+  Remove `hostIPC: true` from the owning workload and delete the pod if it was not approved; enforce Pod
+  Security baseline, which forbids host namespaces, on application namespaces. An approved image goes into
+  `[allowlists.query_lists] falco-create-hostipc-pod` by repository (every container's repository must be
+  listed); under the default profile hostipc-pod replaces this rule.
 --- */
 WITH lists AS (
     SELECT

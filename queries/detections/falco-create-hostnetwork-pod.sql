@@ -17,6 +17,18 @@ suppress_by:
 description: >-
   A pod created with spec.hostNetwork true, unless every container image repository is in Falco's
   k8s_audit_hostnetwork_images list.
+triage: >-
+  A hostNetwork pod uses the node's network stack: it can bind node ports, sniff node traffic and reach the
+  metadata endpoint and node-local services, bypassing NetworkPolicy. Expected: CNI agents, kube-proxy, node
+  exporters and ingress controllers in host mode, usually pods of a DaemonSet (`user_name` the DaemonSet
+  controller) with repositories in the `repositories` evidence you recognise; suspicious: an application
+  image, or a pod created directly by a person. Refused creates count too, so confirm it ran: `kanalytics sql
+  --month YYYY-MM "SELECT response_code, response_reason FROM events WHERE audit_id = 'AUDIT_ID'"`.
+remediation: >-
+  Remove `hostNetwork: true` from the owning workload and delete the pod if unapproved; enforce Pod Security
+  baseline on application namespaces and exempt only the node agents' namespaces. Approved agent images go
+  into `[allowlists.query_lists] falco-create-hostnetwork-pod` by repository; under the default profile
+  host-network-pod replaces this rule.
 --- */
 WITH lists AS (
     SELECT

@@ -17,6 +17,18 @@ suppress_by:
 description: >-
   A pod created with spec.hostPID true, unless every image is in Falco's k8s_audit_hostpid_images list (empty
   by default).
+triage: >-
+  A hostPID pod sees every process on its node and, when also privileged, can enter them with nsenter.
+  Expected: node exporters and security or tracing agents (`repositories` evidence, a DaemonSet controller as
+  `user_name`) and `kubectl debug node/...` pods (`node-debugger-*`) by on-call engineers; suspicious: an
+  application image or a pod created by someone outside operations. Refused creates count too, so confirm it
+  ran: `kanalytics sql --month YYYY-MM "SELECT response_code, response_reason FROM events WHERE audit_id =
+  'AUDIT_ID'"`.
+remediation: >-
+  Delete an unapproved pod, and if it also ran privileged, cordon and drain its node and inspect or rebuild
+  it. Enforce Pod Security baseline (no host namespaces) on application namespaces. Approved agent images go
+  into `[allowlists.query_lists] falco-create-hostpid-pod` by repository; under the default profile
+  hostpid-pod replaces this rule.
 --- */
 WITH lists AS (
     SELECT

@@ -17,6 +17,19 @@ suppress_by:
 description: >-
   A pod created with a privileged container, init container or ephemeral container, unless every container
   image repository is in Falco's k8s_audit_privileged_images list (extend it with allowlists.query_lists).
+triage: >-
+  A privileged container is root on its node. The `images` and `repositories` evidence show what runs outside
+  Falco's trusted list, `namespace` and `object_name` where, `user_name` who created it (often a DaemonSet or
+  ReplicaSet controller: then the owning workload). Expected: CNI, CSI drivers and security agents whose
+  registry is not on the list, and `kubectl debug node --profile=sysadmin` by on-call engineers; suspicious:
+  application images or a pod created directly by a person. Refused creates count too, so confirm it ran:
+  `kanalytics sql --month YYYY-MM "SELECT response_code, response_reason FROM events WHERE audit_id =
+  'AUDIT_ID'"`.
+remediation: >-
+  Delete an unapproved pod and its owning workload, then cordon, drain and inspect or rebuild the node it ran
+  on. Enforce Pod Security baseline on application namespaces, exempting only the node agents'. Approved agent
+  images go into `[allowlists.query_lists] falco-create-privileged-pod` by repository; under the default
+  profile privileged-container replaces this rule.
 --- */
 WITH lists AS (
     SELECT

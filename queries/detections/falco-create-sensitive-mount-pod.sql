@@ -18,6 +18,19 @@ description: >-
   A pod created with a hostPath volume whose path is exactly one of Falco's sensitive paths (/proc, the
   container runtime sockets, /, /etc, /root, kubelet and Kubernetes config folders), unless every image is
   trusted.
+triage: >-
+  `summary` lists the pod's host paths: the container runtime socket, /, /etc, /root or kubelet state give
+  control of the node, /proc its processes. Expected: node agents (log shippers, monitoring, security) whose
+  `repositories` evidence you recognise, usually from a DaemonSet controller; suspicious: application images,
+  docker-in-docker builds mounting the runtime socket, or a pod created by a person. Check whether the mounts
+  are read-only in the owning workload and confirm the create was admitted: `kanalytics sql --month YYYY-MM
+  "SELECT response_code, response_reason FROM events WHERE audit_id = 'AUDIT_ID'"`.
+remediation: >-
+  Delete an unapproved pod and its owner; a writable runtime socket or root mount means the node may be
+  compromised, so cordon, drain and rebuild it. Enforce Pod Security baseline (no hostPath volumes) on
+  application namespaces and build images without the runtime socket (kaniko, BuildKit rootless). Approved
+  agent images go into `[allowlists.query_lists] falco-create-sensitive-mount-pod` by repository; under the
+  default profile hostpath-mount replaces this rule.
 --- */
 WITH lists AS (
     SELECT

@@ -17,6 +17,18 @@ description: >-
   A completed request by a user that is not a system: identity and is in neither of Falco's allowed-user lists
   (allowed_k8s_users, eks_allowed_k8s_users); extend the list per cluster with allowlists.query_lists. Most
   real clusters need that list: every human and CI identity fires this rule.
+triage: >-
+  Every human, CI and cloud-mapped identity fires this until it is listed, so most findings are people you
+  know: compare `user_name` with your identity provider and CI inventory, and `source_ip` with your office,
+  VPN and runner ranges. The signal is an identity nobody owns, a cloud-mapped role you do not recognise, or a
+  known user from an unexpected address. The month's inventory to review (and to build the list from):
+  `kanalytics sql --month YYYY-MM "SELECT user_name, count(*) AS requests, list_distinct(list(source_ips[-1]))
+  AS ips FROM events WHERE NOT starts_with(user_name, 'system:') GROUP BY user_name ORDER BY requests DESC"`.
+remediation: >-
+  For an unknown identity, find where it is defined (client certificate CN, OIDC issuer, aws-auth or access
+  entry mapping), remove its mapping and bindings, and review its activity. Known users go into
+  `[allowlists.query_lists] falco-disallowed-k8s-user`, one entry per user with its owner as the reason;
+  `kanalytics tune` proposes them from a baseline period.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

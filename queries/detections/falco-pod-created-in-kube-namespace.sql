@@ -18,6 +18,21 @@ description: >-
   A pod created in kube-system or kube-public unless every image repository is in Falco's
   allowed_kube_namespace_image_list or every one is in the user list (allowlists.query_lists). Without a
   request body Falco fires on every such pod create, so this needs Request level.
+triage: >-
+  The `repositories` evidence lists the pod's image repositories not covered by Falco's list or yours,
+  `namespace` says kube-system or kube-public, `user_name` who created it (usually a ReplicaSet or DaemonSet
+  controller running an add-on). Most findings are add-ons your distribution runs there (CoreDNS, CNI and CSI
+  agents, metrics-server); suspicious: a pod created directly by a person or by an unfamiliar service account,
+  or an image outside your registries. The month's kube-system images, to review and build the list from:
+  `kanalytics sql --month YYYY-MM "SELECT image, user_name, count(*) AS n FROM (SELECT
+  unnest(json_extract_string(request_object, '$.spec.containers[*].image')) AS image, user_name FROM events
+  WHERE resource = 'pods' AND verb = 'create' AND namespace IN ('kube-system', 'kube-public')) GROUP BY ALL
+  ORDER BY n DESC"`.
+remediation: >-
+  Delete an unapproved pod and its owning workload and withdraw the creator's rights in kube-system, whose
+  service accounts are powerful. Known add-on repositories go into `[allowlists.query_lists]
+  falco-pod-created-in-kube-namespace` (every container's repository of a pod must be listed); `kanalytics
+  tune` proposes them from a baseline period.
 --- */
 WITH lists AS (
     SELECT

@@ -12,6 +12,21 @@ superseded_by: [pod-port-forward]
 scope: event
 description: >-
   Any request on the portforward subresource. Falco has no stage filter here, so each logged stage counts.
+triage: >-
+  Falco parity: every logged stage of a pods/portforward request is a row, refused requests included, so first
+  group the rows by `audit_id` and see whether the request was accepted (pod-port-forward, the native rule,
+  reports each accepted session once). Then judge `user_name` and `source_ip`: an engineer reaching a staging
+  database or a dashboard from the VPN range is routine; a service account, an unknown address or a pod in a
+  payments or database `namespace` is not. Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts,
+  stage, response_code, request_uri, user_agent FROM events WHERE audit_id = 'AUDIT_ID' ORDER BY stage_ts"`
+  shows the forwarded ports (`ports=` in request_uri) and the outcome.
+remediation: >-
+  If unauthorised, stop the client (the tunnel lives as long as its kubectl process), rotate the credentials
+  of whatever listened on the forwarded port, and take `create` (and `get`, which WebSocket clients use) on
+  `pods/portforward` away from the identity (`kubectl auth can-i create pods/portforward -n NS --as USER`).
+  Keep port-forward rights in a dedicated Role for a small on-call group. This rule runs under the falco
+  profile only; tune pod-port-forward for the default profile, and record a reviewed session with `kanalytics
+  triage set FINDING_ID --verdict benign --note ... --by ...`.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

@@ -15,6 +15,22 @@ suppress_by:
 description: >-
   A successful service account create in kube-system or kube-public whose name is not a known controller
   account (Falco's known_sa_list, extendable with allowlists.query_lists).
+triage: >-
+  Check `object_name` and `user_name`: add-ons installed into kube-system by the platform's deployer, GitOps
+  controller or the cloud's add-on manager (metrics-server, cluster-autoscaler, a CSI or load-balancer
+  controller) create their service accounts there, normally together with a Deployment of the same name in the
+  same minute. A person creating an account with kubectl, a name imitating a built-in controller, or a binding
+  to a powerful role right after it is the persistence pattern. Follow-up: `kubectl get
+  rolebindings,clusterrolebindings -A -o wide | grep NAME` shows what the account was granted, and `kanalytics
+  sql --month YYYY-MM "SELECT request_ts, verb, resource, namespace, object_name FROM events WHERE user_name =
+  'system:serviceaccount:NS:NAME' ORDER BY request_ts"` what it has done since.
+remediation: >-
+  If unauthorised, delete the bindings that name the account, the pods that run as it and then the
+  ServiceAccount itself (its tokens stop working), and review what it did. Restrict `create` on
+  serviceaccounts in kube-system and kube-public to the platform deployer, and enforce it with an admission
+  rule (ValidatingAdmissionPolicy, Kyverno or Gatekeeper). For a legitimate add-on, add the account name
+  (matched on `object_name`) to `[allowlists.query_lists] falco-serviceaccount-created-in-kube-namespace` with
+  a reason.
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

@@ -20,6 +20,21 @@ description: >-
   addresses and connects from the internet belongs in allow_trusted_networks (its egress address) or this
   query's own list (allowlists.query_lists, by user or address). One row per cluster, identity, address and
   UTC day (its first request that day), with the full chain.
+triage: >-
+  Compare `source_ip` (the connection the API server saw) with the `claimed_internal` and `forwarded_chain`
+  evidence. A forward proxy, VPN concentrator or bastion of your own that adds X-Forwarded-For shows as the
+  same public `source_ip` for many identities on many days with the organisation's usual `user_agent`; one
+  identity from an address nobody else uses, with curl or a scripting library as `user_agent` and a high
+  `requests_from_address`, is a replayed token dressed up as internal traffic. Follow-up: `kanalytics sql
+  --month YYYY-MM "SELECT user_name, user_agent, count(*) AS n, min(request_ts), max(request_ts) FROM events
+  WHERE source_ips[-1] = 'IP' AND stage = 'ResponseComplete' GROUP BY ALL ORDER BY n DESC"`.
+remediation: >-
+  If the address is not yours, revoke the identity's credential (service account: delete its pods and legacy
+  token Secrets or recreate the account; person: remove the session at the identity provider), block the
+  address in front of the API server, and review what it did from there. Restrict the API endpoint to private
+  access or authorised networks, and make log pipelines and tools read the last sourceIPs entry, never the
+  first. For your own proxy, add its egress range to `[[allowlists.trusted_networks]]` (`cidr`, `reason`) or
+  the user or address to `[allowlists.query_lists] forwarded-for-mismatch`.
 --- */
 WITH chains AS (
     SELECT *, client_ip(source_ips) AS connection_ip,

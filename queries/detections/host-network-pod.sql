@@ -30,6 +30,22 @@ description: >-
   towards the node, not code on it, and CNI, ingress and monitoring agents use it by design. Pods made by the
   built-in controllers and kubelet mirror pods are skipped because the workload object that caused them is
   reported instead. Per-query exceptions (user or namespace) come from allow_query_list.
+triage: >-
+  Read the `images` evidence with `namespace` and `object_name`: CNI agents (calico-node, cilium, aws-node),
+  kube-proxy, ingress controllers and node exporters run as DaemonSets in their platform namespace with
+  hostNetwork by design, applied by the deployer or GitOps `user_name`. A Deployment or bare pod in an
+  application namespace, an image from a personal or public registry, or a person applying it with kubectl
+  (`user_agent`) is the suspicious case. Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, verb,
+  resource, namespace, object_name, user_agent FROM events WHERE user_name = 'USER' AND stage =
+  'ResponseComplete' AND request_object LIKE '%hostNetwork%' ORDER BY request_ts"` lists that identity's other
+  host-network writes.
+remediation: >-
+  If unauthorised, delete the workload, then assume what it could reach was exposed: services on the node's
+  loopback and, where the cloud metadata endpoint was reachable, the node's instance credentials (rotate the
+  node role's sessions, replace the node). Enforce Pod Security `baseline` (which forbids hostNetwork) with
+  the `pod-security.kubernetes.io/enforce` label on application namespaces, exempting only the platform ones.
+  For a known agent, add its namespace or deployer to `[allowlists.query_lists] host-network-pod` with a
+  reason.
 --- */
 WITH w AS (
     SELECT * FROM workload_specs

@@ -26,6 +26,18 @@ description: >-
   memory; almost no application needs it. Compares the request body with the setting; pods made by the
   built-in controllers and kubelet mirror pods are skipped because the workload object that caused them is
   reported instead. Per-query exceptions (user or namespace) come from allow_query_list.
+triage: >-
+  Almost nothing needs the host IPC namespace: the known users are a few GPU sharing setups (NVIDIA MPS), some
+  databases and legacy software using System V shared memory, deployed deliberately by the platform team. Look
+  at `object_name`, `namespace` and `user_name` (deployer or a person with kubectl in `user_agent`), and check
+  whether the same spec also asks for hostPID, privileged or host paths. Follow-up: `kanalytics sql --month
+  YYYY-MM "SELECT request_ts, user_name, user_agent, request_object FROM events WHERE audit_id = 'AUDIT_ID'
+  AND stage = 'ResponseComplete'"` shows the whole pod spec that was written.
+remediation: >-
+  If unauthorised, delete the workload and review the other pods of the nodes it ran on, whose shared memory
+  it could read or alter (restart them and rotate secrets they held in memory if the pod was hostile). Enforce
+  Pod Security `baseline`, which forbids hostIPC, on every namespace that has no reviewed need. For a reviewed
+  workload, add its namespace or deployer to `[allowlists.query_lists] hostipc-pod` with the reason.
 --- */
 WITH w AS (
     SELECT * FROM workload_specs

@@ -29,6 +29,20 @@ description: >-
   writes only; pods made by the built-in controllers and kubelet mirror pods are skipped because the workload
   object that caused them is reported instead. Per-query exceptions (user or namespace) come from
   allow_query_list.
+triage: >-
+  Read the `host_paths` evidence: log shippers (fluent-bit, promtail, vector) mounting `/var/log`, CNI agents
+  mounting `/etc/cni` or `/opt/cni`, and certificate or time-zone folders are expected from platform
+  DaemonSets. An application Deployment with a writable host folder (`/tmp`, `/data`, `/mnt/...`) keeps data
+  on the node beyond the pod and shares it with whatever else mounts it, and `/var/log` mounted writable lets
+  a pod rewrite other containers' logs. Follow-up: `kubectl get KIND -n NS NAME -o
+  jsonpath='{.spec.template.spec.volumes}'` (for a pod `{.spec.volumes}`) shows the paths with their type, and
+  the container's volumeMounts whether they are readOnly.
+remediation: >-
+  If unwanted, replace the host path with a PersistentVolumeClaim or an emptyDir and mount what must stay
+  readOnly; if the workload looks hostile, delete it and check the node folder it wrote to. Pod Security
+  `baseline` forbids hostPath volumes altogether; where some are needed, an admission rule (Kyverno or
+  Gatekeeper host-filesystem policy) can allow only named prefixes, read-only. For reviewed agents, add their
+  namespace or deployer to `[allowlists.query_lists] hostpath-mount-other`.
 --- */
 WITH w AS (
     SELECT *, coalesce(json_extract_string(podspec, '$.volumes[*].hostPath.path'), []) AS host_paths

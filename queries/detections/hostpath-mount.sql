@@ -30,6 +30,23 @@ description: >-
   reported at low severity by hostpath-mount-other instead. Successful writes only; pods made by the built-in
   controllers and kubelet mirror pods are skipped because the workload object that caused them is reported
   instead. Per-query exceptions (user or namespace) come from allow_query_list.
+triage: >-
+  The `sensitive_paths` evidence says what the container gets: `/` or `/etc` (every node file, with the
+  kubelet's credentials), a container runtime socket (start any container on the node), `/var/lib/kubelet` or
+  `/etc/kubernetes` (the kubelet's client certificate and every pod's tokens). Security and monitoring agents,
+  node-problem-detector and CSI node plugins mount some of these from a DaemonSet in their own namespace,
+  applied by the deployer; a pod named `node-debugger-*` is a person's `kubectl debug node/...` (it mounts `/`
+  at /host), and any other pod from kubectl with a generic image (alpine, busybox, ubuntu) is the classic
+  mount-the-host escape. Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, user_name,
+  subresource, request_uri FROM events WHERE namespace = 'NS' AND object_name LIKE 'NAME%' AND subresource IN
+  ('exec', 'attach') AND stage = 'ResponseComplete' ORDER BY request_ts"` shows whether someone then ran
+  commands in it.
+remediation: >-
+  If unauthorised, delete the workload and treat every node it ran on as compromised: cordon and drain it,
+  replace it rather than clean it, and rotate the Secrets and service-account tokens of the pods it hosted and
+  the node's own credentials. Enforce Pod Security `baseline` (no hostPath volumes) on every namespace except
+  the reviewed agent namespaces, and keep `kubectl debug node` for break-glass accounts. For a reviewed agent,
+  add its namespace or deployer to `[allowlists.query_lists] hostpath-mount` with a reason.
 --- */
 WITH w AS (
     SELECT *, coalesce(json_extract_string(podspec, '$.volumes[*].hostPath.path'), []) AS host_paths

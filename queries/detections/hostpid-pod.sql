@@ -25,6 +25,21 @@ description: >-
   container-escape step. Compares the request body with the setting; pods made by the built-in controllers and
   kubelet mirror pods are skipped because the workload object that caused them is reported instead. Per-query
   exceptions (user or namespace) come from allow_query_list.
+triage: >-
+  Look at `object_name`, `namespace` and the `user_agent` evidence: process-monitoring and security agents
+  (Datadog, Sysdig, some EDR sensors) run as DaemonSets with hostPID in their own namespace, applied by the
+  deployer, and `kubectl debug node/NODE` creates a `node-debugger-*` pod with hostPID for a person, which
+  needs an approved reason (a ticket, an on-call page). Anything else created by a person or an application
+  account is a container-escape step. Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts,
+  user_name, verb, resource, subresource, namespace, object_name FROM events WHERE user_name = 'USER' AND
+  request_ts >= TIMESTAMPTZ 'TS' AND stage = 'ResponseComplete' ORDER BY request_ts LIMIT 200"` shows what the
+  creator did next (an exec into the new pod is the usual next step).
+remediation: >-
+  If unauthorised, delete the pod and treat its node as compromised: cordon, drain and replace it, and rotate
+  the credentials of the pods it hosted, whose processes and environment the pod could read. Enforce Pod
+  Security `baseline` (which forbids hostPID) outside the reviewed agent namespaces, and limit `kubectl debug
+  node` to break-glass accounts. For a reviewed agent, add its namespace or deployer to
+  `[allowlists.query_lists] hostpid-pod` with a reason.
 --- */
 WITH w AS (
     SELECT * FROM workload_specs

@@ -22,6 +22,21 @@ description: >-
   An allowed request made while impersonating a privileged identity: the system:masters or cluster-admin
   group, system:admin, control-plane components, a node, a kube-system service account or system:anonymous.
   Impersonation hides the real actor behind the target identity in every later record of the request.
+triage: >-
+  `user_name` is the real actor; `impersonated_user` and `impersonated_groups` (evidence) are the identity it
+  borrowed. Authentication proxies (Teleport, Rancher, Pinniped, kube-oidc-proxy) impersonate their logged-in
+  users, so there the question is whether that person should act as system:masters; an administrator checking
+  a service account's rights with `kubectl --as` makes reads, while writes (`verb`, `object_name`) as a node,
+  a kube-system account or system:masters are not a test. Follow-up: `kanalytics sql --month YYYY-MM "SELECT
+  request_ts, impersonated_user, verb, resource, namespace, object_name, response_code FROM events WHERE
+  user_name = 'USER' AND impersonated_user IS NOT NULL AND stage = 'ResponseComplete' ORDER BY request_ts"`
+  and `kubectl auth can-i --list --as USER` (look for impersonate).
+remediation: >-
+  If unauthorised, remove the `impersonate` grant from the actor's roles (it is worth every identity it may
+  impersonate), revert what was done under the borrowed identity, and revoke the actor's credential if it was
+  stolen. Where a proxy needs impersonation, restrict it with `resourceNames` to the users and groups it must
+  assume, and give administrators a break-glass account instead of `--as-group=system:masters`. For a reviewed
+  proxy or admin, add the real actor to `[allowlists.query_lists] impersonation-privileged` with a reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

@@ -24,6 +24,21 @@ description: >-
   stage and UTC day with a copy, comparing that day's copies with each other and with those of the 7 days
   before the day (lookback_minutes), so an ID reused within a week is reported on the day of the reuse (the
   ingest summary counts reuses against the whole archive).
+triage: >-
+  Read the `users`, `request_uris` and `user_agents` evidence: copies with the same user and URI that differ
+  only in detail (a shipper re-sending an event with changed serialisation or annotations, or the logs of an
+  aggregated API server or proxy that received the forwarded Audit-ID header shipped under the same cluster)
+  are a pipeline matter. Copies with different users or requests under one auditID mean a client set the
+  Audit-ID header itself to make its request look like a duplicate, or events were altered before ingest.
+  Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, stage, user_name, verb, request_uri,
+  source_ips, user_agent FROM events WHERE audit_id = 'AUDIT_ID' ORDER BY request_ts"`, then `kanalytics
+  verify` to confirm the archived files themselves are intact.
+remediation: >-
+  If a client reused the ID, identify it from the `source_ips` and `user_agent` of the later copy, review that
+  request as activity someone tried to hide, and revoke its credential. If the shipper changed or replayed
+  events, stop it, compare with the API server's own audit log files and re-ingest from them. Downstream tools
+  should deduplicate on the event's content, never on the auditID alone. There is no allow-list: record an
+  explained pipeline duplicate with `kanalytics triage set FINDING_ID --verdict benign --note ... --by ...`.
 --- */
 WITH span AS (
     SELECT cluster, audit_id, stage, event_hash, request_ts

@@ -20,6 +20,22 @@ description: >-
   ordinary requests after 60 seconds, so such latencies mean the API server's clock was stepped forward or
   backward mid-request, which makes every timestamp around it unreliable as evidence. Stages are compared
   within one request's UTC day (its requestReceivedTimestamp). One finding per cluster and UTC day.
+triage: >-
+  Check `max_latency_seconds` and the `summary` (latency or stages out of order) against the host's time
+  service: one burst of affected requests at one moment, on one day, usually matches an NTP step after a
+  control-plane VM resumed, migrated or booted with a wrong clock. The `verb`, `resource` and `object_name`
+  are those of the worst request; a long call that is not a stream (a slow admission webhook or aggregated
+  API) stays under the 60-second timeout, so it does not explain minutes. Follow-up: `kanalytics sql --month
+  YYYY-MM "SELECT audit_id, stage, request_ts, stage_ts, verb, request_uri FROM events WHERE audit_id =
+  'AUDIT_ID' ORDER BY stage_ts"`, then the control-plane hosts' time-sync log (`chronyc tracking`, or the
+  provider's control-plane logs for a managed cluster).
+remediation: >-
+  Fix time synchronisation on the control-plane hosts (chrony against trusted sources, an alert on offset) so
+  that audit times stay evidence. Until then, read the events around the jump with care: ordering-based
+  detections (bursts, denied-then-privileged) may have missed or invented sequences there. If no clock step
+  explains it, treat it as possible tampering in the log pipeline: run `kanalytics verify` and compare with
+  the API server's own audit files; a confirmed NTP step is recorded with `kanalytics triage set FINDING_ID
+  --verdict benign --note ... --by ...`.
 --- */
 WITH ordered AS (
     SELECT *,

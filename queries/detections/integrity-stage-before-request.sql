@@ -20,6 +20,20 @@ description: >-
   for rounding). The API server stamps both from the same clock, in order, so a stage that ends before its
   request began means the clock was stepped backwards during the request or the event was edited after the
   fact. One finding per cluster and UTC day, with the number of such rows and the largest difference.
+triage: >-
+  See how many `events` are affected and how far behind (`max_seconds_behind`): many events of one short
+  period, all behind by about the same amount, is the API server's clock stepped backwards (an NTP correction
+  after a VM pause or restore); a few isolated events with large or varying differences, or with a user or
+  request that makes no sense for the cluster, suggests events edited after the fact. Follow-up: `kanalytics
+  sql --month YYYY-MM "SELECT audit_id, stage, request_ts, stage_ts, user_name, request_uri FROM events WHERE
+  cluster = 'CLUSTER' AND stage_ts < request_ts - INTERVAL 1 SECOND ORDER BY request_ts LIMIT 100"` lists the
+  rows, to compare with the hosts' time-sync log.
+remediation: >-
+  For a clock step, fix time synchronisation on the control plane (trusted NTP sources, slewing rather than
+  stepping once running, an offset alert) and note that event order in that window is unreliable. For edited
+  events, run `kanalytics verify`, compare the rows with the API server's own audit files, find the pipeline
+  stage that rewrote them and re-ingest from the source. Record an explained clock correction with `kanalytics
+  triage set FINDING_ID --verdict benign --note ... --by ...`.
 --- */
 WITH bad AS (
     SELECT *, epoch(request_ts) - epoch(stage_ts) AS behind_s,

@@ -18,6 +18,21 @@ description: >-
   A request to the nodes/proxy subresource other than metrics, stats, healthz or configz scraping. Through it
   the caller talks to the kubelet API with the API server's credentials: it can run commands in any pod on the
   node (/exec, /run) without a pods/exec audit record.
+triage: >-
+  The kubelet path in the `summary` says what was done: `/exec/`, `/run/` and `/attach/` ran commands in a pod
+  of node `object_name` without any pods/exec record, `/pods` lists the node's pods, `/logs/` and
+  `/containerLogs/` read logs. Monitoring agents that read `/pods` or logs through the API server from their
+  own service account are the usual benign cause; a person, a workload account or a `user_agent` such as curl
+  calling exec or run paths is not. Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts,
+  request_uri, response_code, user_agent FROM events WHERE user_name = 'USER' AND resource = 'nodes' AND
+  subresource = 'proxy' AND stage = 'ResponseComplete' ORDER BY request_ts"` and `kubectl auth can-i get
+  nodes/proxy --as USER`.
+remediation: >-
+  If unauthorised, remove `nodes/proxy` from the identity's roles (metrics collectors need `nodes/metrics` and
+  `nodes/stats`, never proxy), treat the pods named in the exec or run paths as compromised (restart them,
+  rotate their Secrets and tokens) and revoke the credential that was used. Treat any grant of nodes/proxy as
+  command execution on every node when reviewing roles (role-sensitive-perms reports new ones). For a reviewed
+  agent, add its user to `[allowlists.query_lists] node-proxy-access` with a reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

@@ -29,6 +29,20 @@ description: >-
   (backup hooks, CI runners) exec by design; the baseline shows a habit (the same identity into the same
   namespace on many days) as recurring, and allowlists.query_lists.pod-exec takes users, namespaces or pods.
   Denied attempts (403) are not sessions: the failed-access queries report them.
+triage: >-
+  Read the `command` and `interactive` evidence: an interactive `sh` or `bash` is a person working inside the
+  pod, a fixed command (pg_dump, a migration, a backup hook) repeated by the same service account every day is
+  automation. Check `user_name` against the team that owns `namespace` and an open incident or change;
+  commands such as `env`, `cat /var/run/secrets/...`, curl or wget of a script, or nc point at credential
+  theft or tooling. Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, namespace, object_name,
+  request_uri, source_ips FROM events WHERE user_name = 'USER' AND subresource IN ('exec', 'attach') AND stage
+  <> 'RequestReceived' ORDER BY request_ts"` shows the identity's other sessions and their commands.
+remediation: >-
+  If unauthorised, delete the pod (its controller recreates it clean), rotate the Secrets and service-account
+  token mounted in it, since the shell had them, and revoke the identity's `create` and `get` on `pods/exec`
+  and `pods/attach`. Replace standing exec rights with time-bound, audited access for on-call. For recurring
+  legitimate sessions, add the user, namespace or pod to `[allowlists.query_lists] pod-exec` with a reason, or
+  record a one-off with `kanalytics triage set FINDING_ID --verdict benign --note ... --by ...`.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

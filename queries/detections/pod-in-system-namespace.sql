@@ -24,6 +24,21 @@ description: >-
   A pod was created directly (not by a controller or as a kubelet mirror pod) in kube-system, kube-public or
   kube-node-lease. Pods there blend in with cluster components and can mount their service accounts; people
   and applications have no reason to start pods there by hand.
+triage: >-
+  Look at `user_name`, `object_name` and the `user_agent` evidence: a platform engineer's `kubectl run` or
+  `kubectl debug` of a network tool while troubleshooting DNS, or a `helm test` pod of an add-on chart
+  installed in kube-system, are the usual legitimate cases and should match a ticket. A pod created by an
+  application account or by a person outside the platform team, named like a system component, is meant to
+  blend in and to borrow kube-system service accounts. Follow-up: `kubectl get pod -n NS NAME -o yaml` (its
+  `serviceAccountName`, images, nodeName and absent ownerReferences), and `kanalytics sql --month YYYY-MM
+  "SELECT request_ts, verb, subresource, user_name FROM events WHERE namespace = 'NS' AND object_name = 'NAME'
+  AND stage = 'ResponseComplete' ORDER BY request_ts"` for what happened to it.
+remediation: >-
+  If unauthorised, delete the pod, then review the service account it ran as: anything done with that
+  account's token from the pod's lifetime on is the attacker's (restart the legitimate pods using it to renew
+  their bound tokens). Limit `create` on pods in kube-system, kube-public and kube-node-lease to the platform
+  deployer, and enforce with an admission rule that rejects pods there without an owner. For a reviewed
+  creator, add the user (or the pod name) to `[allowlists.query_lists] pod-in-system-namespace` with a reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

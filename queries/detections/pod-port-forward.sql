@@ -17,6 +17,20 @@ description: >-
   Services, Ingress and NetworkPolicy: a database or an admin port becomes reachable from a laptop. Low: it is
   how engineers reach databases and dashboards; recurring habits show as such against the baseline, and
   allowlists.query_lists.pod-port-forward takes users, namespaces or pods.
+triage: >-
+  Read the `ports` evidence with `namespace` and `object_name`: a developer reaching a staging database (5432,
+  3306, 6379) or a dashboard from the VPN `source_ip` is how port-forward is meant to be used; a production
+  database, an admin or debug port, another team's namespace, or a service account forwarding (its token used
+  from a laptop) is not. Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, namespace,
+  object_name, request_uri, source_ips[-1] AS client_ip FROM events WHERE user_name = 'USER' AND subresource =
+  'portforward' AND stage = 'ResponseComplete' ORDER BY request_ts"` shows the identity's habit and where it
+  connects from.
+remediation: >-
+  If unauthorised, end the session (stop the client, or delete the pod), rotate the credentials of the service
+  behind the forwarded port and check its own logs for what was read, and revoke the identity's `create` and
+  `get` on `pods/portforward`. Offer reviewed access paths instead (a bastion, a Service behind
+  NetworkPolicy). For recurring legitimate use, add the user, namespace or pod to `[allowlists.query_lists]
+  pod-port-forward` with a reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

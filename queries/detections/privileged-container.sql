@@ -30,6 +30,21 @@ description: >-
   command (nsenter, mount the host disk), hence high. Pods made by the built-in controllers and kubelet mirror
   pods are skipped because the workload object that caused them is reported instead (workload_specs).
   Per-query exceptions (user or namespace) come from allow_query_list, e.g. the CNI and CSI agents.
+triage: >-
+  Read the `privileged_containers` and `images` evidence with `namespace` and `user_name`: CNI agents,
+  kube-proxy, CSI node plugins, GPU device plugins and security agents run privileged by design from
+  DaemonSets in their platform namespace, and Docker-in-Docker CI runners do for image builds. A privileged
+  container in an application namespace, a generic image (alpine, ubuntu, a public tool image), or a person
+  applying it with kubectl (`user_agent`) is the one-command way to root on the node. Follow-up: `kanalytics
+  sql --month YYYY-MM "SELECT request_ts, user_name, subresource, request_uri FROM events WHERE namespace =
+  'NS' AND object_name LIKE 'NAME%' AND subresource IN ('exec', 'attach') AND stage = 'ResponseComplete' ORDER
+  BY request_ts"` shows whether anyone then ran commands in it.
+remediation: >-
+  If unauthorised, delete the workload and treat the nodes its pods ran on as compromised: cordon, drain and
+  replace them, and rotate the credentials of the pods they hosted and of the node. Enforce Pod Security
+  `baseline` (no privileged containers) outside the reviewed agent namespaces, and move CI image builds to a
+  rootless builder (BuildKit rootless, kaniko). For a reviewed agent, add its namespace or deployer to
+  `[allowlists.query_lists] privileged-container` with a reason.
 --- */
 WITH w AS (
     SELECT *,

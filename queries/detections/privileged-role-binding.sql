@@ -33,6 +33,21 @@ description: >-
   are left out. A binding whose only subjects are default service accounts is left to admin-to-default-sa,
   which says so; falco-attach-cluster-admin-role (Falco parity) also counts refused creates. A patch whose
   body carries no subjects (a label change) changes no grant and is not reported.
+triage: >-
+  Read who gained (`subjects`, `privileged_grant`, `masters_subject` in the evidence) and who granted
+  (`user_name`, `user_agent`): cluster bootstrap (Terraform, eksctl, kubeadm) binding the administrators'
+  group, or the GitOps deployer applying a reviewed binding with a matching commit, are expected. A person
+  binding themselves or a new service account, an outside user, or any binding that names system:masters is
+  not. Follow-up: `kubectl get clusterrolebinding NAME -o yaml` (or `kubectl get rolebinding -n NS NAME -o
+  yaml`), and `kanalytics sql --month YYYY-MM "SELECT request_ts, verb, resource, namespace, object_name FROM
+  events WHERE user_name = 'SUBJECT' AND request_ts >= TIMESTAMPTZ 'TS' AND stage = 'ResponseComplete' ORDER
+  BY request_ts"` for what the new holder did with it.
+remediation: >-
+  If unauthorised, delete the binding (`kubectl delete clusterrolebinding NAME`), revert what its subjects did
+  since, and revoke the granter's credential if it was stolen. Limit create, update and patch on bindings, and
+  the `bind` verb, to the deployer, and reject bindings to cluster-admin or system:masters outside it with an
+  admission rule (ValidatingAdmissionPolicy, Kyverno or Gatekeeper). For a reviewed binding, add its name,
+  namespace or the granting user to `[allowlists.query_lists] privileged-role-binding` with a reason.
 --- */
 WITH b AS (
     SELECT *,

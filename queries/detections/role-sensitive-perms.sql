@@ -27,6 +27,20 @@ description: >-
   attach into pods, nodes/proxy, minting service-account tokens, approving certificates, or reading Secrets.
   Each of these lets the holder gain more privilege than the role's name suggests. Wildcard roles are reported
   by role-wildcard; deployment tools that install reviewed roles can be listed in allow_automation_users.
+triage: >-
+  The `summary` lists the rules that matched (verbs and resources); read them with `object_name` and
+  `user_name`. Operator charts installed by the deployer grant some of these by design (cert-manager and
+  external-secrets read Secrets, Argo CD binds roles, Vault mints tokens); a person or an application account
+  writing a role with escalate, bind, impersonate, pods/exec or nodes/proxy is how privilege is prepared
+  before a binding gives it to someone. Follow-up: `kubectl get rolebindings,clusterrolebindings -A -o wide |
+  grep NAME` shows who holds the role, and `kubectl get clusterrole NAME -o yaml` (or `kubectl get role -n NS
+  NAME -o yaml`) its current rules.
+remediation: >-
+  If unauthorised, delete the bindings to the role and revert the role (or delete it), then check what its
+  holders did since. Otherwise narrow it: `resourceNames` for Secret reads, no escalate, bind or impersonate
+  outside the control plane, and pods/exec only in a dedicated on-call role. Add a deployer that installs
+  reviewed roles to `[[allowlists.automation_users]]`, or a reviewed role by name to `[allowlists.query_lists]
+  role-sensitive-perms`, with a reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

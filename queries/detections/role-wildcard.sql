@@ -26,6 +26,20 @@ description: >-
   groups (the resulting object in the response body is checked when present, otherwise the request). Wildcards
   grant every current and future permission, including escalate, bind and impersonate: cluster-admin by
   another name. The control plane's own aggregation of built-in roles is ignored.
+triage: >-
+  Check `resource` and `namespace` first: a namespaced Role with wildcards is full control of that namespace
+  (its Secrets and workloads), a ClusterRole with them is cluster-admin under another name. Operators that
+  manage arbitrary resources (Argo CD's application controller, Crossplane, some Helm charts) ship wildcard
+  roles applied by the deployer; a person or an application account writing one, or a role that was narrow
+  before and widened now, is an elevation. Follow-up: `kubectl get clusterrole NAME -o yaml` (or `kubectl get
+  role -n NS NAME -o yaml`), and `kanalytics sql --month YYYY-MM "SELECT request_ts, user_name, verb FROM
+  events WHERE resource IN ('roles', 'clusterroles') AND object_name = 'NAME' AND stage = 'ResponseComplete'
+  ORDER BY request_ts"` for the role's history.
+remediation: >-
+  If unauthorised, delete the role or restore its previous rules, remove bindings to it, and review what its
+  holders did after the change. For a tool that shipped a wildcard, ask for (or write) explicit verbs,
+  resources and API groups, and keep escalate and bind out of it. A reviewed wildcard role can be added by
+  name, or its deployer by user, to `[allowlists.query_lists] role-wildcard` with a reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

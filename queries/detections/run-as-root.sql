@@ -27,6 +27,18 @@ description: >-
   hostpath-mount report the settings that break confinement. Pods made by the built-in controllers and kubelet
   mirror pods are skipped because the workload object that caused them is reported instead. Per-query
   exceptions (user or namespace) come from allow_query_list.
+triage: >-
+  Read the `root_containers` evidence: an init container that sets `runAsUser: 0` to chown a volume, a legacy
+  image that cannot run unprivileged, or a third-party chart's agent are the common causes, and only matter
+  more when the same workload also has host paths or added capabilities (hostpath-mount,
+  privileged-container). Check `namespace` and `user_name` for a new application or a person overriding the
+  user by hand. Follow-up: `kubectl get KIND -n NS NAME -o jsonpath='{.spec.template.spec.securityContext}'`
+  together with each container's `securityContext` shows where root is asked for.
+remediation: >-
+  Remove the root request: set `runAsNonRoot: true` and a non-zero `runAsUser` on the pod, fix volume
+  ownership with `fsGroup` instead of a root init container, and rebuild images to run as a numbered user.
+  Enforce Pod Security `restricted` (which requires runAsNonRoot) on application namespaces. For a reviewed
+  exception, add the namespace or deployer to `[allowlists.query_lists] run-as-root` with a reason.
 --- */
 WITH w AS (
     SELECT *,

@@ -26,6 +26,22 @@ description: >-
   other than the kubelet or the control plane, which mint projected tokens for pods all the time. A
   hand-minted token is a bearer credential that works from anywhere until it expires and is not tied to a pod.
   CI systems that mint tokens by design can be listed in allow_automation_users.
+triage: >-
+  Read `user_name` (who minted), `namespace` and `object_name` (for which account) and the `user_agent`
+  evidence: Vault's Kubernetes secrets engine, a CI system or a multi-cluster deployer minting tokens for its
+  own account is expected; a person's kubectl minting a token for a powerful account (kube-system, the GitOps
+  controller, anything bound to cluster-admin) is the way to take a credential out of the cluster. Follow-up:
+  `kanalytics sql --month YYYY-MM "SELECT source_ips[-1] AS client_ip, user_agent, count(*) AS n,
+  min(request_ts) FROM events WHERE user_name = 'system:serviceaccount:NS:NAME' AND request_ts >= TIMESTAMPTZ
+  'TS' AND stage = 'ResponseComplete' GROUP BY ALL ORDER BY n DESC"` shows where the account was used from
+  afterwards.
+remediation: >-
+  A minted token cannot be revoked on its own and is valid until it expires: to end it now, delete and
+  recreate the ServiceAccount (tokens are bound to its UID) and restart the pods that use it; then revoke the
+  minter's credential if it was stolen. Limit `create` on `serviceaccounts/token` to the few automation
+  accounts that need it, and cap lifetimes with the API server's `--service-account-max-token-expiration`. For
+  such an account, add it to `[[allowlists.automation_users]]` or `[allowlists.query_lists] sa-token-request`
+  with a reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

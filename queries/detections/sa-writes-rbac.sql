@@ -23,6 +23,21 @@ description: >-
   allow_automation_users) or its token is being used to grant someone more access. Updates and patches are not
   reported because GitOps controllers re-apply the RBAC objects they own on every sync; role-wildcard and
   role-sensitive-perms judge the content of such changes.
+triage: >-
+  Look at the service account in `user_name` (its namespace tells which application it belongs to) and the
+  object it created or deleted: operators that manage per-tenant RBAC (Argo CD or Flux applying manifests,
+  Strimzi, the Prometheus operator) do this on install and on new tenants; a web application's account doing
+  it, a ClusterRoleBinding created by a workload, or a `source_ip` outside the pod network means someone uses
+  the token to grant access. Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, verb, resource,
+  namespace, object_name, source_ips[-1] AS client_ip, user_agent FROM events WHERE user_name = 'USER' AND
+  resource IN ('roles', 'clusterroles', 'rolebindings', 'clusterrolebindings') AND stage = 'ResponseComplete'
+  ORDER BY request_ts"`.
+remediation: >-
+  If unauthorised, delete what it created (or restore what it deleted from Git), invalidate the account's
+  tokens (restart its pods, delete legacy token Secrets, or recreate the account), and find how the token was
+  taken (pod-exec, secrets reads). Remove RBAC write rights, above all `bind` and `escalate`, from application
+  accounts. For an operator that manages RBAC by design, add its account to `[[allowlists.automation_users]]`
+  or `[allowlists.query_lists] sa-writes-rbac` with a reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

@@ -25,6 +25,21 @@ description: >-
   per burst. Applications read the few Secrets they mount; walking through many names one by one is credential
   harvesting (or a tool dumping Secrets after a list). Control-plane components are ignored and secret
   operators (cert-manager, external-secrets, Helm) can be listed in allow_automation_users.
+triage: >-
+  Read `distinct_secrets`, the `user_agents` and `source_ips` evidence, and which Secrets were read: backup
+  tools (Velero), secret syncers and reloaders, or Helm reading its own `sh.helm.release.v1.*` Secrets are
+  expected from their in-cluster accounts. kubectl, curl or a scripting library walking through many names,
+  Secrets of several namespaces, or an address outside the cluster is credential harvesting. Follow-up:
+  `kanalytics sql --month YYYY-MM "SELECT namespace, object_name, min(request_ts) AS first FROM events WHERE
+  user_name = 'USER' AND resource = 'secrets' AND verb = 'get' AND stage = 'ResponseComplete' AND request_ts
+  BETWEEN TIMESTAMPTZ 'TS' AND TIMESTAMPTZ 'LAST_TS' GROUP BY ALL ORDER BY first"` lists exactly what was
+  read.
+remediation: >-
+  If unauthorised, treat every Secret read as disclosed and rotate them, starting with tokens, cloud and
+  database credentials and TLS keys, then revoke the identity's credential and look for use of the stolen
+  values. Reduce Secret reads to named objects (`resourceNames`) for applications. For a reviewed secret
+  operator, add its account to `[[allowlists.automation_users]]` or `[allowlists.query_lists]
+  secrets-bulk-get` with a reason.
 --- */
 WITH reads AS (
     SELECT cluster, date_trunc('day', request_ts) AS day, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, namespace, object_name

@@ -23,6 +23,20 @@ description: >-
   misconfigured reader is visible too and should be fixed. Nodes, the control plane and kube-system
   controllers are skipped; single denials are reported by falco-secret-get-unsuccessfully and mixed-resource
   probing by authz-denied-burst. Per-query exceptions (user) come from allow_query_list.
+triage: >-
+  Read the `secrets`, `user_agents` and `source_ips` evidence: one Secret requested again and again by an
+  application's client library at a steady rate, starting at a deploy, is a missing Role or a wrong name; many
+  different names, several namespaces, kubectl or curl, or an address outside the cluster is someone trying
+  where a stolen credential works. Follow-up: `kanalytics sql --month YYYY-MM "SELECT resource, verb,
+  response_code, count(*) AS n FROM events WHERE user_name = 'USER' AND request_ts >= TIMESTAMPTZ 'TS' AND
+  stage = 'ResponseComplete' GROUP BY ALL ORDER BY n DESC"` shows whether anything else was tried and whether
+  some requests succeeded, and `kubectl auth can-i --list -n NS --as USER` what it may do.
+remediation: >-
+  If it was probing, revoke the credential (delete the account's pods and legacy token Secrets, or the
+  person's session at the identity provider), block the source, and check what the identity did succeed at
+  (denied-then-privileged, authz-denied-burst). If an application is misconfigured, fix its Secret name or
+  grant `get` on that Secret alone (`resourceNames`), which also ends the noise. A reviewed reader can be
+  added to `[allowlists.query_lists] secrets-denied-burst` with a reason.
 --- */
 WITH denied AS (
     SELECT cluster, date_trunc('day', request_ts) AS day, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb, namespace, object_name

@@ -30,6 +30,21 @@ description: >-
   typical dump step after a token is stolen. Watches are not reported: ingress and certificate controllers
   keep cluster-wide Secret watches open and re-open them every few minutes; their initial list is still
   reported once per restart. Operators that legitimately list all Secrets belong in allow_automation_users.
+triage: >-
+  Look at `user_name`, `source_ip` and the `user_agent` evidence: an ingress or certificate controller's
+  initial list after a restart, or a backup tool, from its in-cluster account is expected; an administrator
+  running `kubectl get secrets -A` needs a reason, and a service account listing from outside the pod network
+  or with kubectl is a dump with a stolen token. Follow-up: `kanalytics sql --month YYYY-MM "SELECT
+  request_ts, verb, resource, namespace, object_name, user_agent FROM events WHERE user_name = 'USER' AND
+  request_ts BETWEEN TIMESTAMPTZ 'TS' - INTERVAL 1 HOUR AND TIMESTAMPTZ 'TS' + INTERVAL 1 HOUR AND stage =
+  'ResponseComplete' ORDER BY request_ts"` shows what came before and after, and `kubectl auth can-i list
+  secrets -A --as USER` whether the right is standing.
+remediation: >-
+  A list returns every Secret's data: if unauthorised, rotate all Secrets in scope (every namespace, or
+  kube-system and default), service-account tokens and cloud credentials first, and revoke the identity's
+  credential. Remove cluster-wide `list` and `watch` on secrets from every role that does not strictly need
+  it. For a reviewed operator, add its account to `[[allowlists.automation_users]]` or
+  `[allowlists.query_lists] secrets-list-clusterwide` with a reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

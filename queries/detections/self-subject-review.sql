@@ -18,6 +18,19 @@ description: >-
   (kubectl auth can-i). People check their rights routinely, so humans are not reported; applications almost
   never ask, so a workload identity doing it suggests someone is using its token interactively. Tools that do
   this by design (kube-state-metrics, some operators) belong in allow_automation_users.
+triage: >-
+  Read the `user_agent` evidence and `source_ip`: operators and dashboards that check their rights at start
+  use their own client library from the pod network; kubectl, curl or a tool like kubectl-who-can or peirates,
+  or an address outside the cluster, means a person holds the workload's token and is mapping what it can do.
+  Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, verb, resource, namespace, object_name,
+  response_code FROM events WHERE user_name = 'USER' AND request_ts >= TIMESTAMPTZ 'TS' AND stage =
+  'ResponseComplete' ORDER BY request_ts LIMIT 200"` shows what the identity did after asking.
+remediation: >-
+  If it was interactive use, invalidate the token (delete the pods that run as the account and its legacy
+  token Secrets, or recreate the account), find how it leaked (pod-exec into its pods, secrets reads) and
+  review what it did. For a node or anonymous caller, check the node's credentials and anonymous bindings too.
+  For a tool that asks by design, add its account to `[[allowlists.automation_users]]` or
+  `[allowlists.query_lists] self-subject-review` with a reason.
 --- */
 SELECT
     request_ts AS ts, cluster, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace,

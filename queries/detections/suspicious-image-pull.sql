@@ -26,6 +26,21 @@ description: >-
   built-in controllers and kubelet mirror pods are skipped (the workload that made them is reported). One
   finding per request and untrusted image (the image and its full name are in the evidence). Per-query
   exceptions (user or namespace) come from allow_query_list.
+triage: >-
+  Read `image` and `image_full_name` (evidence): a well-known vendor registry (registry.k8s.io, quay.io,
+  ghcr.io of a vendor) in a newly installed chart usually means the trusted list is incomplete; a public
+  Docker Hub image in a production namespace, a look-alike of your registry's name, or a miner or offensive
+  tool image is not. Check `user_name` too: the deployer following a reviewed change, or a person with kubectl
+  (`user_agent`). Follow-up: `kanalytics sql --month YYYY-MM "SELECT request_ts, user_name, verb, resource,
+  namespace, object_name FROM events WHERE stage = 'ResponseComplete' AND request_object LIKE '%IMAGE%' ORDER
+  BY request_ts"` shows where else the image was used.
+remediation: >-
+  If unwanted, delete the workload, check the image (its origin, a scan, what its containers did and reached),
+  and revoke the credential used if the change was not the deployer's. Enforce registries at admission
+  (Kyverno `verifyImages` or a restrict-registries policy, Gatekeeper allowed repositories) and mirror
+  third-party images into your own registry. A registry that is trusted goes into
+  `[[allowlists.trusted_registries]]` as a prefix; a reviewed exception by user or namespace into
+  `[allowlists.query_lists] suspicious-image-pull`.
 --- */
 WITH w AS (
     SELECT *,

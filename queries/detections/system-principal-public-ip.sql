@@ -27,6 +27,21 @@ description: >-
   (is_trusted_network). These identities live inside the cluster, so a public origin usually means a token or
   kubeconfig was copied out and is being replayed; a forged `X-Forwarded-For: 10.0.0.1` does not hide it. One
   row per cluster, identity, address and UTC day (its first request that day).
+triage: >-
+  Identify `source_ip`: your NAT gateway, nodes in a public subnet reaching a public API endpoint, or an
+  external CI runner using a service-account kubeconfig are the usual benign causes and recur daily with the
+  same `user_agent` (kubelet, the CI's client). An address of a hosting provider, VPN service or another
+  country, curl or kubectl as `user_agent`, or an account that normally runs only inside a pod is a copied
+  token or kubeconfig. Follow-up: `kanalytics sql --month YYYY-MM "SELECT user_name, user_agent, count(*) AS
+  n, min(request_ts), max(request_ts) FROM events WHERE source_ips[-1] = 'IP' AND stage = 'ResponseComplete'
+  GROUP BY ALL ORDER BY n DESC"` shows every identity that used the address.
+remediation: >-
+  If unauthorised, revoke the credential (service account: delete its pods and legacy token Secrets or
+  recreate the account; node: remove the node and its kubelet certificate), block the address, and review what
+  was done from it. Keep the API endpoint private or limited to authorised networks, and give external CI its
+  own short-lived credential. For your own egress ranges, add them to `[[allowlists.trusted_networks]]`
+  (`cidr`, `reason`); a single reviewed identity goes into `[allowlists.query_lists]
+  system-principal-public-ip`.
 --- */
 WITH candidates AS (
     SELECT *, client_ip(source_ips) AS client_ip

@@ -26,6 +26,21 @@ description: >-
   bursts, each judged on its own), and was refused at least once. Load balancers only probe health endpoints;
   walking many API paths without a credential is an Internet scanner or an attacker looking for anonymous
   access. The summary says how many requests were allowed, which matters most.
+triage: >-
+  The `allowed` evidence matters most: by default anonymous callers may read only the health and version
+  endpoints, which this query leaves out, so any allowed request means a binding grants system:anonymous or
+  system:unauthenticated more. Then the `user_agents` and `source_ip`: your own vulnerability scanner (Nessus,
+  Qualys) from its known address is expected; masscan, zgrab, Go-http-client or python from a hosting provider
+  is an Internet scanner, which only matters if it got in. Follow-up: `kanalytics sql --month YYYY-MM "SELECT
+  request_uri, response_code, count(*) AS n FROM events WHERE source_ips[-1] = 'IP' AND stage =
+  'ResponseComplete' GROUP BY ALL ORDER BY response_code, request_uri"` and `kubectl get
+  clusterrolebindings,rolebindings -A -o wide | grep -E 'system:(anonymous|unauthenticated)'`.
+remediation: >-
+  If anything was allowed, remove the bindings that grant anonymous access and review what was read. Reduce
+  exposure: keep the API endpoint private or limited to authorised networks, and turn anonymous authentication
+  off (`--anonymous-auth=false`) or, on 1.32 and later, limit it to the health endpoints with the
+  authentication configuration's anonymous conditions. Block the address if it keeps scanning. Your own
+  scanner's address goes into `[allowlists.query_lists] unauth-scan` with a reason.
 --- */
 WITH anon AS (
     SELECT cluster, date_trunc('day', request_ts) AS day, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, user_agent, verb, request_uri,

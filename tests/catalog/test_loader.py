@@ -125,3 +125,32 @@ def test_unknown_id_suggests_close_matches(root: Path) -> None:
 def test_missing_user_folder_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(QueryError, match="does not exist"):
         load_catalog([tmp_path / "nope"], include_builtin=False)
+
+
+FINDING_SQL = (
+    "SELECT request_ts AS ts, audit_id, user_name, source_ips[1] AS source_ip, verb, resource, namespace, "
+    "object_name, 'x' AS summary FROM events WHERE request_ts >= $period_start AND request_ts < $period_end"
+)
+
+
+def test_medium_and_above_detections_must_say_how_to_triage_and_remediate(root: Path) -> None:
+    write_query(
+        root, "detections", "low-one", good_header("low-one", "detection", "severity: low"), FINDING_SQL
+    )
+    write_query(root, "detections", "medium-bare", good_header("medium-bare", "detection", "severity: medium"),
+                FINDING_SQL)  # fmt: skip
+    write_query(root, "detections", "high-half", good_header("high-half", "detection",
+                "severity: high\ntriage: Check the identity."), FINDING_SQL)  # fmt: skip
+    with pytest.raises(QueryError) as caught:
+        load_catalog([root], include_builtin=False)
+    message = str(caught.value)
+    assert "medium-bare.sql: a medium detection needs `triage:` and `remediation:` in its header" in message
+    assert "high-half.sql: a high detection needs `remediation:` in its header" in message
+    assert "low-one" not in message  # below medium the text is welcome, not required
+
+
+def test_a_detection_with_both_texts_loads_and_keeps_them(root: Path) -> None:
+    extra = "severity: critical\ntriage: Check the identity.\nremediation: Revoke the binding."
+    write_query(root, "detections", "crit-one", good_header("crit-one", "detection", extra), FINDING_SQL)
+    header = load_catalog([root], include_builtin=False).get("crit-one").header
+    assert (header.triage, header.remediation) == ("Check the identity.", "Revoke the binding.")

@@ -409,6 +409,12 @@ def test_header_carries_the_rule_metadata(converted: tuple[Path, Any]) -> None:
     (written,) = [w for w in conversion.written if w.rule_id.endswith("000000000001")]
     header, sql = split_query_file(written.path.read_text(encoding="utf-8"))
     assert written.query_id == "sigma-shell-exec-into-pod"
+    # the loader requires both from medium up: the rule's false positives, the request's record, a runbook note
+    assert header.pop("triage").startswith(
+        "Check `user_name`, `source_ip` and the `user_agent` evidence against who is expected to do this. "
+        "False positives the rule names: Debugging. Follow-up: `kanalytics sql --month YYYY-MM"
+    )
+    assert header.pop("remediation").startswith("Sigma rules carry no response. If it is confirmed, contain")
     assert header == {
         "id": "sigma-shell-exec-into-pod",
         "title": "Shell Exec Into Pod",
