@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from kanalytics.archive.compact import CompactResult
+    from kanalytics.archive.dispositions import Disposition
     from kanalytics.archive.holds import Hold
     from kanalytics.archive.ingest import IngestSummary
     from kanalytics.archive.retention import ApplyResult, RetentionPlan
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from kanalytics.catalog.incidents import IncidentsResult
     from kanalytics.catalog.loader import Catalog
     from kanalytics.catalog.model import Suppression
+    from kanalytics.catalog.review import IncidentVerdict
     from kanalytics.catalog.runner import Progress
     from kanalytics.catalog.tune import TuneResult
     from kanalytics.outputs.alerts.service import Alerting
@@ -822,6 +824,99 @@ class Archive:
         floor = catalog_api.severity_floor(min_severity)
         found = self.findings(month=month, start=start, end=end, clusters=clusters, progress=progress)
         return incidents_result(found, catalog=self.catalog, settings=self.settings, min_severity=floor)
+
+    # -- review -----------------------------------------------------------------------------------------
+    def triage_set(
+        self,
+        target: str,
+        *,
+        verdict: str,
+        note: str,
+        by: str,
+        month: str | None = None,
+        start: Instant | None = None,
+        end: Instant | None = None,
+    ) -> Disposition:
+        """Record an analyst's verdict on a finding ("f-…") or an incident ("inc-…") in the archive's manifest
+        chain (docs/triage.md); returns it as stored. Ids carry no date, so the id must be one of the findings or
+        incidents of the period (default: the previous complete month and the current one); an incident's
+        verdict records its member findings, so it keeps covering them if the incident id changes later."""
+        from dataclasses import replace
+
+        from kanalytics.archive import dispositions
+        from kanalytics.catalog.findings import finding_id
+        from kanalytics.catalog.incidents import incidents_result
+        from kanalytics.catalog.period import month_bounds, previous_month
+
+        draft = dispositions.check_disposition(
+            dispositions.Disposition(target, verdict, note, by, datetime.now(UTC))  # type: ignore[arg-type]
+        )  # the verdict is checked here, before the period's findings are computed
+        if month is None and start is None and end is None:
+            zone = self.settings.zone
+            first = previous_month(tz=zone)[0]
+            last = month_bounds(f"{datetime.now(UTC).astimezone(zone):%Y-%m}", zone)[1]
+        else:
+            first, last = self.closed_period(month=month, start=start, end=end)
+        found = self.findings(start=first, end=last)
+        if target.startswith("inc-"):
+            built = incidents_result(found, catalog=self.catalog, settings=self.settings)
+            members = next((i.findings for i in built if i.id == target), None)
+        else:
+            members = [f for f in found.listing(include_recurring=True) if finding_id(f) == target] or None
+        if members is None:
+            raise UsageError(
+                f"{target} is not a {'incident' if target.startswith('inc-') else 'finding'} of "
+                f"{_shown(first)} to {_shown(last)}",
+                hint=f"pass --month (or --from/--to) for the period it was found in; {dispositions.ID_HINT}",
+            )
+        covered = tuple(finding_id(f) for f in members)
+        return dispositions.record_disposition(
+            self.layout, self.keys, replace(draft, findings=covered, at=datetime.now(UTC))
+        )
+
+    def dispositions(
+        self,
+        *,
+        month: str | None = None,
+        start: Instant | None = None,
+        end: Instant | None = None,
+        verdict: str | None = None,
+    ) -> dict[str, Disposition]:
+        """The verdict in force per finding or incident id (the newest recorded), optionally only those
+        recorded in the period and with `verdict`."""
+        from kanalytics.archive.dispositions import VERDICTS, latest_dispositions
+
+        if verdict is not None and verdict not in VERDICTS:
+            raise UsageError(f"unknown verdict {verdict!r}", hint=f"use one of: {', '.join(VERDICTS)}")
+        first, last = self.period(month=month, start=start, end=end)
+        return {
+            target: d
+            for target, d in latest_dispositions(self._require_archive()).items()
+            if (verdict is None or d.verdict == verdict)
+            and (first is None or d.at >= first)
+            and (last is None or d.at < last)
+        }
+
+    def triage_history(self, target: str) -> list[Disposition]:
+        """Every verdict recorded on `target`, oldest first (the last one is in force)."""
+        from kanalytics.archive.dispositions import check_target, disposition_history
+
+        return disposition_history(self._require_archive(), check_target(target))
+
+    def incident_verdicts(self, incidents: IncidentsResult) -> dict[str, IncidentVerdict]:
+        """Incident id -> what analysts recorded on it (its verdict and reviewed members), for the incidents of
+        an `incidents()` result; `incidents.to_json(verdicts)` prints them as the report's incidents.json does."""
+        from kanalytics.catalog.review import incident_reviews
+
+        return incident_reviews(incidents.incidents, self.dispositions(), self.reviews(incidents))
+
+    def reviews(self, incidents: IncidentsResult) -> dict[str, Disposition]:
+        """Finding id -> the disposition that covers it (its own, else its incident's), for the findings of
+        an `incidents()` result (kanalytics.catalog.review.reviews_for)."""
+        from kanalytics.catalog.review import reviews_for
+
+        found = incidents.findings.listing(include_recurring=True) if incidents.findings else []
+        return reviews_for(found, incidents.incidents, self.dispositions())
 
     # -- tune -------------------------------------------------------------------------------------------
     def tune(

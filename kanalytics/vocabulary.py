@@ -74,7 +74,7 @@ IdentityType = Literal["human", "service account", "node", "control plane", "ano
 IDENTITY_TYPES: Final[tuple[IdentityType, ...]] = get_args(IdentityType)
 
 # -- manifest operations: what a manifest of the chain records as its `operation` ------------------------
-Operation = Literal["ingest", "compact", "retention-delete", "hold-add", "hold-release", "evaluate"]
+Operation = Literal["ingest", "compact", "retention-delete", "hold-add", "hold-release", "evaluate", "triage"]
 OPERATIONS: Final[tuple[Operation, ...]] = get_args(Operation)
 INGEST_OPERATION: Final = "ingest"
 COMPACT_OPERATION: Final = "compact"
@@ -82,3 +82,4 @@ RETENTION_OPERATION: Final = "retention-delete"
 HOLD_ADD: Final = "hold-add"
 HOLD_RELEASE: Final = "hold-release"
 EVALUATE_OPERATION: Final = "evaluate"  # findings files (stored detection results) added or superseded
+TRIAGE_OPERATION: Final = "triage"  # an analyst's disposition (verdict) of a finding or incident recorded

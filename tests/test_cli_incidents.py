@@ -66,11 +66,12 @@ def test_json_lists_the_incidents_with_their_findings(archive: Path) -> None:
         "self-subject-review",
         "system-principal-public-ip",
     ]
-    assert set(incidents[0]["findings"][0]) == {"query_id", "audit_id"}
+    assert set(incidents[0]["findings"][0]) == {"finding_id", "query_id", "audit_id"}
     assert list(incidents[0]) == [
         "id", "severity", "title", "start", "end", "identities", "source_ips", "clusters", "tactics", "narrative",
-        "findings",
+        "findings", "verdict", "review", "reviewed",
     ]  # fmt: skip
+    assert (incidents[0]["verdict"], incidents[0]["review"], incidents[0]["reviewed"]) == (None, None, 0)
     critical = runner.invoke(
         app, ["incidents", "--archive", str(archive), *PERIOD, "--min-severity", "critical", "--json"]
     )

@@ -13,6 +13,7 @@ from kanalytics.errors import ArchiveError, UsageError
 
 EVENTS_DIR = "events"
 FINDINGS_DIR = "_findings"
+DISPOSITIONS_DIR = "_dispositions"
 MANIFESTS_DIR = "_manifests"
 QUARANTINE_DIR = "_quarantine"
 STATE_DIR = "_state"
@@ -23,7 +24,12 @@ TMP_PREFIX = "."
 TMP_SUFFIX = ".tmp"
 # The folder each kind of committed file lives in: a manifest entry of another kind, or outside its folder,
 # is forged or corrupted.
-KIND_DIRS = {"events": EVENTS_DIR, "quarantine": QUARANTINE_DIR, "findings": FINDINGS_DIR}
+KIND_DIRS = {
+    "events": EVENTS_DIR,
+    "quarantine": QUARANTINE_DIR,
+    "findings": FINDINGS_DIR,
+    "dispositions": DISPOSITIONS_DIR,
+}
 # The kinds whose files live in `cluster=/date=` partitions: events, and the detection results about them.
 PARTITIONED_KINDS = ("events", "findings")
 _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -155,6 +161,11 @@ class Layout:
         return self.root / FINDINGS_DIR
 
     @property
+    def dispositions(self) -> Path:
+        """Analysts' verdicts on findings and incidents (review evidence: retention never deletes them)."""
+        return self.root / DISPOSITIONS_DIR
+
+    @property
     def manifests(self) -> Path:
         return self.root / MANIFESTS_DIR
 
@@ -193,6 +204,10 @@ class Layout:
     def findings_file(self, partition: Partition, name: str) -> str:
         """Relative path (POSIX) of a findings file of the partition; `name` without `.parquet`."""
         return f"{partition.findings_relpath}/{name}.parquet"
+
+    def disposition_file(self, name: str) -> str:
+        """Relative path (POSIX) of a dispositions file; `name` without `.jsonl`."""
+        return f"{DISPOSITIONS_DIR}/{name}.jsonl"
 
     def quarantine_file(self, batch_id: str) -> str:
         return f"{QUARANTINE_DIR}/{batch_id}.jsonl.zst"

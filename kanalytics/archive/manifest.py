@@ -45,7 +45,7 @@ class FileEntry:
     path: str
     sha256: str
     bytes: int
-    kind: str = "events"  # events | quarantine | findings (layout.KIND_DIRS)
+    kind: str = "events"  # events | quarantine | findings | dispositions (layout.KIND_DIRS)
     rows: int = 0
     min_ts: str | None = None
     max_ts: str | None = None
@@ -413,6 +413,6 @@ def _final_relpath(layout: Layout, tmp: Path) -> str | None:
 
 
 def _temporary_files(layout: Layout) -> Iterator[Path]:
-    for top in (layout.events, layout.findings, layout.quarantine, layout.manifests):
+    for top in (layout.events, layout.findings, layout.quarantine, layout.dispositions, layout.manifests):
         if top.is_dir():
             yield from (p for p in top.rglob(f"{TMP_PREFIX}*{TMP_SUFFIX}") if p.is_file())

@@ -1,7 +1,8 @@
 """Integrity verification: walk the manifest chain and the files, CloudTrail `validate-logs` style.
 
 The chain is always checked whole (links, sequence, signatures, an optional checkpoint held elsewhere); data
-files (events and findings) are hashed for the requested dates. Every problem is one line; deletions by retention are reported as
+files (events and findings) are hashed for the requested dates, analysts' dispositions (undated review
+evidence that every report reads) always. Every problem is one line; deletions by retention are reported as
 such, never as missing; the summary says which dates could not be validated.
 """
 
@@ -20,7 +21,7 @@ from kanalytics.archive import signing
 from kanalytics.archive.chain import RETENTION_OPERATION, ChainState, replay
 from kanalytics.archive.fsutil import sha256_file
 from kanalytics.archive.holds import hold_problem
-from kanalytics.archive.layout import TMP_PREFIX, TMP_SUFFIX, Layout, dated_partition
+from kanalytics.archive.layout import DISPOSITIONS_DIR, TMP_PREFIX, TMP_SUFFIX, Layout, dated_partition
 from kanalytics.archive.manifest import FileEntry, Manifest, entry_problems, manifest_paths, signature_file
 from kanalytics.errors import ArchiveError
 
@@ -347,6 +348,8 @@ def _check_files(
     layout: Layout, report: VerifyReport, state: ChainState, start: date | None, end: date | None
 ) -> None:
     def in_range(relpath: str) -> bool:
+        if relpath.startswith(f"{DISPOSITIONS_DIR}/"):  # small, undated, and read by every report
+            return True
         partition = dated_partition(relpath)  # events and findings files are dated by their partition
         if partition is None:  # quarantine files carry no date: checked only for an unbounded request
             return start is None and end is None
@@ -378,7 +381,7 @@ def _check_files(
         else:
             fail(relpath, message)
     removed = {**state.superseded, **state.deleted_by_policy}
-    for top in (layout.events, layout.findings, layout.quarantine):
+    for top in (layout.events, layout.findings, layout.quarantine, layout.dispositions):
         if not top.is_dir():
             continue
         for path in sorted(p for p in top.rglob("*") if p.is_file() or p.is_symlink()):

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from kanalytics.catalog.attack import TACTIC_RANK, TACTIC_TITLES, primary_tactic
+from kanalytics.catalog.findings import finding_id
 from kanalytics.catalog.functions import in_networks, ip_scope, parse_address
 from kanalytics.catalog.model import Finding
 from kanalytics.vocabulary import SEVERITIES, SEVERITY_ORDER, Severity
@@ -26,6 +27,7 @@ from kanalytics.vocabulary import SEVERITIES, SEVERITY_ORDER, Severity
 if TYPE_CHECKING:
     from kanalytics.catalog.api import FindingsResult
     from kanalytics.catalog.loader import Catalog
+    from kanalytics.catalog.review import IncidentVerdict
     from kanalytics.config import Settings
 
 DEFAULT_WINDOW = timedelta(hours=2)
@@ -69,7 +71,10 @@ class Incident:
             "clusters": list(self.clusters),
             "tactics": list(self.tactics),
             "narrative": list(self.narrative),
-            "findings": [{"query_id": f.query_id, "audit_id": f.audit_id} for f in self.findings],
+            "findings": [
+                {"finding_id": finding_id(f), "query_id": f.query_id, "audit_id": f.audit_id}
+                for f in self.findings
+            ],
         }
 
 
@@ -89,8 +94,16 @@ class IncidentsResult:
     def __len__(self) -> int:
         return len(self.incidents)
 
-    def to_json(self) -> list[dict[str, Any]]:
-        return [incident.to_json() for incident in self.incidents]
+    def to_json(self, verdicts: Mapping[str, IncidentVerdict] | None = None) -> list[dict[str, Any]]:
+        """The incidents as JSON; with `verdicts` (kanalytics.catalog.review.incident_reviews) each also says
+        what analysts recorded on it: verdict, review and reviewed members (null/0 when nobody did)."""
+        if verdicts is None:
+            return [incident.to_json() for incident in self.incidents]
+        none = {"verdict": None, "review": None, "reviewed": 0}
+        return [
+            incident.to_json() | (verdicts[incident.id].to_json() if incident.id in verdicts else none)
+            for incident in self.incidents
+        ]
 
 
 def incidents_result(

@@ -54,6 +54,7 @@ from kanalytics.cli import (  # noqa: E402,F401
     serve_cmd,
     sigma_cmd,
     synth_cmd,
+    triage_cmd,
     tune_cmd,
 )
 

@@ -213,7 +213,7 @@ def findings_cmd(
     on stderr too.
     """
     from kanalytics.catalog.api import RECURRING_MARK
-    from kanalytics.catalog.findings import json_safe
+    from kanalytics.catalog.findings import finding_id, json_safe
     from kanalytics.catalog.model import FINDING_TABLE_COLUMNS
 
     shape = check_format(OutputFormat.json if as_json else fmt)
@@ -235,17 +235,25 @@ def findings_cmd(
             min_severity=severity.value if severity else None, progress=progress, recompute=recompute,
         )  # fmt: skip
     if shape == "json":
-        print_json(json_safe(result.to_json()))
+        data = result.to_json()  # each finding with its id, which `kanalytics triage set` takes
+        listed = [(result.findings, data["findings"])]
+        listed += [
+            (p.findings, row["findings"]) for p, row in zip(result.recurring, data["recurring"], strict=True)
+        ]
+        for findings, rows in listed:
+            rows[:] = [{"finding_id": finding_id(f), **row} for f, row in zip(findings, rows, strict=True)]
+        print_json(json_safe(data))
     else:
         import polars as pl
 
-        columns = [*FINDING_TABLE_COLUMNS, *([RECURRING_MARK] if include_recurring else [])]
+        columns = [*FINDING_TABLE_COLUMNS, *([RECURRING_MARK] if include_recurring else []), "finding_id"]
         frame = pl.DataFrame(
             [
                 {
                     **{c: (str(getattr(f, c)) if getattr(f, c) is not None else None)
                        for c in FINDING_TABLE_COLUMNS},
                     **({RECURRING_MARK: f.evidence.get(RECURRING_MARK)} if include_recurring else {}),
+                    "finding_id": finding_id(f),
                 }
                 for f in result.listing(include_recurring=include_recurring)
             ],

@@ -68,7 +68,7 @@ def incidents_cmd(
             min_severity=min_severity.value if min_severity else None, progress=progress,
         )  # fmt: skip
     if shape == "json":
-        print_json(result.to_json())
+        print_json(result.to_json(arch.incident_verdicts(result)))
     else:
         _print_table(result, fmt, limit if shape == "table" else 0)
         if shape == "table":

@@ -13,6 +13,7 @@ from typing import Any
 
 from kanalytics import open_archive
 from kanalytics.catalog.attack import TACTICS, TECHNIQUE_TACTICS, tactic_of
+from kanalytics.catalog.findings import finding_id
 from kanalytics.catalog.incidents import DEFAULT_WINDOW, build_incidents, granted_subjects
 from kanalytics.catalog.loader import Catalog
 from kanalytics.catalog.model import Finding
@@ -378,9 +379,12 @@ def test_json_shape() -> None:
         "findings",
     ]  # fmt: skip
     assert data["findings"] == [
-        {"query_id": "self-subject-review", "audit_id": "a92136bd"},
-        {"query_id": "authz-denied-burst", "audit_id": "d6b6f7d7"},
+        {"finding_id": finding_id(f), "query_id": f.query_id, "audit_id": f.audit_id}
+        for f in incident.findings
     ]
+    assert [(m["query_id"], m["audit_id"]) for m in data["findings"]] == [
+        ("self-subject-review", "a92136bd"), ("authz-denied-burst", "d6b6f7d7"),
+    ]  # fmt: skip
     assert (data["start"], data["end"]) == ("2026-10-25T20:18:47+00:00", "2026-10-25T20:18:48+00:00")
     assert (data["severity"], data["tactics"]) == ("medium", ["discovery"])  # one tactic: no sequence
 

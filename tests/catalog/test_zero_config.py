@@ -10,6 +10,7 @@ also on 20 September days: recurring); cluster c2 with October events only (no b
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -261,11 +262,12 @@ def test_cli_findings_lines_and_include_recurring(archive: Archive) -> None:
     listed = runner.invoke(app, [*args, "--format", "csv", "--include-recurring"])
     assert listed.exit_code == 0, listed.output
     lines = listed.stdout.strip().splitlines()
-    assert lines[0].endswith(",recurring") and len(lines) == 1 + len(result.findings) + n
+    assert lines[0].endswith(",recurring,finding_id") and len(lines) == 1 + len(result.findings) + n
     pod_lines = [line for line in lines if f",{POD}," in line]
     assert len(pod_lines) == 3
     assert all(
-        line.endswith("seen on 20 of 30 baseline days (2026-09-01 to 2026-09-20)") for line in pod_lines
+        re.search(r",seen on 20 of 30 baseline days \(2026-09-01 to 2026-09-20\),f-[0-9a-f]{16}$", line)
+        for line in pod_lines
     )
     as_json = runner.invoke(app, [*args, "--json"])
     assert as_json.exit_code == 0
