@@ -81,16 +81,18 @@ def test_findings_frame_schema_is_the_finding_schema() -> None:
 
 
 def test_findings_csv_and_json_have_the_finding_columns_in_order(tmp_path: Path) -> None:
-    from kanalytics.report.exports import write_findings_csv, write_findings_json
+    from kanalytics.catalog.findings import finding_id
+    from kanalytics.report.exports import REVIEW_COLUMNS, write_findings_csv, write_findings_json
 
     write_findings_csv([_finding()], tmp_path / "findings.csv")
     with (tmp_path / "findings.csv").open(encoding="utf-8", newline="") as handle:
         header, row = list(csv.reader(handle))
-    assert tuple(header) == FINDING_NAMES
+    assert tuple(header) == FINDING_NAMES + REVIEW_COLUMNS
     assert dict(zip(header, row, strict=True))["ts"] == "2026-10-01T12:00:00+00:00"
+    assert dict(zip(header, row, strict=True))["finding_id"] == finding_id(_finding())
     write_findings_json([_finding()], tmp_path / "findings.json")
     (data,) = json.loads((tmp_path / "findings.json").read_text(encoding="utf-8"))
-    assert set(data) == set(FINDING_NAMES)
+    assert set(data) == set(FINDING_NAMES + REVIEW_COLUMNS)
     assert tuple(_finding().to_json()) == FINDING_NAMES
 
 
@@ -295,7 +297,7 @@ def test_archive_writers_commit_with_the_vocabulary_operations() -> None:
     )
     assert set(vocabulary.OPERATIONS) == {
         vocabulary.INGEST_OPERATION, vocabulary.COMPACT_OPERATION, vocabulary.RETENTION_OPERATION,
-        vocabulary.HOLD_ADD, vocabulary.HOLD_RELEASE, vocabulary.EVALUATE_OPERATION,
+        vocabulary.HOLD_ADD, vocabulary.HOLD_RELEASE, vocabulary.EVALUATE_OPERATION, vocabulary.TRIAGE_OPERATION,
     }  # fmt: skip
 
 

@@ -20,6 +20,10 @@ from kanalytics.cli.options import (
 )
 from kanalytics.cli.output import number
 
+# `kanalytics report` over a period without audit events: distinct from an error (1), so cron can tell that the
+# audit pipeline, not kanalytics, needs looking at.
+EXIT_NO_EVENTS = 4
+
 
 @app.command()
 def report(
@@ -47,7 +51,11 @@ def report(
 
     Writes report.html, report.pdf, findings.csv, findings.json and run.json (parameters, versions and the
     archive manifest hash that reproduce the report). Findings are read from the results stored in the archive
-    (docs/evaluation.md), stale ones computed first.
+    (docs/evaluation.md), stale ones computed first. The archive files the report read are verified first.
+
+    The report is always written, so that an auditor can read what went wrong; the exit code tells cron:
+    1 when the archive failed verification (the report says so on its cover) or --recompute disagreed, 4 when
+    the period had no audit events in scope (nothing in the report can be read as a pass).
     """
     from kanalytics.cli.output import echo_evaluation
 
@@ -56,14 +64,26 @@ def report(
         outputs = arch.report(out, month=month, start=from_, end=to, clusters=cluster, formats=formats,
                               progress=progress, recompute=recompute)  # fmt: skip
     info = outputs.run_info
-    typer.echo(f"report for {info['period_start']} to {info['period_end']}: {number(outputs.findings)} "
-               f"finding(s), {outputs.seconds:.1f} s")  # fmt: skip
+    inventory = outputs.findings - outputs.to_review
+    typer.echo(f"report for {info['period_start']} to {info['period_end']}: {number(outputs.to_review)} "
+               f"finding(s) to review, {number(inventory)} info-severity activities in the inventory, "
+               f"{outputs.seconds:.1f} s")  # fmt: skip
     for name, path in outputs.files.items():
         typer.echo(f"  {name:9} {path}")
     evaluation = info.get("evaluation") or {}
     echo_evaluation(evaluation)
-    if evaluation.get("agrees") is False:
+    verified = outputs.integrity
+    if verified is not None:
+        typer.echo(f"verified before rendering: {verified.timing}")
+    if verified is not None and not verified.ok:
+        typer.echo(f"error: {verified.statement} (the report was written and says so on its cover)", err=True)
+    if outputs.empty:
+        typer.echo(f"error: no audit events in {outputs.scope}: the report was written and says so; nothing in it "
+                   "can be read as a pass", err=True)  # fmt: skip
+    if evaluation.get("agrees") is False or (verified is not None and not verified.ok):
         raise typer.Exit(1)
+    if outputs.empty:
+        raise typer.Exit(EXIT_NO_EVENTS)
 
 
 @app.command()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,19 +19,24 @@ if TYPE_CHECKING:
     from kanalytics.catalog.model import CatalogRun
     from kanalytics.catalog.runner import Progress
     from kanalytics.config import Settings
+    from kanalytics.report.context import Cover, Integrity
 
 FORMATS = ("html", "pdf", "csv", "json")
-# What the previous-period comparison runs: one cheap aggregate (events, identities, denied). Re-running every
-# detection and anomaly over a second month doubled the catalog time for one row of the summary; findings are
-# compared with the previous month's own report instead.
+# The metrics the previous period needs besides its findings: one cheap aggregate (events, identities,
+# denied). Its findings are read from the stored results, judged as this period's are.
 _COMPARISON_METRICS = tuple(m.id for m in COMPARISON_METRICS)
 
 
 @dataclass
 class ReportOutputs:
     """What one report run wrote, keyed by format (plus "run" for run.json), and how long it took (in total and
-    per phase: catalog, previous, assemble, html, pdf, exports). `findings` counts the review queue (what the
-    report's tiles show); `recurring` the findings shown as recurring behaviour instead."""
+    per phase: catalog, previous, verify, assemble, html, pdf, exports). `findings` counts every finding of the
+    period's review queue, of which `to_review` are above info severity (the report's "Findings to review"; the
+    info ones are the activity inventory); `recurring` the findings shown as recurring behaviour instead.
+
+    `integrity` is the verification run before rendering (a failed one is on the report's cover); `empty` says
+    the period had no audit events in scope, described by `scope` ("2026-12 (UTC), all clusters"): the
+    report is written either way, and the CLI exits non-zero on both so that cron notices."""
 
     files: dict[str, Path] = field(default_factory=dict)
     findings: int = 0
@@ -39,6 +44,10 @@ class ReportOutputs:
     run_info: dict[str, Any] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
     recurring: int = 0
+    integrity: Integrity | None = None
+    empty: bool = False
+    scope: str = ""
+    to_review: int = 0
 
 
 def parse_formats(value: str | Sequence[str]) -> list[str]:
@@ -75,22 +84,29 @@ def generate_report(
     progress: Progress | None = None,
     recompute: bool = False,
 ) -> ReportOutputs:
-    """Evaluate the catalog over [start, end) (and the period before, for trends) and write the outputs.
+    """Evaluate the catalog over [start, end) (and the period before, for trends), verify the archive files
+    the report read, and write the outputs.
 
     Findings come from the results stored in the archive (stale ones computed first); `recompute` derives them
     again from the events and states in the methodology whether they agree with what was stored.
 
-    The findings are judged as `kanalytics findings` judges them (`catalog.api.judged_run`). findings.csv/json
-    hold every finding, the recurring ones too (an auditor gets the whole evidence in one file), each of those
-    marked by the evidence key "recurring" with its pattern's evidence; the CSV columns stay FINDING_FIELDS.
-    `progress` is told about each catalog query as it starts (see `kanalytics.catalog.runner.Progress`).
+    The findings are judged as `kanalytics findings` judges them (`catalog.api.judged_run`), each with the
+    analyst's disposition that covers it (`catalog.review.reviews_for` over the archive's dispositions).
+    findings.csv/json hold every finding, the recurring ones too (an auditor gets the whole evidence in one
+    file), each of those marked by the evidence key "recurring" with its pattern's evidence; the CSV columns
+    are FINDING_FIELDS then `exports.REVIEW_COLUMNS`. Before rendering, the whole manifest chain and the data
+    files of the period and its baseline window are verified (timed, phase "verify"); a failure is stated on
+    the cover and at the top, never buried. `progress` is told about each catalog query as it starts (see
+    `kanalytics.catalog.runner.Progress`).
     """
     import time
 
+    from kanalytics.archive.dispositions import latest_dispositions
     from kanalytics.archive.retention import retention_status
     from kanalytics.catalog.api import judged_run, marked_recurring
     from kanalytics.catalog.findings import sort_findings
     from kanalytics.catalog.loader import load_catalog
+    from kanalytics.catalog.review import incident_reviews, reviews_for
     from kanalytics.report import exports, render
     from kanalytics.report.assemble import assemble
     from kanalytics.report.incidents import run_incidents
@@ -107,20 +123,34 @@ def generate_report(
 
     archive.require()
     catalog = catalog or load_catalog(settings=settings)
-    run = judged_run(
-        archive, start, end, settings=settings, catalog=catalog, clusters=clusters, progress=progress,
-        recompute=recompute,
-    )  # fmt: skip
+    try:
+        run = judged_run(
+            archive, start, end, settings=settings, catalog=catalog, clusters=clusters, progress=progress,
+            recompute=recompute,
+        )  # fmt: skip
+    except Exception as exc:
+        _raise_if_altered(archive, settings, exc)
+        raise
     done("catalog")
     previous = _previous_run(archive, start, end, clusters, settings, catalog)
-    status = retention_status(archive, settings, period=(run.baseline_start, run.end))  # hashes what it read
+    status = retention_status(archive, settings)  # the chain head, policy and holds (files: verified below)
     done("previous")
+    integrity = _verify(archive, settings, run.baseline_start, run.end)
+    done("verify")
     generated_at = generated_at or datetime.now(UTC)
     info = _run_info(archive, run, settings, clusters, formats, generated_at, status.last_manifest_seq,
                      status.last_manifest_sha256)  # fmt: skip
+    info["integrity"] = _integrity_json(integrity)
     incident_list = run_incidents(run, catalog, settings)
+    dispositions = latest_dispositions(archive.layout)
+    every = (
+        sort_findings([*run.findings, *marked_recurring(run.recurring)]) if run.recurring else run.findings
+    )
+    reviews = reviews_for(every, incident_list, dispositions)
+    verdicts = incident_reviews(incident_list, dispositions, reviews)
     context = assemble(run, previous, catalog, settings, status, info, archive=str(archive.root),
-                       incident_list=incident_list)  # fmt: skip
+                       incident_list=incident_list, integrity=integrity, reviews=reviews,
+                       incident_verdicts=verdicts)  # fmt: skip
     done("assemble")
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
@@ -132,22 +162,23 @@ def generate_report(
         files["pdf"] = out / "report.pdf"
         render.render_pdf(context, files["pdf"], row_cap=settings.report.pdf_rows_per_finding)
         done("pdf")
-    every = (
-        sort_findings([*run.findings, *marked_recurring(run.recurring)]) if run.recurring else run.findings
-    )
+    lookup = exports.ReviewLookup.build(reviews, incident_list, catalog)
     if "csv" in formats:
         files["csv"] = out / "findings.csv"
-        exports.write_findings_csv(every, files["csv"])
+        exports.write_findings_csv(every, files["csv"], lookup)
     if "json" in formats:
         files["json"] = out / "findings.json"
-        exports.write_findings_json(every, files["json"])
+        exports.write_findings_json(every, files["json"], lookup)
         files["incidents"] = out / "incidents.json"
-        exports.write_incidents_json(incident_list, files["incidents"])
+        exports.write_incidents_json(incident_list, files["incidents"], verdicts)
     files["run"] = out / "run.json"
     exports.write_run_json(info, {k: v for k, v in files.items() if k != "run"}, files["run"])
     done("exports")
-    recurring = len(every) - len(run.findings)
-    return ReportOutputs(files, len(run.findings), time.perf_counter() - began, info, phases, recurring)
+    return ReportOutputs(
+        files, len(run.findings), time.perf_counter() - began, info, phases, len(every) - len(run.findings),
+        integrity=integrity, empty=context.summary.empty, scope=_scope(context.cover, clusters),
+        to_review=context.summary.to_review,
+    )  # fmt: skip
 
 
 def _previous_run(
@@ -158,17 +189,85 @@ def _previous_run(
     settings: Settings,
     catalog: Catalog,
 ) -> CatalogRun | None:
-    """The comparison metrics over the period just before, or None when the archive has no data then."""
+    """The period just before, judged as this one is: its findings from the stored results (cheap: nothing is
+    evaluated again unless stale) and the comparison metrics; None when the archive has no data then."""
+    from kanalytics.catalog.api import judged_run
     from kanalytics.catalog.runner import run_catalog
+    from kanalytics.vocabulary import FINDING_KINDS
 
     prev_start, prev_end = _previous_period(start, end, settings)
     if not _has_data(archive, prev_start, prev_end, clusters):
         return None
+    judged = judged_run(archive, prev_start, prev_end, settings=settings, catalog=catalog, clusters=clusters,
+                        kinds=FINDING_KINDS)  # fmt: skip
     ids = [m for m in _COMPARISON_METRICS if m in catalog.queries]
-    if not ids:
-        return None
-    return run_catalog(archive, prev_start, prev_end, clusters=clusters, settings=settings, catalog=catalog,
-                       query_ids=ids)  # fmt: skip
+    metrics = run_catalog(archive, prev_start, prev_end, clusters=clusters, settings=settings, catalog=catalog,
+                          query_ids=ids)  # fmt: skip
+    return replace(judged, results={**metrics.results, **judged.results})
+
+
+def _raise_if_altered(archive: Store, settings: Settings, exc: Exception) -> None:
+    """Evaluation failed: when the archive fails verification (a truncated Parquet file cannot even be read),
+    say that, not the reader's error, so the operator restores the files instead of debugging kanalytics."""
+    from kanalytics.archive.verify import verify_archive
+    from kanalytics.errors import IntegrityError
+
+    report = verify_archive(archive.layout, public_key=_public_key(settings))
+    if not report.ok:
+        first_line = (str(exc).splitlines() or [""])[0]
+        raise IntegrityError(
+            f"archive verification FAILED: {report.summary()} ({report.problems[0].line()}"
+            f"{f' and {len(report.problems) - 1} more' if len(report.problems) > 1 else ''}). No report was "
+            f"written: the altered files cannot be read ({type(exc).__name__}: {first_line})",
+            hint="`kanalytics verify` lists every problem; restore the files from a copy",
+        ) from exc
+
+
+def _public_key(settings: Settings) -> Any:
+    from kanalytics.archive import signing
+
+    path = settings.signing.public_key_path  # the environment's key is applied by load_settings
+    return signing.load_public_key(path) if path else None
+
+
+def _verify(archive: Store, settings: Settings, start: datetime, end: datetime) -> Integrity:
+    """Verify the whole chain and hash the data files of the UTC dates of [start, end) (what the report read:
+    the period and its baseline window), timed; in the report's terms (`build.integrity`)."""
+    import time
+
+    from kanalytics.archive.chain import snapshot
+    from kanalytics.archive.verify import verify_archive
+    from kanalytics.report.build import integrity
+
+    first = start.astimezone(UTC).date()
+    last = (end - timedelta(microseconds=1)).astimezone(UTC).date()
+    began = time.perf_counter()
+    report = verify_archive(archive.layout, public_key=_public_key(settings), start=first, end=last)
+    seconds = time.perf_counter() - began
+    return integrity(report, snapshot(archive.layout), seconds, (first, last))
+
+
+def _integrity_json(verified: Integrity) -> dict[str, Any]:
+    """The verification as run.json records it: outcome, timing and one line per manifest range."""
+    return {
+        "ok": verified.ok,
+        "seconds": verified.seconds,
+        "files_hashed": verified.files_hashed,
+        "bytes_hashed": verified.bytes_hashed,
+        "dates": verified.dates,
+        "statement": verified.statement,
+        "ranges": [r.text for r in verified.ranges],
+        "problems": verified.problems,
+    }
+
+
+def _scope(cover: Cover, clusters: Sequence[str] | None) -> str:
+    """The period and clusters in words ("1 December 2026 – 31 December 2026 (UTC), all clusters"), for the
+    CLI's message on an empty period."""
+    where = (
+        f"cluster{'s' if len(clusters) != 1 else ''} {', '.join(clusters)}" if clusters else "all clusters"
+    )
+    return f"{cover.period_label} ({cover.timezone}), {where}"
 
 
 def _previous_period(start: datetime, end: datetime, settings: Settings) -> tuple[datetime, datetime]:

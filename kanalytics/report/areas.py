@@ -20,7 +20,11 @@ if TYPE_CHECKING:
 
 # (area, what a reviewer looks for there), in report order; titles are the vocabulary's AREA_TITLES.
 SECTIONS: tuple[tuple[Area, str], ...] = (
-    ("activity", "Who used the clusters: volume per identity type and the busiest identities of each type."),
+    (
+        "activity",
+        "Who used the clusters: the busiest identities, overall and of each type (the daily volume by identity "
+        "type is charted in the executive summary).",
+    ),
     (
         "failed-access",
         "Requests refused by authentication (401) or authorization (403). Repeated refusals from one identity "
@@ -105,8 +109,9 @@ def _unavailable(reason: str) -> str:
 
 
 def _charts(area: str, run: CatalogRun, shared: dict[str, Chart], zone: str) -> list[Chart]:
+    """The charts of an area section; a chart the executive summary shows (daily volume) is not repeated."""
     if area == "activity":
-        return [shared[k] for k in ("volume", "identities") if k in shared]
+        return [shared["identities"]] if "identities" in shared else []
     if area == "anomalies":
         return [shared["heatmap"]] if "heatmap" in shared else []
     if area == "failed-access":

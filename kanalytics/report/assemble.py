@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -11,11 +12,14 @@ from kanalytics.report.context import Cover, ReportContext, Retention
 from kanalytics.report.metrics import EVENTS_PER_DAY, rows_of
 
 if TYPE_CHECKING:
+    from kanalytics.archive.dispositions import Disposition
     from kanalytics.archive.retention import RetentionStatus
     from kanalytics.catalog.incidents import Incident
     from kanalytics.catalog.loader import Catalog
     from kanalytics.catalog.model import CatalogRun
+    from kanalytics.catalog.review import IncidentVerdict
     from kanalytics.config import Settings
+    from kanalytics.report.context import Integrity
 
 
 def assemble(
@@ -27,9 +31,14 @@ def assemble(
     info: dict[str, Any],
     *,
     archive: str,
+    integrity: Integrity,
     incident_list: list[Incident] | None = None,
+    reviews: Mapping[str, Disposition] | None = None,
+    incident_verdicts: Mapping[str, IncidentVerdict] | None = None,
 ) -> ReportContext:
-    """The report's context; `incident_list` are the run's ranked incidents (built here when not given)."""
+    """The report's context; `incident_list` are the run's ranked incidents (built here when not given),
+    `integrity` the verification run before rendering, `reviews` finding id -> the disposition covering it and
+    `incident_verdicts` incident id -> its verdict (`incidents.incident_reviews`)."""
     zone = settings.zone
     start, end = run.start.astimezone(zone), run.end.astimezone(zone)
     clusters = run.clusters or sorted({str(r["cluster"]) for r in rows_of(run, EVENTS_PER_DAY)})
@@ -59,19 +68,22 @@ def assemble(
     from kanalytics.catalog.runner import tune_command
 
     coverage = build.coverage(
-        run, status.verification or "not checked", status.verification_ok, catalog,
-        window_days=settings.baseline.days, tune_command=tune_command(run.start, settings),
-    )  # fmt: skip
+        run,
+        integrity,
+        catalog,
+        window_days=settings.baseline.days,
+        tune_command=tune_command(run.start, settings),
+    )
     if incident_list is None:
         incident_list = incidents.run_incidents(run, catalog, settings)
-    incident_views, incident_of = incidents.incident_views(incident_list, catalog)
-    groups, inventory = evidence.finding_sections(run, incident_of=incident_of)
-    summary = build.summary(run, previous, previous_label)
+    incident_views, incident_of = incidents.incident_views(incident_list, catalog, incident_verdicts)
+    groups, inventory = evidence.finding_sections(run, incident_of=incident_of, reviews=reviews)
+    summary = build.summary(run, previous, previous_label, reviews)
     summary.highlights = build.highlights(coverage)
     charts = build.main_charts(run, settings.timezone)
     notes = []
-    if status.verification_ok is False:  # the archive failed verification: say so first, never bury it
-        notes.append(status.verification or "Archive verification failed.")
+    if not integrity.ok:  # the archive failed verification: say so first, never bury it
+        notes.append(integrity.statement)
     if summary.empty:
         notes.append(
             "No audit events were recorded for this period and scope. Every check below is therefore "
@@ -99,11 +111,11 @@ def assemble(
         inventory=inventory,
         finding_total=len(run.findings),
         recurring_total=sum(recurring.values()),
-        controls=controls.control_tables(run, catalog, list(settings.report.frameworks)),
+        controls=controls.control_tables(run, catalog, list(settings.report.frameworks), reviews=reviews),
         areas=sections,
         suppressions=build.suppressions(run),
         recurring=build.recurring(run),
-        retention=_retention(status),
+        retention=_retention(status, integrity),
         methodology=methodology,
         overrides=list(catalog.overrides),
         parameters=_parameters(info),
@@ -111,6 +123,7 @@ def assemble(
         notes=notes,
         incidents=incident_views,
         incident_window_minutes=settings.incidents.window_minutes,
+        integrity=integrity,
     )
 
 
@@ -131,7 +144,7 @@ def _title_period(start: datetime, end: datetime) -> str:
     return _period_label(start, end)
 
 
-def _retention(status: RetentionStatus) -> Retention:
+def _retention(status: RetentionStatus, integrity: Integrity) -> Retention:
     return Retention(
         available=True,
         oldest_date=status.oldest_date or "—",
@@ -140,7 +153,7 @@ def _retention(status: RetentionStatus) -> Retention:
         floor_days=str(status.floor_days) if status.floor_days else "—",
         holds=list(status.holds),
         deletions=list(status.deletions),
-        verification=status.verification or "not checked",
+        verification=integrity.statement,
     )
 
 

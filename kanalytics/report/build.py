@@ -7,6 +7,7 @@ counted and listed on its own, with its evidence, like suppressions.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -19,6 +20,8 @@ from kanalytics.report.context import (
     Delta,
     ExecutiveSummary,
     Highlight,
+    Integrity,
+    IntegrityRange,
     QueryStatus,
     RecurringRow,
     SuppressionRow,
@@ -37,8 +40,18 @@ from kanalytics.report.tables import fmt_value, to_table
 from kanalytics.vocabulary import SEVERITIES
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import date
+
+    from kanalytics.archive.chain import ChainState
+    from kanalytics.archive.dispositions import Disposition
+    from kanalytics.archive.verify import Problem, VerifyReport
     from kanalytics.catalog.loader import Catalog
     from kanalytics.report.context import Chart
+
+# Problems listed per manifest range (the rest counted): `kanalytics verify` lists every one.
+PROBLEMS_PER_RANGE = 5
+_MANIFEST_PATH = re.compile(r"\A_manifests/(\d{10})\.(?:json|sig)\Z")
 
 
 @dataclass
@@ -48,7 +61,7 @@ class Totals:
     events: int
     identities: int
     denied: int
-    findings: int
+    findings: int  # to review: above info severity (info findings are the activity inventory)
     by_severity: dict[str, int]
 
 
@@ -59,7 +72,7 @@ def totals(run: CatalogRun) -> Totals:
         events=sum(int(r["events"]) for r in identity),
         identities=sum(int(r["identities"]) for r in identity),
         denied=sum(int(r["denied"]) for r in identity),
-        findings=len(run.findings),
+        findings=sum(1 for f in run.findings if f.severity != "info"),
         by_severity={s: severity.get(s, 0) for s in SEVERITIES},
     )
 
@@ -74,36 +87,35 @@ def query_status(result: QueryResult) -> QueryStatus:
     )  # fmt: skip
 
 
-def summary(run: CatalogRun, previous: CatalogRun | None, previous_label: str) -> ExecutiveSummary:
-    """Headline figures against the previous period. When `previous` ran the metrics only (the default: the
-    checks are not re-run over a second month), findings show "not compared" rather than a drop to zero."""
+def summary(
+    run: CatalogRun,
+    previous: CatalogRun | None,
+    previous_label: str,
+    reviews: Mapping[str, Disposition] | None = None,
+) -> ExecutiveSummary:
+    """Headline figures and findings by severity against the previous period, judged as this one is (its
+    stored results; `api._previous_run`), and how many findings to review carry a disposition (`reviews`,
+    finding id -> disposition). A previous period without events shows "no data", never a drop from zero."""
+    from kanalytics.catalog.findings import finding_id
+
     now = totals(run)
     before = totals(previous) if previous is not None else None
     if before is not None and before.events == 0:
-        before = None  # no data then: show "no comparison", never a drop from zero
-    checks_ran = previous is not None and any(
-        r.query.header.kind != "metric" for r in previous.results.values()
-    )
-    compared = before is not None and checks_ran
-    not_compared = "not compared (see the note below)"
+        before = None
 
     def delta(label: str, attr: str) -> Delta:
-        if attr == "findings" and before is not None and not compared:
-            return Delta(label, now.findings, None, not_compared)
         return Delta(label, getattr(now, attr), getattr(before, attr) if before else None)
 
-    def by_severity(s: str) -> Delta:
-        if before is not None and not compared:
-            return Delta(s, now.by_severity[s], None, not_compared)
-        return Delta(s, now.by_severity[s], before.by_severity[s] if before else None)
-
+    to_review = [f for f in run.findings if f.severity != "info"]
     identity_rows = rows_of(run, IDENTITY_SUMMARY)
     return ExecutiveSummary(
         events=delta("Audit events", "events"),
         identities=delta("Identities", "identities"),
         denied=delta("Denied requests (401/403)", "denied"),
-        findings=delta("Findings", "findings"),
-        by_severity=[by_severity(s) for s in SEVERITIES],
+        findings=delta("Findings to review", "findings"),
+        by_severity=[
+            Delta(s, now.by_severity[s], before.by_severity[s] if before else None) for s in SEVERITIES
+        ],
         # ties in events are ordered by name here, so the same archive always gives the same table
         identity_types=to_table(
             sorted(identity_rows, key=lambda r: (-int(r["events"]), str(r["identity_type"])))
@@ -111,7 +123,9 @@ def summary(run: CatalogRun, previous: CatalogRun | None, previous_label: str) -
         highlights=[],
         previous_label=previous_label,
         empty=now.events == 0,
-        findings_compared=compared,
+        to_review=len(to_review),
+        inventory=len(run.findings) - len(to_review),
+        reviewed=sum(1 for f in to_review if finding_id(f) in (reviews or {})),
     )
 
 
@@ -173,8 +187,7 @@ def baseline_statement(run: CatalogRun, window_days: int) -> tuple[str, bool]:
 
 def coverage(
     run: CatalogRun,
-    integrity: str,
-    integrity_ok: bool | None,
+    verified: Integrity,
     catalog: Catalog,
     *,
     window_days: int = 30,
@@ -220,10 +233,64 @@ def coverage(
             for b in coverage_from_levels(run.levels_by_resource, catalog)
             if b.query_id in by_id and by_id[b.query_id].status == "ok"
         ],
-        integrity=integrity,
-        integrity_ok=integrity_ok,
+        integrity=f"{verified.statement} ({verified.timing})",
+        integrity_ok=verified.ok,
         statement=statement,
     )
+
+
+def integrity(report: VerifyReport, state: ChainState, seconds: float, dates: tuple[date, date]) -> Integrity:
+    """The verification in the report's terms: each run of consecutive manifests with the same outcome as one
+    line ("manifests #1–#212: 412 files, all match"), a failing run with its problems (capped). `state` is the
+    chain the report read; `dates` the UTC dates whose files `report` hashed (first, last inclusive)."""
+    from kanalytics.archive.layout import dated_partition
+
+    first, last = dates
+    files: Counter[int] = Counter()
+    for relpath, (_, seq) in state.live.items():
+        partition = dated_partition(relpath)
+        if partition is not None and first <= partition.date <= last:
+            files[seq] += 1
+    known = {m.seq for m in state.manifests}
+    problems: dict[int, list[str]] = {}
+    unattributed: list[str] = []
+    for problem in report.problems:
+        owner = _problem_seq(problem, state)
+        if owner is not None and owner in known:
+            problems.setdefault(owner, []).append(problem.line())
+        else:
+            unattributed.append(problem.line())
+    ranges: list[IntegrityRange] = []
+    for manifest in state.manifests:
+        found = problems.get(manifest.seq, [])
+        current = ranges[-1] if ranges else None
+        if current is None or current.ok == bool(found) or current.last != manifest.seq - 1:
+            current = IntegrityRange(manifest.seq, manifest.seq, 0)
+            ranges.append(current)
+        current.last, current.files = manifest.seq, current.files + files[manifest.seq]
+        _add_capped(current, found)
+    return Integrity(
+        ok=report.ok, seconds=round(seconds, 3), files_hashed=report.files_total,
+        bytes_hashed=report.bytes_hashed, dates=f"{first.isoformat()} to {last.isoformat()}",
+        statement=report.statement(), ranges=ranges, unattributed=unattributed[:PROBLEMS_PER_RANGE],
+        unattributed_more=max(0, len(unattributed) - PROBLEMS_PER_RANGE),
+    )  # fmt: skip
+
+
+def _problem_seq(problem: Problem, state: ChainState) -> int | None:
+    """The manifest a problem belongs to: the one that committed the file, or the manifest (or its signature)
+    itself; None for a file no manifest commits (unexpected) or a problem of the whole chain."""
+    if problem.subject == "File":
+        live = state.live.get(problem.path)
+        return live[1] if live is not None else None
+    match = _MANIFEST_PATH.match(problem.path)
+    return int(match[1]) if match else None
+
+
+def _add_capped(target: IntegrityRange, lines: list[str]) -> None:
+    room = max(0, PROBLEMS_PER_RANGE - len(target.problems))
+    target.problems.extend(lines[:room])
+    target.more += len(lines) - len(lines[:room])
 
 
 def suppressions(run: CatalogRun) -> list[SuppressionRow]:

@@ -2,9 +2,11 @@
 
 Text stays text (`svg.fonttype: none`, DejaVu Sans as in the stylesheet): glyphs drawn as paths made every
 chart thousands of paths, which is what made WeasyPrint slow. matplotlib's SVG writer escapes every label, and
-the data: URI keeps the SVG out of the HTML's markup entirely. Colours differ in lightness and bars carry direct
-labels or a legend, so charts survive grey printing without hatch patterns (one pattern fill per bar was the
-other slow part of the PDF). Day and hour axes are in the configured time zone, named on the axis.
+the data: URI keeps the SVG out of the HTML's markup entirely. Colours differ in lightness, stacked segments are
+parted by a white edge, and bars carry direct labels or a legend, so charts survive grey printing without hatch patterns (one pattern fill per bar was the
+other slow part of the PDF); every colour stands out from white, and an identity type too rare to show
+as a bar segment gets a marker above the day's bar. Day and hour axes are in the configured time zone, named
+on the axis. Long labels (identities, clusters) are cut in the middle: their distinguishing part is the end.
 """
 
 from __future__ import annotations
@@ -21,14 +23,18 @@ from kanalytics.vocabulary import IDENTITY_TYPES
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+# Each at least 3:1 against white (WCAG's contrast for graphics: a pale control-plane grey vanished on paper), and
+# neighbours in the stack (human, service account, node, control plane) apart in lightness for grey printing.
 _COLOURS = {
     "human": "#1f4e79",
-    "service account": "#5b9bd5",
-    "node": "#a5a5a5",
-    "control plane": "#d6dce4",
-    "anonymous": "#c00000",
-    "unknown": "#7f6000",
+    "service account": "#2e75b6",
+    "node": "#8c8c8c",
+    "control plane": "#5a5a5a",
+    "anonymous": "#e00000",
+    "unknown": "#a67c00",
 }
+RARE_SHARE = 0.01  # an identity type under 1% of the events is marked above the bars, not only stacked
+LABEL_CHARS = 48
 _RC: dict[str, Any] = {
     "svg.fonttype": "none",
     "svg.hashsalt": "kanalytics",
@@ -78,28 +84,46 @@ def daily_volume(rows: list[dict[str, Any]], zone: str = "UTC") -> Chart:
         fig = _figure(7.2, 2.6)
         ax = fig.add_subplot()
         bottom = [0] * len(days)
+        series: dict[str, list[int]] = {}
         for kind in types:
             values = [0] * len(days)
             for r in rows:
                 if r["identity_type"] == kind:
                     values[index[r["day"]]] = r["events"]
             ax.bar(
-                range(len(days)), values, bottom=bottom, label=kind, color=_COLOURS[kind], width=0.8,
-                linewidth=0,
+                range(len(days)), values, bottom=bottom, label=f"{kind} ({sum(values):,})", color=_COLOURS[kind],
+                width=0.8, edgecolor="white", linewidth=0.3,
             )  # fmt: skip
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+            series[kind] = values
+        _mark_rare(ax, series, bottom)
         _day_axis(ax, days)
         ax.set_ylabel("events per day")
         ax.set_xlabel(f"day ({zone})")
-        ax.legend(ncols=len(types) or 1, loc="upper center", bbox_to_anchor=(0.5, 1.18), frameon=False)
+        # outside the axes, laid out by the constrained layout: with counts, six types do not fit in one row
+        fig.legend(ncols=min(len(types), 3) or 1, loc="outside upper center", frameon=False)
     total = sum(r["events"] for r in rows)
     return _to_chart(
         fig, "Daily volume by identity type", f"{total:,} events on {len(days)} days with events"
     )
 
 
+def _mark_rare(ax: Any, series: dict[str, list[int]], tops: list[int]) -> None:
+    """A ▼ in the type's colour above each day's bar where a rare type (under RARE_SHARE of all events) has
+    events: one anonymous request is a hairline in a stack of thousands, and it is the one to see. Each rare
+    type has its own height, so two on one day do not hide each other."""
+    total = sum(sum(v) for v in series.values())
+    step = max(tops, default=0) * 0.05
+    rare = [k for k, v in series.items() if 0 < sum(v) < total * RARE_SHARE]
+    for level, kind in enumerate(rare, start=1):
+        days = [i for i, v in enumerate(series[kind]) if v]
+        ax.scatter(
+            days, [tops[i] + step * level for i in days], marker="v", s=14, color=_COLOURS[kind], zorder=3
+        )
+
+
 def denied_over_time(rows: list[dict[str, Any]], zone: str = "UTC") -> Chart:
-    """Bars per day (configured zone): 403 forbidden (dark) and 401 unauthenticated (light grey)."""
+    """Bars per day (configured zone): 403 forbidden (dark red) and 401 unauthenticated (grey)."""
 
     days = [r["day"] for r in rows]
     with _style():
@@ -109,7 +133,7 @@ def denied_over_time(rows: list[dict[str, Any]], zone: str = "UTC") -> Chart:
         forbidden = [r["forbidden"] for r in rows]
         unauth = [r["unauthenticated"] for r in rows]
         ax.bar(x, forbidden, color="#843c0c", label="403 forbidden", linewidth=0)
-        ax.bar(x, unauth, bottom=forbidden, color="#bfbfbf", label="401 unauthenticated", linewidth=0)
+        ax.bar(x, unauth, bottom=forbidden, color="#8c8c8c", label="401 unauthenticated", linewidth=0)
         _day_axis(ax, days)
         ax.set_ylabel("requests")
         ax.set_xlabel(f"day ({zone})")
@@ -119,7 +143,7 @@ def denied_over_time(rows: list[dict[str, Any]], zone: str = "UTC") -> Chart:
 
 
 def heatmap(rows: list[dict[str, Any]], column: str, who: str, zone: str = "UTC") -> Chart:
-    """Weekday × hour grid (configured zone) with the counts written in the cells, so no colour reading is needed."""
+    """Weekday × hour grid (configured zone) with the counts written in the cells and a colour scale beside it."""
 
     grid = [[0] * 24 for _ in range(7)]
     for r in rows:
@@ -128,7 +152,10 @@ def heatmap(rows: list[dict[str, Any]], column: str, who: str, zone: str = "UTC"
     with _style():
         fig = _figure(7.2, 2.6)
         ax = fig.add_subplot()
-        ax.imshow(grid, aspect="auto", cmap="Greys", vmin=0, vmax=max(peak, 1))
+        image = ax.imshow(grid, aspect="auto", cmap="Greys", vmin=0, vmax=max(peak, 1))
+        bar = fig.colorbar(image, ax=ax, fraction=0.025, pad=0.01)
+        bar.set_label("events per hour slot", fontsize=7)
+        bar.ax.tick_params(labelsize=6)
         ax.set_yticks(range(7), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
         ax.set_xticks(range(24), [f"{h:02d}" for h in range(24)])
         ax.set_xlabel(f"hour of day ({zone})")
@@ -152,11 +179,11 @@ def top_identities(rows: list[dict[str, Any]], limit: int = 15) -> Chart:
     with _style():
         fig = _figure(7.2, 0.22 * max(len(top), 3) + 0.8)
         ax = fig.add_subplot()
-        labels = [_short(str(r["user_name"])) for r in top]
+        labels = [elide(str(r["user_name"])) for r in top]
         kinds = [str(r["identity_type"]) for r in top]
         bars = ax.barh(
             range(len(top)), [int(r["events"]) for r in top],
-            color=[_COLOURS.get(k, "#999999") for k in kinds], linewidth=0,
+            color=[_COLOURS.get(k, _COLOURS["unknown"]) for k in kinds], linewidth=0,
         )  # fmt: skip
         ax.set_yticks(range(len(top)), labels)
         ax.bar_label(
@@ -192,7 +219,7 @@ def coverage_per_day(rows: list[dict[str, Any]], zone: str = "UTC") -> Chart:
                 markersize=2.5,
                 linewidth=1,
                 color="#1f4e79" if n == 0 else None,
-                label=_short(cluster),
+                label=elide(cluster),
             )
             empty = [i for i, v in enumerate(values) if v == 0]
             ax.scatter(empty, [0] * len(empty), marker="x", color="#c00000", s=18, zorder=3)
@@ -206,5 +233,13 @@ def coverage_per_day(rows: list[dict[str, Any]], zone: str = "UTC") -> Chart:
     return _to_chart(fig, "Events per day and cluster", f"{empty_days} cluster-days without events")
 
 
-def _short(text: str, limit: int = 48) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def elide(text: str, limit: int = LABEL_CHARS) -> str:
+    """`text` cut to `limit` characters in the middle, keeping the end whole where it can: identities share
+    their start ("system:serviceaccount:kube-system:") and differ in the last part, which a cut at the end
+    lost. The last `:`/`/` part is kept when it takes at most two thirds of the label."""
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind(":"), text.rfind("/"))
+    tail = len(text) - cut if cut > 0 and len(text) - cut <= limit * 2 // 3 else (limit - 1) * 3 // 5
+    head = limit - 1 - tail
+    return text[:head] + "…" + text[-tail:]

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kanalytics.vocabulary import SEVERITY_ORDER
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -83,6 +85,14 @@ class Delta:
         return "▲" if change > 0 else "▼" if change < 0 else "●"
 
     @property
+    def signed(self) -> str:
+        """The change as a signed count ("+1,204", "−3", "0"), "—" without a comparison."""
+        change = self.change
+        if change is None:
+            return "—"
+        return f"+{change:,}" if change > 0 else f"−{-change:,}" if change < 0 else "0"
+
+    @property
     def percent(self) -> str:
         if self.previous is None:
             return self.missing
@@ -112,7 +122,10 @@ class ExecutiveSummary:
     highlights: list[Highlight]  # what limits the evidence (gaps, configuration, baseline, audit level)
     previous_label: str  # the comparison period in words
     empty: bool  # no events at all in the period
-    findings_compared: bool = False  # False: the checks were not re-run over the previous period
+    # findings to review (non-info) and how many of them carry an analyst's disposition ("45 of 47 reviewed")
+    to_review: int = 0
+    reviewed: int = 0
+    inventory: int = 0  # info-severity findings: recorded activity, counted in the inventory, not to review
 
 
 @dataclass
@@ -157,7 +170,7 @@ class Coverage:
     first_month: bool
     # queries that ran, but some resource they read was logged below their needs_level (policy coverage)
     partly_blind: list[tuple[QueryStatus, str]]
-    integrity: str  # chain verification summary from the retention status
+    integrity: str  # what was verified before rendering, whether it held and how long it took (`Integrity`)
     integrity_ok: bool | None
     statement: str  # one plain sentence: complete, partial or empty
 
@@ -249,6 +262,14 @@ class ControlRow:
     note: str
     reason: str = ""  # why not evaluable (the checks' reasons)
     first_exception: str = ""  # anchor ("q-<query id>") of the most severe check with exceptions
+    anchor: str = ""  # id of the control's entry in the appendix "Checks behind each control"
+    checks: list[ControlCheck] = field(default_factory=list)  # `queries` with title and run status
+
+    @property
+    def not_run(self) -> int:
+        """Checks behind the control that did not run (not evaluable, needs configuration, superseded, error):
+        an evidenced control with some is evidenced by the others only."""
+        return sum(1 for c in self.checks if c.status != "ok")
 
 
 @dataclass
@@ -314,7 +335,7 @@ class Retention:
     floor_days: str
     holds: list[dict[str, Any]]
     deletions: list[dict[str, Any]]
-    verification: str
+    verification: str  # the integrity statement (`Integrity.statement`)
 
 
 @dataclass
@@ -341,6 +362,11 @@ class IncidentView:
     @property
     def anchor(self) -> str:
         return self.id  # "inc-" and a hash: already a valid, unique HTML id
+
+    @property
+    def severity_rank(self) -> int:
+        """A sort key for the severity column (critical highest)."""
+        return SEVERITY_ORDER.get(self.severity, 0)
 
 
 @dataclass
@@ -369,3 +395,75 @@ class ReportContext:
     notes: list[str] = field(default_factory=list)  # plain warnings shown at the top (e.g. empty period)
     incidents: list[IncidentView] = field(default_factory=list)  # ranked: the review queue, correlated
     incident_window_minutes: int = 120
+    integrity: Integrity | None = None  # the verification run before rendering (None: not run)
+
+
+@dataclass
+class ControlCheck:
+    """One check behind a control, as the appendix "Checks behind each control" lists it."""
+
+    id: str
+    title: str
+    status: str  # the query's run status, as QueryStatus.status
+
+
+@dataclass
+class IntegrityRange:
+    """Consecutive manifests of the chain with the same verification outcome: all their files (of the dates
+    the report read) match, or these problems were found (`problems` capped, `more` not listed)."""
+
+    first: int  # manifest seq
+    last: int
+    files: int  # data files these manifests committed, of the report's dates, hashed
+    problems: list[str] = field(default_factory=list)
+    more: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def label(self) -> str:
+        return (
+            f"manifest #{self.first}" if self.first == self.last else f"manifests #{self.first}–#{self.last}"
+        )
+
+    @property
+    def text(self) -> str:
+        """ "manifests #1–#212: 412 files, all match"; a failing range counts its problems."""
+        files = f"{self.files:,} file{'s' if self.files != 1 else ''}"
+        if self.ok:
+            return (
+                f"{self.label}: {files}, all match"
+                if self.files
+                else f"{self.label}: chain valid, no files of these dates"
+            )
+        count = len(self.problems) + self.more
+        return f"{self.label}: {files}, {count:,} problem{'s' if count != 1 else ''}"
+
+
+@dataclass
+class Integrity:
+    """The archive verification run before rendering: the whole manifest chain, and the data files of the
+    dates the report read (period and baseline window) hashed; per manifest range, and how long it took."""
+
+    ok: bool
+    seconds: float
+    files_hashed: int
+    bytes_hashed: int
+    dates: str  # "2026-09-01 to 2026-10-31": the UTC dates whose files were hashed
+    statement: str  # one sentence (kanalytics.archive.verify.VerifyReport.statement)
+    ranges: list[IntegrityRange]
+    unattributed: list[str] = field(default_factory=list)  # problems tied to no manifest (unexpected files)
+    unattributed_more: int = 0
+
+    @property
+    def problems(self) -> int:
+        listed = sum(len(r.problems) + r.more for r in self.ranges)
+        return listed + len(self.unattributed) + self.unattributed_more
+
+    @property
+    def timing(self) -> str:
+        return (
+            f"{self.files_hashed:,} files ({self.bytes_hashed / 1e6:,.1f} MB) hashed in {self.seconds:.2f} s"
+        )

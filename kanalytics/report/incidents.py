@@ -7,10 +7,12 @@ The incidents are built by `kanalytics.catalog.incidents` from the same findings
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from kanalytics.catalog.attack import TACTIC_TITLES
 from kanalytics.catalog.incidents import configured_incidents
+from kanalytics.catalog.review import IncidentVerdict
 from kanalytics.report.context import IncidentView
 from kanalytics.report.tables import fmt_ts
 
@@ -30,18 +32,22 @@ def run_incidents(run: CatalogRun, catalog: Catalog, settings: Settings) -> list
 
 
 def incident_views(
-    built: list[Incident], catalog: Catalog
+    built: list[Incident], catalog: Catalog, verdicts: Mapping[str, IncidentVerdict] | None = None
 ) -> tuple[list[IncidentView], dict[int, IncidentView]]:
-    """The incidents as displayed, ranked, and a map from each member finding (`id(finding)` of the objects in
-    `run.findings`) to its incident."""
+    """The incidents as displayed, ranked, with their verdicts, and a map from each member finding
+    (`id(finding)` of the objects in `run.findings`) to its incident."""
     titles = {q.id: q.header.title for q in catalog.queries.values()}
-    views = [_view(rank, incident, titles) for rank, incident in enumerate(built, start=1)]
+    verdicts = verdicts or {}
+    views = [_view(rank, i, titles, verdicts.get(i.id)) for rank, i in enumerate(built, start=1)]
     member_of = {id(f): view for view, incident in zip(views, built, strict=True) for f in incident.findings}
     return views, member_of
 
 
-def _view(rank: int, incident: Incident, titles: dict[str, str]) -> IncidentView:
+def _view(
+    rank: int, incident: Incident, titles: dict[str, str], verdict: IncidentVerdict | None
+) -> IncidentView:
     checks = list(dict.fromkeys(f.query_id for f in incident.findings))
+    disposition = verdict.disposition if verdict else None
     return IncidentView(
         rank=rank,
         id=incident.id,
@@ -56,4 +62,7 @@ def _view(rank: int, incident: Incident, titles: dict[str, str]) -> IncidentView
         narrative=list(incident.narrative),
         count=len(incident.findings),
         checks=[(q, titles.get(q, q)) for q in checks],
+        verdict=disposition.verdict if disposition else "",
+        review=disposition.text() if disposition else "",
+        reviewed=verdict.reviewed if verdict else 0,
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from kanalytics.errors import ReportError
 from kanalytics.textsafe import visible_html
+from kanalytics.vocabulary import SEVERITY_ORDER
 
 if TYPE_CHECKING:
     import jinja2
@@ -21,13 +22,14 @@ if TYPE_CHECKING:
 
 TEMPLATE = "base.html.j2"
 SEVERITY_MARKS = {"critical": "◆◆", "high": "◆", "medium": "▲", "low": "●", "info": "○", "coverage": "■"}
+# No mark for "ok": a query that ran is not a control that passed (a ✔ next to a finding count reads as one).
+# Every mark differs from every severity mark, so one legend (partials/legend.html.j2) defines each once.
 STATUS_MARKS = {
-    "ok": "✔",
-    "exceptions": "▲",
+    "exceptions": "⚑",
     "evidenced": "✔",
     "not evaluable": "?",
     "manual": "✎",
-    "needs configuration": "✎",
+    "needs configuration": "⚙",
     "superseded": "↪",
     "error": "!",
 }
@@ -64,6 +66,7 @@ def environment(folder: Path | None = None) -> jinja2.Environment:
     env.filters["num"] = lambda v: f"{v:,}" if isinstance(v, int) else str(v)
     env.filters["sevmark"] = lambda s: SEVERITY_MARKS.get(str(s), "")
     env.filters["statusmark"] = lambda s: STATUS_MARKS.get(str(s), "")
+    env.filters["sevrank"] = lambda s: SEVERITY_ORDER.get(str(s), -1)  # a sort key (data-value): info 0
     env.filters["slug"] = lambda s: "".join(c if c.isalnum() else "-" for c in str(s).lower())
     return env
 

@@ -38,12 +38,16 @@ def test_report_findings_and_incidents_agree_on_counts(
     section = page[
         page.index('<section id="incidents"') : page.index("</section>", page.index('id="incidents"'))
     ]
-    assert re.findall(r'<tr id="(inc-[0-9a-f]{12})">', section) == [i.id for i in incidents]
+    assert re.findall(r'<tr id="(inc-[0-9a-f]{12})"[^>]*>', section) == [i.id for i in incidents]
     assert f"form {len(incidents)} incident(s)" in section
-    assert f"The {len(found.findings)} finding(s) to review" in section
+    to_review = sum(1 for f in found.findings if f.severity != "info")
+    assert (
+        f"The {to_review} finding(s) to review (above info severity) form {len(incidents)} incident(s)"
+        in section
+    )
     # incidents.json is what `kanalytics incidents --format json` prints
     assert json.loads(outputs.files["incidents"].read_text(encoding="utf-8")) == json.loads(
-        json.dumps(incidents.to_json())
+        json.dumps(incidents.to_json(archive.incident_verdicts(incidents)))
     )
 
 
@@ -62,7 +66,7 @@ def test_look_at_these_first_is_the_top_of_the_ranked_incidents(
 
 def test_every_evidence_row_links_to_an_incident_that_exists(written: tuple[ReportOutputs, str]) -> None:
     _, page = written
-    anchors = set(re.findall(r'<tr id="(inc-[0-9a-f]{12})">', page))
+    anchors = set(re.findall(r'<tr id="(inc-[0-9a-f]{12})"[^>]*>', page))
     links = re.findall(r'Part of <a href="#(inc-[0-9a-f]{12})">incident #(\d+)</a>', page)
     assert links, "evidence rows name their incident"
     assert {anchor for anchor, _ in links} <= anchors

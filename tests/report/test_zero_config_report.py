@@ -49,9 +49,9 @@ def test_coverage_names_the_checks_that_need_configuration(with_baseline: tuple[
         ("suspicious-image-pull", "allowlists.trusted_registries"),
     ):
         assert re.search(
-            rf"{qid} .*? {re.escape(key)} ✎ needs configuration needs {re.escape(key)} \(", section
+            rf"{qid} .*? {re.escape(key)} ⚙ needs configuration needs {re.escape(key)} \(", section
         )
-    assert section.count("✎ needs configuration") == 5
+    assert section.count("⚙ needs configuration") == 5
     summary = text.split("Executive summary", 2)[2].split("Coverage and completeness", 1)[0]
     assert "Checks that need configuration" in summary  # one of the three things to look at first
 
@@ -64,8 +64,8 @@ def test_recurring_behaviour_is_listed_with_its_evidence_not_counted(
     assert f"{POD} c1 bob@example.com namespace=kube-system {EVIDENCE} 3" in section
     assert outputs.recurring == 3
     # The tiles count the review queue; the check's area row shows its recurring findings apart.
-    assert f"Findings {outputs.findings} " in text
-    assert re.search(rf"{POD} .*?MEDIUM ✔ ok 0 \+3 recurring", text)
+    assert f"Findings to review {outputs.to_review} " in text
+    assert re.search(rf"{POD} .*?MEDIUM 0 \+3 recurring", text)
     # findings.csv and findings.json keep every finding, the recurring ones marked in their evidence.
     with outputs.files["csv"].open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
