@@ -1,7 +1,8 @@
-"""Generate the reference docs that must never drift: the CLI reference, the Python API and the query catalog.
+"""Generate the reference docs that must never drift: the CLI reference, the Python API, the query catalog and the
+responders' runbook (each detection's triage and remediation text).
 
-`python -m kanalytics.docgen` (or `make docs`) rewrites docs/cli.md, docs/api.md and docs/queries.md; the test suite
-fails when the committed files differ from what this module produces.
+`python -m kanalytics.docgen` (or `make docs`) rewrites docs/cli.md, docs/api.md, docs/queries.md and
+docs/runbook.md; the test suite fails when the committed files differ from what this module produces.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ def cli_reference() -> str:
     lines = [GENERATED, "", "# CLI reference", ""]
     lines.append(
         "Every command takes `--help`. Exit codes: 0 success, 1 error, 2 usage or configuration error, "
-        "3 input quarantined (ingest), 70 internal error (a bug: re-run with KANALYTICS_DEBUG=1)."
+        "3 input quarantined (ingest), 4 no audit events in the period (report), 70 internal error (a bug: re-run "
+        "with KANALYTICS_DEBUG=1)."
     )
     lines.append("")
     for path, command in _commands(root, "kanalytics"):
@@ -113,6 +115,37 @@ def query_catalog() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def runbook() -> str:
+    """Every detection and anomaly above info severity, most severe first: what to check and what to do, as the
+    report prints them next to the findings (the query headers' `triage:` and `remediation:`)."""
+    from kanalytics.catalog.loader import load_catalog
+    from kanalytics.vocabulary import SEVERITY_ORDER
+
+    catalog = load_catalog()
+    chosen = sorted(
+        (
+            q
+            for q in catalog.queries.values()
+            if q.header.kind in FINDING_KINDS and q.header.severity != "info"
+        ),
+        key=lambda q: (-SEVERITY_ORDER[q.header.severity], q.header.id),
+    )
+    lines = [GENERATED, "", "# Runbook: triage and remediation per detection", ""]
+    lines.extend([
+        f"{len(chosen)} detections and anomalies above info severity, most severe first. The report shows the same "
+        "text with each check's findings, findings.csv/json carry it in the `triage` and `remediation` columns, "
+        "and `kanalytics triage set` records the verdict (docs/triage.md).",
+        "",
+    ])  # fmt: skip
+    for query in chosen:
+        h = query.header
+        lines.extend([f"## `{h.id}`: {h.title}", "", f"{h.severity} · {h.kind} · {h.area}", ""])
+        for label, text in (("How to triage", h.triage), ("If confirmed", h.remediation)):
+            if text.strip():
+                lines.extend([f"**{label}.** {' '.join(text.split())}", ""])
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def api_reference() -> str:
     """docs/api.md: the façade `kanalytics.api` (module conventions, `open_archive`, every public method)."""
     import inspect
@@ -166,7 +199,12 @@ def api_reference() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-DOCS = {"cli.md": cli_reference, "api.md": api_reference, "queries.md": query_catalog}
+DOCS = {
+    "cli.md": cli_reference,
+    "api.md": api_reference,
+    "queries.md": query_catalog,
+    "runbook.md": runbook,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
