@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data" / "k8s-audit"
 
 _counter = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def no_fsync() -> Iterator[None]:
+    """Skip fsync in a module that builds throw-away archives in tmp (durability is tests/archive's subject):
+    building them becomes CPU-bound; what gets written and read is unchanged. Use it with
+    `pytestmark = pytest.mark.usefixtures("no_fsync")`."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(os, "fsync", lambda fd: None)
+        yield
 
 
 def shared_data(*parts: str) -> Path:

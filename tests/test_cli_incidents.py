@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +14,8 @@ from kanalytics.cli import app
 from kanalytics.errors import UsageError
 from tests.conftest import make_event
 
+pytestmark = pytest.mark.usefixtures("no_fsync")
+
 T0 = datetime(2026, 10, 25, 20, 18, 45, tzinfo=UTC)
 SA = "system:serviceaccount:payments:payments-api"
 HOSTILE = (
@@ -23,13 +23,6 @@ HOSTILE = (
 )
 PERIOD = ["--from", "2026-10-25", "--to", "2026-10-27"]
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_fsync() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(os, "fsync", lambda fd: None)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,18 +19,13 @@ from kanalytics.cli import app
 from kanalytics.errors import UsageError
 from tests.conftest import make_event
 
+pytestmark = pytest.mark.usefixtures("no_fsync")
+
 # March 2025: never in the default period of `triage set` (the previous and the current month of today).
 T0 = datetime(2025, 3, 10, 20, 18, 45, tzinfo=UTC)
 SA = "system:serviceaccount:payments:payments-api"
 PERIOD = ["--month", "2025-03"]
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_fsync() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(os, "fsync", lambda fd: None)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,8 @@ non-zero exit from `kanalytics report` (the report is still written, for the aud
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,15 +17,10 @@ from kanalytics.cli import app
 from kanalytics.errors import IntegrityError
 from tests.report.test_trend import secrets_listed, stolen_token
 
+pytestmark = pytest.mark.usefixtures("no_fsync")
+
 GENERATED_AT = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_fsync() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(os, "fsync", lambda fd: None)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]  # fmt: skip
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(),
-    reason="needs /usr/bin/chromium to run interactive.js headless; the CI machine may not have it",
+    reason="needs /usr/bin/chromium to run interactive.js headless (.ci/run installs Debian's chromium when it can)",
 )
 FIXTURE_ROWS = 19
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

@@ -3,8 +3,6 @@ period without audit events, whose report is written and says so."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,14 +14,9 @@ from kanalytics.cli import app
 from kanalytics.cli.report_cmds import EXIT_NO_EVENTS
 from tests.report.test_trend import stolen_token
 
+pytestmark = pytest.mark.usefixtures("no_fsync")
+
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_fsync() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(os, "fsync", lambda fd: None)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,14 +18,9 @@ from kanalytics.report.api import ReportOutputs
 from kanalytics.report.exports import CSV_COLUMNS, REVIEW_COLUMNS
 from tests.report.test_trend import secrets_listed, stolen_token
 
+pytestmark = pytest.mark.usefixtures("no_fsync")
+
 GENERATED_AT = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_fsync() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(os, "fsync", lambda fd: None)
-        yield
 
 
 @pytest.fixture(scope="module")

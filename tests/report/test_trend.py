@@ -3,9 +3,7 @@ executive summary compares findings by severity: this period, previous, change; 
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,15 +13,10 @@ import pytest
 from kanalytics import open_archive
 from tests.conftest import make_event
 
+pytestmark = pytest.mark.usefixtures("no_fsync")
+
 SA = "system:serviceaccount:payments:payments-api"
 GENERATED_AT = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_fsync() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(os, "fsync", lambda fd: None)
-        yield
 
 
 def stolen_token(t0: datetime) -> list[dict[str, Any]]:
