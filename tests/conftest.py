@@ -64,3 +64,28 @@ def make_event(ts: datetime | None = None, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def event_factory() -> Any:
     return make_event
+
+
+# Two small stories the report and CLI tests share: what each finds is stated in its docstring.
+STOLEN_SA = "system:serviceaccount:payments:payments-api"
+
+
+def stolen_token(t0: datetime) -> list[dict[str, Any]]:
+    """A service account's token used from a public address: one high and one low finding."""
+    sa = {"username": STOLEN_SA, "groups": ["system:serviceaccounts", "system:authenticated"]}
+    review = {"resource": "selfsubjectrulesreviews", "apiGroup": "authorization.k8s.io", "apiVersion": "v1"}
+    return [
+        make_event(t0, user=sa, sourceIPs=["45.155.205.233"], verb="list", requestURI="/api/v1/namespaces/payments/pods",
+                   objectRef={"resource": "pods", "namespace": "payments", "apiVersion": "v1"}),
+        make_event(t0 + timedelta(seconds=5), user=sa, sourceIPs=["45.155.205.233"], verb="create", objectRef=review,
+                   requestURI="/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
+                   responseStatus={"metadata": {}, "code": 201}),
+    ]  # fmt: skip
+
+
+def secrets_listed(t: datetime) -> list[dict[str, Any]]:
+    """A person listing every secret of the cluster: one high finding."""
+    return [
+        make_event(t, user={"username": "eve@acme.example", "groups": ["system:authenticated"]}, verb="list",
+                   requestURI="/api/v1/secrets", sourceIPs=["10.0.0.9"], objectRef={"resource": "secrets", "apiVersion": "v1"})
+    ]  # fmt: skip

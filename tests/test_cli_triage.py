@@ -17,13 +17,12 @@ from typer.testing import CliRunner
 from kanalytics import open_archive
 from kanalytics.cli import app
 from kanalytics.errors import UsageError
-from tests.conftest import make_event
+from tests.conftest import secrets_listed, stolen_token
 
 pytestmark = pytest.mark.usefixtures("no_fsync")
 
 # March 2025: never in the default period of `triage set` (the previous and the current month of today).
 T0 = datetime(2025, 3, 10, 20, 18, 45, tzinfo=UTC)
-SA = "system:serviceaccount:payments:payments-api"
 PERIOD = ["--month", "2025-03"]
 runner = CliRunner()
 
@@ -32,18 +31,7 @@ runner = CliRunner()
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A stolen service-account token used from a public address (one incident of two findings), and a day
     later a person listing every secret of the cluster (one finding)."""
-    sa = {"username": SA, "groups": ["system:serviceaccounts", "system:authenticated"]}
-    review = {"resource": "selfsubjectrulesreviews", "apiGroup": "authorization.k8s.io", "apiVersion": "v1"}
-    events = [
-        make_event(T0, user=sa, sourceIPs=["45.155.205.233"], verb="list", requestURI="/api/v1/namespaces/payments/pods",
-                   objectRef={"resource": "pods", "namespace": "payments", "apiVersion": "v1"}),
-        make_event(T0 + timedelta(seconds=5), user=sa, sourceIPs=["45.155.205.233"], verb="create", objectRef=review,
-                   requestURI="/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-                   responseStatus={"metadata": {}, "code": 201}),
-        make_event(T0 + timedelta(days=1), user={"username": "eve@acme.example", "groups": ["system:authenticated"]},
-                   verb="list", requestURI="/api/v1/secrets", sourceIPs=["10.0.0.9"],
-                   objectRef={"resource": "secrets", "apiVersion": "v1"}),
-    ]  # fmt: skip
+    events = stolen_token(T0) + secrets_listed(T0 + timedelta(days=1))
     root = tmp_path_factory.mktemp("triage") / "archive"
     open_archive(root).ingest_events(events, cluster="c1")
     return root

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from kanalytics import open_archive
 from kanalytics.cli import app
 from kanalytics.errors import IntegrityError
-from tests.report.test_trend import secrets_listed, stolen_token
+from tests.report.test_trend import two_months
 
 pytestmark = pytest.mark.usefixtures("no_fsync")
 
@@ -27,14 +27,7 @@ runner = CliRunner()
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four manifests: #1 September's events (1 file), #2 their findings (1), #3 October's events (2 files,
     10 and 11 October), #4 the findings of the days since (31)."""
-    root = tmp_path_factory.mktemp("integrity") / "archive"
-    arch = open_archive(root)
-    arch.ingest_events(stolen_token(datetime(2026, 9, 10, 20, tzinfo=UTC)), cluster="c1")
-    october = stolen_token(datetime(2026, 10, 10, 20, tzinfo=UTC)) + secrets_listed(
-        datetime(2026, 10, 11, 9, tzinfo=UTC)
-    )
-    arch.ingest_events(october, cluster="c1")
-    return root
+    return two_months(tmp_path_factory.mktemp("integrity") / "archive")
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from kanalytics import open_archive
 from kanalytics.cli import app
 from kanalytics.cli.report_cmds import EXIT_NO_EVENTS
-from tests.report.test_trend import stolen_token
+from tests.conftest import stolen_token
 
 pytestmark = pytest.mark.usefixtures("no_fsync")
 

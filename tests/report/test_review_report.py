@@ -16,7 +16,7 @@ from kanalytics import open_archive
 from kanalytics.catalog.findings import finding_id
 from kanalytics.report.api import ReportOutputs
 from kanalytics.report.exports import CSV_COLUMNS, REVIEW_COLUMNS
-from tests.report.test_trend import secrets_listed, stolen_token
+from tests.conftest import secrets_listed, stolen_token
 
 pytestmark = pytest.mark.usefixtures("no_fsync")
 

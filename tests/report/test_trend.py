@@ -4,46 +4,22 @@ executive summary compares findings by severity: this period, previous, change; 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from kanalytics import open_archive
-from tests.conftest import make_event
+from tests.conftest import secrets_listed, stolen_token
 
 pytestmark = pytest.mark.usefixtures("no_fsync")
 
-SA = "system:serviceaccount:payments:payments-api"
 GENERATED_AT = datetime(2026, 11, 1, 6, 0, tzinfo=UTC)
 
 
-def stolen_token(t0: datetime) -> list[dict[str, Any]]:
-    """A service account's token used from a public address: one high and one low finding."""
-    sa = {"username": SA, "groups": ["system:serviceaccounts", "system:authenticated"]}
-    review = {"resource": "selfsubjectrulesreviews", "apiGroup": "authorization.k8s.io", "apiVersion": "v1"}
-    return [
-        make_event(t0, user=sa, sourceIPs=["45.155.205.233"], verb="list", requestURI="/api/v1/namespaces/payments/pods",
-                   objectRef={"resource": "pods", "namespace": "payments", "apiVersion": "v1"}),
-        make_event(t0 + timedelta(seconds=5), user=sa, sourceIPs=["45.155.205.233"], verb="create", objectRef=review,
-                   requestURI="/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-                   responseStatus={"metadata": {}, "code": 201}),
-    ]  # fmt: skip
-
-
-def secrets_listed(t: datetime) -> list[dict[str, Any]]:
-    """A person listing every secret of the cluster: one high finding."""
-    return [
-        make_event(t, user={"username": "eve@acme.example", "groups": ["system:authenticated"]}, verb="list",
-                   requestURI="/api/v1/secrets", sourceIPs=["10.0.0.9"], objectRef={"resource": "secrets", "apiVersion": "v1"})
-    ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """September: the stolen token (high 1, low 1). October: it again and the secrets listing (high 2, low 1)."""
-    root = tmp_path_factory.mktemp("trend") / "archive"
+def two_months(root: Path) -> Path:
+    """September: the stolen token (high 1, low 1). October: it again and the secrets listing (high 2, low 1).
+    Two ingests, each evaluated at commit: four manifests."""
     arch = open_archive(root)
     arch.ingest_events(stolen_token(datetime(2026, 9, 10, 20, tzinfo=UTC)), cluster="c1")
     october = stolen_token(datetime(2026, 10, 10, 20, tzinfo=UTC)) + secrets_listed(
@@ -51,6 +27,11 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     arch.ingest_events(october, cluster="c1")
     return root
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return two_months(tmp_path_factory.mktemp("trend") / "archive")
 
 
 def severity_rows(html: str) -> dict[str, tuple[str, str, str]]:
