@@ -248,8 +248,8 @@ def integrity(report: VerifyReport, state: ChainState, seconds: float, dates: tu
     first, last = dates
     files: Counter[int] = Counter()
     for relpath, (_, seq) in state.live.items():
-        partition = dated_partition(relpath)
-        if partition is not None and first <= partition.date <= last:
+        partition = dated_partition(relpath)  # undated files (dispositions) are hashed by every verify
+        if partition is None or first <= partition.date <= last:
             files[seq] += 1
     known = {m.seq for m in state.manifests}
     problems: dict[int, list[str]] = {}
