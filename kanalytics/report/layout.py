@@ -44,9 +44,10 @@ def layout_problems(document: Document) -> list[Problem]:
         page_box = page._page_box
         for box, container, area in _page_text_boxes(page_box):
             found = _overflow(box, container, area, number)
-            key = (number, found.kind, id(box.element), id(container)) if found else None
-            if found and key not in overflow:
-                overflow[key] = found  # type: ignore[index]
+            if found is None:
+                continue
+            key = (number, found.kind, id(box.element), id(container))
+            overflow.setdefault(key, found)
         for row in _body_rows(page_box):
             first, _, kept = rows.get(id(row.element), (number, number, row))
             rows[id(row.element)] = (first, number, kept)
