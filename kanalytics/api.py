@@ -584,6 +584,8 @@ class Archive:
         import polars as pl
 
         from kanalytics.catalog.api import judged_run
+        from kanalytics.catalog.incidents import configured_incidents
+        from kanalytics.catalog.review import reviews_for
         from kanalytics.report.controls import control_tables
 
         first, last = self.closed_period(month=month, start=start, end=end)
@@ -593,6 +595,8 @@ class Archive:
             self.store, first, last, settings=self.settings, catalog=self.catalog, clusters=clusters
         )
         wanted = list(frameworks or self.settings.report.frameworks)
+        incidents = configured_incidents(run.findings, catalog=self.catalog, settings=self.settings)
+        reviews = reviews_for(run.findings, incidents, self.dispositions())
         rows = [
             {
                 "framework": table.id,
@@ -608,7 +612,7 @@ class Archive:
                 "reason": row.reason,
                 "note": row.note,
             }
-            for table in control_tables(run, self.catalog, wanted)
+            for table in control_tables(run, self.catalog, wanted, reviews)
             for row in table.rows
         ]
         schema: dict[str, Any] = {

@@ -118,3 +118,15 @@ def test_exports_carry_each_findings_review(reviewed: tuple[Path, ReportOutputs,
     assert incidents[ids["token"]]["verdict"] == "benign" and incidents[ids["token"]]["reviewed"] == 2
     assert incidents[ids["token"]]["review"]["note"] == "known maintenance"
     assert incidents[ids["listing"]]["verdict"] is None and incidents[ids["listing"]]["reviewed"] == 0
+
+
+def test_archive_controls_counts_the_reviewed_exceptions_as_the_report_does(
+    reviewed: tuple[Path, ReportOutputs, dict[str, str]],
+) -> None:
+    root, _, _ = reviewed
+    frame = open_archive(root).controls(month="2026-10")
+    with_exceptions = frame.filter(frame["exceptions"] > 0)
+    assert with_exceptions.height > 0
+    # the token incident's verdict covers its two findings; the secrets listing is not reviewed
+    assert frame["reviewed"].max() == 2
+    assert (with_exceptions["reviewed"] <= with_exceptions["exceptions"]).all()
