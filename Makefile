@@ -9,7 +9,7 @@ READY := $(VENV)/.kanalytics-ready
 $(READY): pyproject.toml uv.lock
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(VENV)/bin/uv sync --frozen --inexact --quiet
+	$(VENV)/bin/uv sync --frozen --inexact --quiet --all-extras
 	@touch $@
 
 demo: $(READY)  ## generate a synthetic month, ingest it, run the catalog, write the report

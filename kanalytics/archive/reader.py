@@ -63,6 +63,17 @@ def event_files(
     return [f for _, files in _period_files(layout, start, end, clusters) for f in files]
 
 
+def period_uris(
+    layout: Layout,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    clusters: Sequence[str] | None = None,
+) -> list[str]:
+    """The committed events files of the period as URIs another engine can read: absolute local paths on a
+    local archive (`s3://bucket/key` on an object store)."""
+    return [str(f) for f in event_files(layout, start, end, clusters)]
+
+
 def empty_events() -> pa.Table:
     schema = ARROW_SCHEMA.append(pa.field("cluster", pa.string())).append(pa.field("date", pa.date32()))
     return schema.empty_table()

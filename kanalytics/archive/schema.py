@@ -62,3 +62,21 @@ COLUMN_NAMES = [name for name, _, _ in COLUMNS]
 
 # Hive partition columns: present in paths, not in files.
 PARTITION_COLUMNS = ("cluster", "date")
+
+
+ENGINES = ("duckdb", "spark")
+
+
+def events_select(engine: str = "duckdb") -> str:
+    """The SELECT list that turns a file's stored columns into the logical `events` columns every query sees,
+    in the SQL of `engine` ("duckdb" or "spark"): the one place the stored encoding is undone, for every engine
+    that registers the `events` view. Stored and logical columns are the same today."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}")
+    return "*"
+
+
+def to_logical(table: pa.Table) -> pa.Table:
+    """A table read straight from an events file (any schema version) in the logical columns: what Python
+    readers (export, dedupe, compaction) use, the Arrow twin of `events_select`."""
+    return table
