@@ -20,6 +20,7 @@ from kanalytics.archive import manifest as manifests
 from kanalytics.archive.ingest import Ingestor, IngestSummary
 from kanalytics.archive.layout import Layout
 from kanalytics.archive.manifest import FileEntry, Manifest
+from kanalytics.archive.storage import archive_root
 from kanalytics.errors import ArchiveError, QueryError
 from kanalytics.sources.files import Record, read_inputs
 
@@ -58,7 +59,7 @@ class Store:
     def __init__(
         self, root: str | Path, *, keys: Keys | None = None, memory_limit: str = reader.DEFAULT_MEMORY_LIMIT
     ) -> None:
-        self.root = Path(root)
+        self.root = archive_root(root)  # a Path, or an s3:// URL (kept as a string)
         self.layout = Layout(self.root)
         self.keys = keys
         self.memory_limit = memory_limit

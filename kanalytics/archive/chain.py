@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from kanalytics.archive.layout import TMP_PREFIX, Layout, Partition
-from kanalytics.archive.manifest import FileEntry, Manifest, manifest_paths
+from kanalytics.archive.layout import TMP_PREFIX, Layout, Partition, check_relpath
+from kanalytics.archive.manifest import FileEntry, Manifest, manifest_names, manifest_paths, read_manifest
 from kanalytics.errors import ArchiveError
 from kanalytics.vocabulary import RETENTION_OPERATION
 
@@ -93,8 +93,8 @@ def replay(layout: Layout) -> ChainState:
     Every path is checked while the manifests are parsed; a manifest naming an unsafe path raises.
     """
     state = ChainState()
-    for path in manifest_paths(layout):
-        state.apply(Manifest.from_bytes(path.read_bytes(), str(path)))
+    for name in manifest_names(layout):
+        state.apply(read_manifest(layout, name))
     return state
 
 
@@ -117,7 +117,10 @@ def _stat_key(path: Path) -> tuple[int, int, int]:
 
 def snapshot(layout: Layout) -> ChainState:
     """The committed state now, for readers (do not modify it). Thousands of manifests are parsed once per
-    process; later calls list the folder, stat the newest manifest and parse only what was appended."""
+    process; later calls list the folder, stat the newest manifest and parse only what was appended (on an
+    object store: list `_manifests/` only after the newest name known, never `events/`)."""
+    if layout.remote:
+        return _remote_snapshot(layout)
     paths = manifest_paths(layout)
     key = layout.root.resolve()
     if not paths:
@@ -147,6 +150,27 @@ def snapshot(layout: Layout) -> ChainState:
     return state
 
 
+_remote_cache: dict[str, tuple[list[str], ChainState]] = {}
+
+
+def _remote_snapshot(layout: Layout) -> ChainState:
+    """Committed manifests are created once (conditional put) and never rewritten by the archive, so the
+    cached replay is extended by what a LIST after the newest known name returns."""
+    key = layout.url
+    with _cache_lock:
+        cached = _remote_cache.get(key)
+    known, state = cached if cached is not None else ([], ChainState())
+    appended = manifest_names(layout, after=known[-1] if known else None)
+    if not appended:
+        return state
+    state = state.copy()
+    for name in appended:
+        state.apply(read_manifest(layout, name))
+    with _cache_lock:
+        _remote_cache[key] = ([*known, *appended], state)
+    return state
+
+
 def committed_seq(layout: Layout) -> int:
     """The seq of the last committed manifest (0 for an empty archive): what "the changes after this one"
     (evaluation at commit) is measured from."""
@@ -157,6 +181,8 @@ def committed_seq(layout: Layout) -> int:
 def readable_path(layout: Layout, entry: FileEntry | str) -> Path:
     """Where a committed file (an entry, or its relative path) can be read: its final name, or its temporary
     name while a killed change waits for the next writer to rename it (the manifest committed it already)."""
+    if layout.remote:
+        return _fetched(layout, entry)
     relpath = entry if isinstance(entry, str) else entry.path
     final = layout.path(relpath)
     if not final.exists():
@@ -164,6 +190,39 @@ def readable_path(layout: Layout, entry: FileEntry | str) -> Path:
         if tmp.exists():
             return tmp
     return final
+
+
+def _fetched(layout: Layout, entry: FileEntry | str) -> Path:
+    """A verified local copy of a committed object (kanalytics.archive.s3.S3Storage.fetch)."""
+    from kanalytics.archive import s3
+
+    if isinstance(entry, str):
+        live = snapshot(layout).live.get(check_relpath(entry))
+        if live is None:
+            raise ArchiveError(
+                f"{layout.url}: {entry} is not a committed file",
+                hint="the archive changed while it was read; run the command again",
+            )
+        entry = live[0]
+    assert isinstance(layout.storage, s3.S3Storage)
+    return layout.storage.fetch(check_relpath(entry.path, entry.kind), entry.sha256, entry.bytes)
+
+
+def committed_entries(
+    state: ChainState,
+    first: date | None = None,
+    last: date | None = None,
+    clusters: Sequence[str] | None = None,
+) -> list[tuple[Partition, list[FileEntry]]]:
+    """The committed events file entries per partition (pruned like `committed_files`), in partition order."""
+    chosen: list[tuple[Partition, list[FileEntry]]] = []
+    for partition, files in sorted(state.partitions.items()):
+        if clusters and partition.cluster not in clusters:
+            continue
+        if (first and partition.date < first) or (last and partition.date > last):
+            continue
+        chosen.append((partition, [files[k] for k in sorted(files)]))
+    return chosen
 
 
 def committed_files(
@@ -174,14 +233,10 @@ def committed_files(
     clusters: Sequence[str] | None = None,
 ) -> list[tuple[Partition, list[Path]]]:
     """The committed event files per partition (pruned to [first, last] and `clusters`), in partition order."""
-    chosen: list[tuple[Partition, list[Path]]] = []
-    for partition, files in sorted(state.partitions.items()):
-        if clusters and partition.cluster not in clusters:
-            continue
-        if (first and partition.date < first) or (last and partition.date > last):
-            continue
-        chosen.append((partition, [readable_path(layout, files[k]) for k in sorted(files)]))
-    return chosen
+    return [
+        (partition, [readable_path(layout, e) for e in entries])
+        for partition, entries in committed_entries(state, first, last, clusters)
+    ]
 
 
 def partition_paths(layout: Layout, partition: Partition) -> list[Path]:
@@ -194,8 +249,8 @@ def partition_paths(layout: Layout, partition: Partition) -> list[Path]:
 def check_committed(layout: Layout, state: ChainState) -> None:
     """Refuse an archive whose events no manifest commits (`_manifests/` missing or emptied): reading the
     folders instead would read whatever anyone copied there."""
-    if state.manifests or not layout.events.is_dir():
-        return
+    if state.manifests or layout.remote or not layout.events.is_dir():
+        return  # an object store is never listed under events/ (readers name committed keys only)
     stray = next((p for p in layout.events.rglob("*.parquet") if not p.name.startswith(TMP_PREFIX)), None)
     if stray is not None:
         raise ArchiveError(
@@ -214,6 +269,7 @@ __all__ = [
     "RETENTION_OPERATION",
     "ChainState",
     "check_committed",
+    "committed_entries",
     "committed_files",
     "committed_seq",
     "partition_paths",

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from kanalytics.archive import holds as holds_mod
 from kanalytics.archive import manifest as manifests
-from kanalytics.archive.chain import replay
+from kanalytics.archive.chain import readable_path, replay
 from kanalytics.archive.fileformat import COMPRESSION_LEVEL, ROW_GROUP_ROWS, parquet_writer, sort_rows
 from kanalytics.archive.fsutil import fsync_file, sha256_file
 from kanalytics.archive.layout import Layout, Partition
@@ -30,7 +30,7 @@ from kanalytics.archive.lock import writer_lock
 from kanalytics.archive.manifest import FileEntry
 from kanalytics.archive.rows import format_timestamp
 from kanalytics.archive.schema import ARROW_SCHEMA
-from kanalytics.archive.verify import file_problem
+from kanalytics.archive.verify import key_problem
 from kanalytics.errors import ArchiveError, UsageError
 from kanalytics.vocabulary import COMPACT_OPERATION
 
@@ -130,7 +130,7 @@ def compact_archive(
             day_end = datetime.combine(partition.date + timedelta(days=1), datetime.min.time(), UTC)
             if day_end > horizon or len(entries) < 2:
                 continue
-            bad = [e.path for e in entries if file_problem(layout.path(e.path), e, state.live[e.path][1])]
+            bad = [e.path for e in entries if key_problem(layout, e.path, e, state.live[e.path][1])]
             if bad:
                 result.skipped.append(
                     {"partition": partition.relpath, "reason": f"fails verification: {bad[0]}"}
@@ -155,7 +155,7 @@ def _compact_partition(
     keys: Keys | None = None,
 ) -> PartitionCompaction:
     table = sort_rows(
-        pa.concat_tables([pq.read_table(layout.path(e.path), schema=ARROW_SCHEMA) for e in old])
+        pa.concat_tables([pq.read_table(readable_path(layout, e), schema=ARROW_SCHEMA) for e in old])
     )
     rows_before = sum(e.rows for e in old)
     if table.num_rows != rows_before:

@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 from pathlib import Path
+from typing import IO
 
 _CHUNK = 1 << 20
 
@@ -45,4 +46,12 @@ def sha256_file(path: Path) -> str:
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_stream(stream: IO[bytes]) -> str:
+    """SHA-256 of a binary stream (an object-store download), read in chunks."""
+    digest = hashlib.sha256()
+    while chunk := stream.read(_CHUNK):
+        digest.update(chunk)
     return digest.hexdigest()

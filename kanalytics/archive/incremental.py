@@ -59,7 +59,7 @@ def _save(layout: Layout, cluster: str | None, tracker: Tracker, progress: ReadP
         offsets.save(layout, cluster, tracker.states())
     except OSError as exc:
         progress.resets.append(
-            f"could not save the read offsets in {layout.state} ({exc.strerror or exc}); the next ingest "
+            f"could not save the read offsets in {layout.url}/_state ({exc.strerror or exc}); the next ingest "
             "reads these files again and drops what is already archived"
         )
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
+import tempfile
+import weakref
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from kanalytics.archive.storage import Storage, storage_for
 from kanalytics.errors import ArchiveError, UsageError
 
 EVENTS_DIR = "events"
@@ -20,6 +24,8 @@ STATE_DIR = "_state"
 LOCK_FILE = "writer.lock"
 READERS_LOCK_FILE = "readers.lock"
 PURGED_FILE = "purged-through"
+DELETE_GRACE_ENV = "KANALYTICS_S3_DELETE_GRACE"
+DEFAULT_DELETE_GRACE_SECONDS = 3600.0
 TMP_PREFIX = "."
 TMP_SUFFIX = ".tmp"
 # The folder each kind of committed file lives in: a manifest entry of another kind, or outside its folder,
@@ -38,6 +44,10 @@ _UNSAFE_CHARS = re.compile(r"[\x00-\x1f\x7f\\]")
 _CLUSTER_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 _PARTITION = re.compile(r"\Acluster=(?P<cluster>[^/]+)/date=(?P<date>\d{4}-\d{2}-\d{2})\Z")
 _FINDINGS_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,199}\.parquet\Z")
+
+
+def manifest_name(seq: int) -> str:
+    return f"{seq:010d}.json"
 
 
 def check_cluster_name(name: str) -> str:
@@ -146,36 +156,77 @@ def dated_partition(relpath: str) -> Partition | None:
 
 
 class Layout:
-    """The paths of one archive root."""
+    """The paths of one archive root, and the storage its bytes live in.
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    On a local root, `root` is the folder and the Path properties are where files are. On an object store
+    (`s3://bucket/prefix`), `root` is a private local staging folder where writers build files before they
+    are uploaded under their final keys; the folder properties and `path` then refuse (code that needs a
+    local folder must say so), and modules reach committed files by key through `storage`.
+    """
+
+    def __init__(self, root: Path | str, storage: Storage | None = None) -> None:
+        self.storage: Storage = storage if storage is not None else storage_for(root)
+        self.remote = self.storage.remote
+        if self.remote:
+            self.root = Path(tempfile.mkdtemp(prefix="kanalytics-staging-"))
+            weakref.finalize(self, shutil.rmtree, self.root, True)
+        else:
+            self.root = Path(root)
         self._resolved_root: Path | None = None
+        # Object stores have no readers lock: removed files wait this long before a writer deletes them.
+        self.delete_grace_seconds = float(os.environ.get(DELETE_GRACE_ENV) or DEFAULT_DELETE_GRACE_SECONDS)
+
+    @property
+    def url(self) -> str:
+        """The root as people and other engines name it (a folder or `s3://bucket/prefix`)."""
+        return self.storage.url()
+
+    def __str__(self) -> str:
+        return self.url
+
+    def require_local(self, what: str) -> None:
+        """Refuse `what` on an object-store archive (it needs a local folder)."""
+        if self.remote:
+            raise UsageError(
+                f"{what} needs a local archive folder; {self.url} is on an object store",
+                hint="run it on a local copy of the archive, or use a command that supports s3:// archives "
+                "(see docs/object-storage.md)",
+            )
+
+    def _local(self, relpath: str) -> Path:
+        if self.remote:
+            self.require_local(f"reaching {relpath} as a local file")
+        return self.root / relpath
 
     @property
     def events(self) -> Path:
-        return self.root / EVENTS_DIR
+        return self._local(EVENTS_DIR)
 
     @property
     def findings(self) -> Path:
-        return self.root / FINDINGS_DIR
+        return self._local(FINDINGS_DIR)
 
     @property
     def dispositions(self) -> Path:
         """Analysts' verdicts on findings and incidents (review evidence: retention never deletes them)."""
-        return self.root / DISPOSITIONS_DIR
+        return self._local(DISPOSITIONS_DIR)
 
     @property
     def manifests(self) -> Path:
-        return self.root / MANIFESTS_DIR
+        return self._local(MANIFESTS_DIR)
 
     @property
     def quarantine(self) -> Path:
-        return self.root / QUARANTINE_DIR
+        return self._local(QUARANTINE_DIR)
 
     @property
     def state(self) -> Path:
-        return self.root / STATE_DIR
+        return self._local(STATE_DIR)
+
+    @property
+    def lease_key(self) -> str:
+        """The writer lease on an object store (there is no flock there)."""
+        return f"{STATE_DIR}/writer.lease"
 
     @property
     def lock(self) -> Path:
@@ -192,10 +243,10 @@ class Layout:
         return self.state / PURGED_FILE
 
     def partition_dir(self, partition: Partition) -> Path:
-        return self.root / partition.relpath
+        return self._local(partition.relpath)
 
     def findings_dir(self, partition: Partition) -> Path:
-        return self.root / partition.findings_relpath
+        return self._local(partition.findings_relpath)
 
     def data_file(self, partition: Partition, batch_id: str) -> str:
         """Relative path (POSIX) of a data file; manifests record these."""
@@ -213,11 +264,14 @@ class Layout:
         return f"{QUARANTINE_DIR}/{batch_id}.jsonl.zst"
 
     def manifest_file(self, seq: int) -> Path:
-        return self.manifests / f"{seq:010d}.json"
+        return self.manifests / manifest_name(seq)
+
+    def manifest_key(self, seq: int) -> str:
+        return f"{MANIFESTS_DIR}/{manifest_name(seq)}"
 
     def path(self, relpath: str) -> Path:
         """The file of a committed path: checked (see `check_relpath`) and still inside the root on disk."""
-        path = self.root / check_relpath(relpath)
+        path = self._local(check_relpath(relpath))
         if self._escapes(relpath):
             raise ArchiveError(
                 f"refusing the archive path {relpath!r}: it leads outside {self.root} through a symlink",
@@ -242,15 +296,19 @@ class Layout:
         return False
 
     def tmp_path(self, relpath: str) -> Path:
-        """Where a file is written before it is committed: a hidden name that readers' globs skip."""
-        final = self.path(relpath)
+        """Where a file is written before it is committed: a hidden name that readers' globs skip (on an
+        object store, in the local staging folder: it is uploaded under its final key before the commit)."""
+        final = self.root / check_relpath(relpath) if self.remote else self.path(relpath)
         return final.with_name(f"{TMP_PREFIX}{final.name}{TMP_SUFFIX}")
 
     def is_archive(self) -> bool:
+        if self.remote:
+            return bool(self.storage.list(MANIFESTS_DIR, limit=1))
         return self.events.is_dir() or self.manifests.is_dir()
 
     def partitions(self) -> list[Partition]:
         found: list[Partition] = []
+        self.require_local("listing the partition folders")
         if not self.events.is_dir():
             return found
         for cluster_dir in sorted(self.events.glob("cluster=*")):

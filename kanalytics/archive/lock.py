@@ -15,7 +15,15 @@ from kanalytics.errors import ArchiveLockedError
 
 @contextmanager
 def writer_lock(layout: Layout) -> Iterator[int]:
-    """Hold the archive's writer lock; yields the lock's file descriptor (workers must close their copy)."""
+    """Hold the archive's writer lock; yields the lock's file descriptor (workers must close their copy), or
+    -1 on an object store, where the lock is a lease object (kanalytics.archive.s3.Lease)."""
+    if layout.remote:
+        from kanalytics.archive import s3
+
+        assert isinstance(layout.storage, s3.S3Storage)
+        with s3.lease(layout.storage, layout.lease_key):
+            yield -1
+        return
     layout.state.mkdir(parents=True, exist_ok=True)
     fd = os.open(layout.lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -40,8 +48,11 @@ def reader_lock(layout: Layout) -> int | None:
     """Take the readers lock shared; returns the descriptor to close when the reader is done with the files.
 
     None when the archive has no readers lock and this process cannot create one (a read-only copy that no
-    writer touches). Waits only while a writer renames or deletes files (it never holds the lock longer).
+    writer touches), and on an object store (no flock: writers defer deletions by a grace period instead).
+    Waits only while a writer renames or deletes files (it never holds the lock longer).
     """
+    if layout.remote:
+        return None
     try:
         fd = os.open(layout.readers_lock, os.O_RDONLY)
     except FileNotFoundError:
@@ -60,8 +71,12 @@ def readers_idle(layout: Layout) -> Iterator[bool]:
     """True while no reader holds the readers lock (new readers wait meanwhile); False when some do.
 
     Writers rename committed files and delete removed ones only when True; when False they leave them for
-    the next writer run, so a reader that resolved the old state keeps finding its files.
+    the next writer run, so a reader that resolved the old state keeps finding its files. On an object store
+    it is always False: deletion there waits for the grace period instead (manifest.purge_removed).
     """
+    if layout.remote:
+        yield False
+        return
     layout.state.mkdir(parents=True, exist_ok=True)
     fd = os.open(layout.readers_lock, os.O_RDONLY | os.O_CREAT, 0o644)
     try:

@@ -24,9 +24,17 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from kanalytics.archive.fsutil import atomic_write_bytes, fsync_dir
-from kanalytics.archive.layout import TMP_PREFIX, TMP_SUFFIX, Layout, relpath_problem
+from kanalytics.archive.layout import (
+    MANIFESTS_DIR,
+    PURGED_FILE,
+    STATE_DIR,
+    TMP_PREFIX,
+    TMP_SUFFIX,
+    Layout,
+    relpath_problem,
+)
 from kanalytics.archive.lock import readers_idle
-from kanalytics.errors import ArchiveError, IntegrityError
+from kanalytics.errors import ArchiveError, ArchiveLockedError, IntegrityError
 from kanalytics.vocabulary import Operation
 
 if TYPE_CHECKING:
@@ -36,6 +44,7 @@ if TYPE_CHECKING:
 
 MANIFEST_FORMAT = "kanalytics.manifest"
 MANIFEST_VERSION = 1
+PURGED_KEY = f"{STATE_DIR}/{PURGED_FILE}"
 
 
 @dataclass(frozen=True)
@@ -149,8 +158,31 @@ def encode(manifest: Manifest) -> bytes:
     return orjson.dumps(manifest.to_json(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
+def manifest_names(layout: Layout, after: str | None = None) -> list[str]:
+    """The names (`0000000001.json`) of the committed manifests in sequence order, after `after` if given:
+    on an object store one LIST of `_manifests/` from `after` on, so a reader that knows the chain up to
+    some seq pays only for what was appended since."""
+    if not layout.remote:
+        names = [p.name for p in manifest_paths(layout)]
+        return [n for n in names if after is None or n > after]
+    start = f"{MANIFESTS_DIR}/{after}" if after is not None else None
+    keys = layout.storage.list(MANIFESTS_DIR, start_after=start)
+    names = [k.rsplit("/", 1)[1] for k in keys]
+    return [n for n in names if n.endswith(".json") and not n.startswith(TMP_PREFIX) and "/" not in n]
+
+
+def read_manifest(layout: Layout, name: str) -> Manifest:
+    """Parse the committed manifest `name` (from `manifest_names`)."""
+    if not layout.remote:
+        path = layout.manifests / name
+        return Manifest.from_bytes(path.read_bytes(), str(path))
+    key = f"{MANIFESTS_DIR}/{name}"
+    return Manifest.from_bytes(layout.storage.read_bytes(key), layout.storage.url(key))
+
+
 def manifest_paths(layout: Layout) -> list[Path]:
-    """The committed manifests in sequence order (zero-padded names sort as numbers)."""
+    """The committed manifests in sequence order (zero-padded names sort as numbers); local archives only
+    (`manifest_names` works on both)."""
     try:
         with os.scandir(layout.manifests) as entries:
             names = sorted(
@@ -162,13 +194,13 @@ def manifest_paths(layout: Layout) -> list[Path]:
 
 
 def iter_manifests(layout: Layout) -> Iterator[Manifest]:
-    for path in manifest_paths(layout):
-        yield Manifest.from_bytes(path.read_bytes(), str(path))
+    for name in manifest_names(layout):
+        yield read_manifest(layout, name)
 
 
 def last_manifest(layout: Layout) -> Manifest | None:
-    paths = manifest_paths(layout)
-    return Manifest.from_bytes(paths[-1].read_bytes(), str(paths[-1])) if paths else None
+    names = manifest_names(layout)
+    return read_manifest(layout, names[-1]) if names else None
 
 
 def append_manifest(
@@ -193,6 +225,8 @@ def append_manifest(
         details=details or {},
     )
     data = encode(manifest)
+    if layout.remote:
+        return _append_remote(layout, manifest, data, keys)
     try:
         _sign(layout, manifest.seq, data, keys.signer if keys else None)
         atomic_write_bytes(layout.manifest_file(manifest.seq), data)
@@ -204,6 +238,53 @@ def append_manifest(
                 signature_file(layout, manifest.seq).unlink(missing_ok=True)
         raise
     return Manifest(**{**manifest.__dict__, "sha256": hashlib.sha256(data).hexdigest()})
+
+
+def _append_remote(layout: Layout, manifest: Manifest, data: bytes, keys: Keys | None) -> Manifest:
+    """Commit on an object store: upload the staged files under their final (unique, not yet named by any
+    manifest, so invisible) keys, then create the manifest with a conditional put: of two writers racing
+    for the same seq exactly one wins; the loser's uploads are deleted and it raises."""
+    uploaded: list[str] = []
+    storage = layout.storage
+    try:
+        for entry in manifest.files_added:
+            staged = layout.tmp_path(entry.path)
+            if staged.is_file():
+                storage.upload(staged, entry.path)
+                uploaded.append(entry.path)
+        key = layout.manifest_key(manifest.seq)
+        signer = keys.signer if keys else None
+        if signer is not None:
+            from kanalytics.archive import signing
+
+            sig = signing.signature_bytes(signer, manifest.seq, hashlib.sha256(data).hexdigest())
+            storage.write_bytes(signature_key(manifest.seq), sig)
+        if not storage.put_if_absent(key, data):
+            raise ArchiveLockedError(
+                f"{storage.url(key)}: another writer committed manifest seq {manifest.seq} first; "
+                "nothing of this change was committed",
+                hint="two writers raced for the archive (a writer whose lease expired?); run the command again",
+            )
+    except BaseException:
+        with contextlib.suppress(Exception):  # the original error is the one to report
+            for relpath in uploaded:
+                storage.delete(relpath)
+        raise
+    return Manifest(**{**manifest.__dict__, "sha256": hashlib.sha256(data).hexdigest()})
+
+
+def signature_key(seq: int) -> str:
+    return f"{MANIFESTS_DIR}/{seq:010d}.sig"
+
+
+def read_signature(layout: Layout, seq: int) -> bytes | None:
+    """The detached signature of manifest `seq`, or None when there is none."""
+    try:
+        if layout.remote:
+            return layout.storage.read_bytes(signature_key(seq))
+        return signature_file(layout, seq).read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def signature_file(layout: Layout, seq: int) -> Path:
@@ -230,6 +311,10 @@ def publish(layout: Layout, relpaths: Iterable[str]) -> None:
     While readers are active the final name is a hard link and the temporary name stays, since a reader
     that resolved the commit before the rename may open the file by it; the next writer removes it.
     """
+    if layout.remote:  # uploaded under the final keys before the commit: drop the staged copies
+        for relpath in relpaths:
+            layout.tmp_path(relpath).unlink(missing_ok=True)
+        return
     directories: set[Path] = set()
     with readers_idle(layout) as idle:
         for relpath in relpaths:
@@ -269,7 +354,13 @@ def recover(layout: Layout, *, keys: Keys | None = None) -> dict[str, int]:
 
     With a verify key (`keys.verifier`), it acts on no manifest whose signature
     does not verify: it raises before renaming or deleting anything.
+
+    On an object store nothing is half-committed (files are staged locally and uploaded before the manifest
+    put), so only the deletions of removed files remain, after their grace period.
     """
+    if layout.remote:
+        deleted, deferred = _purge_remote(layout, keys, None, None)
+        return {"rolled_forward": 0, "rolled_back": 0, "deleted": deleted, "deferred": deferred}
     last = last_manifest(layout)
     committed = {f.path for f in last.files_added} if last else set()
     forward: list[str] = []
@@ -307,12 +398,63 @@ def purge_removed(
     keys: Keys | None = None,
 ) -> int:
     """Delete the files committed manifests removed, if no reader holds the readers lock; returns how many
-    are left for a later writer run (0 when all are gone). `trusted`: the manifest this process just wrote."""
+    are left for a later writer run (0 when all are gone). `trusted`: the manifest this process just wrote.
+
+    On an object store (no readers lock) a removed file is deleted only once the manifest that removed it is
+    older than the grace period (`delete_grace_seconds`, KANALYTICS_S3_DELETE_GRACE, default 1 h), so a
+    reader that resolved the old state keeps finding its files; `grace_seconds=0` purges now (an explicit
+    purge). Verify reports the files as deleted by policy or superseded either way."""
+    if layout.remote:
+        return _purge_remote(layout, keys, trusted, on_delete)[1]
     purge = _plan_purge(layout, [])
     _require_verified(
         layout, [m for m in purge.manifests if trusted is None or m.sha256 != trusted.sha256], keys
     )
     return _purge(layout, purge, on_delete)[1]
+
+
+def _purge_remote(
+    layout: Layout, keys: Keys | None, trusted: Manifest | None, on_delete: Callable[[], None] | None
+) -> tuple[int, int]:
+    """(deleted, deferred) on an object store: removals older than the grace period are deleted."""
+    mark = _purged_through(layout)
+    chain = [read_manifest(layout, n) for n in manifest_names(layout, after=f"{mark:010d}.json")]
+    now = datetime.now(UTC)
+    grace = layout.delete_grace_seconds
+    added_later: set[str] = set()
+    due: list[tuple[Manifest, list[str]]] = []
+    deferred = 0
+    through = mark
+    blocked = False
+    for manifest in reversed(chain):
+        removed = [e.path for e in manifest.files_removed if e.path not in added_later]
+        added_later.update(e.path for e in manifest.files_added)
+        if removed:
+            due.append((manifest, removed))
+    ripe: list[tuple[Manifest, list[str]]] = []
+    for manifest, removed in reversed(due):
+        age = (now - datetime.fromisoformat(manifest.created_at.replace("Z", "+00:00"))).total_seconds()
+        if age >= grace:
+            ripe.append((manifest, removed))
+        else:
+            deferred += len(removed)
+    for manifest in chain:  # the bookmark advances only past manifests whose removals are all gone
+        if any(m.seq == manifest.seq for m, _ in due) and not any(m.seq == manifest.seq for m, _ in ripe):
+            blocked = True
+        if not blocked:
+            through = manifest.seq
+    _require_verified(layout, [m for m, _ in ripe if trusted is None or m.sha256 != trusted.sha256], keys)
+    deleted = 0
+    for _, removed in ripe:
+        for relpath in removed:
+            if layout.storage.size(relpath) is not None:
+                layout.storage.delete(relpath)
+                deleted += 1
+                if on_delete:
+                    on_delete()
+    if through > mark:
+        layout.storage.write_bytes(PURGED_KEY, f"{through}\n".encode())
+    return deleted, deferred
 
 
 def _plan_purge(layout: Layout, leftovers: list[Path]) -> _Purge:
@@ -367,6 +509,8 @@ def _remove_if_empty(layout: Layout, directory: Path) -> None:
 
 def _purged_through(layout: Layout) -> int:
     try:
+        if layout.remote:
+            return int(layout.storage.read_bytes(PURGED_KEY).decode("ascii").strip())
         return int(layout.purged.read_text(encoding="ascii").strip())
     except (OSError, ValueError):
         return 0
@@ -380,14 +524,10 @@ def _require_verified(layout: Layout, chain: Iterable[Manifest], keys: Keys | No
     from kanalytics.archive import signing
 
     for manifest in {m.seq: m for m in chain}.values():
-        sig = signature_file(layout, manifest.seq)
-        check = (
-            signing.check_signature(sig.read_bytes(), key, manifest.seq, manifest.sha256)
-            if sig.exists()
-            else None
-        )
+        sig = read_signature(layout, manifest.seq)
+        check = signing.check_signature(sig, key, manifest.seq, manifest.sha256) if sig is not None else None
         if check is None or not check.ok:
-            rel = layout.manifest_file(manifest.seq).relative_to(layout.root).as_posix()
+            rel = layout.manifest_key(manifest.seq)
             raise IntegrityError(
                 f"{rel}: refusing to act on this manifest: "
                 f"{'it is not signed' if check is None else check.message} "

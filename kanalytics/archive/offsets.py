@@ -14,23 +14,26 @@ from pathlib import Path
 from typing import Any
 
 from kanalytics.archive.fsutil import atomic_write_bytes
-from kanalytics.archive.layout import Layout
+from kanalytics.archive.layout import STATE_DIR, Layout
 from kanalytics.sources.cursor import FileState
 
 OFFSETS_FILE = "ingest-offsets.json"
+OFFSETS_KEY = f"{STATE_DIR}/{OFFSETS_FILE}"
 VERSION = 1
 MAX_FILES_KEPT = 10_000  # per cluster: rotated files long deleted are forgotten first
 AUTO_CLUSTER = "*"  # the key of ingests without --cluster (clusters named by the envelopes)
 
 
-def _path(layout: Layout) -> Path:
-    return layout.state / OFFSETS_FILE
+def _path(layout: Layout) -> Path | str:
+    """The offsets file (on an object store: its URL; it is read and written by key)."""
+    return layout.storage.url(OFFSETS_KEY) if layout.remote else layout.state / OFFSETS_FILE
 
 
 def _read_all(layout: Layout) -> tuple[dict[str, list[dict[str, Any]]], str | None]:
     path = _path(layout)
     try:
-        data = json.loads(path.read_bytes())
+        raw = layout.storage.read_bytes(OFFSETS_KEY) if layout.remote else Path(path).read_bytes()
+        data = json.loads(raw)
     except FileNotFoundError:
         return {}, None
     except (OSError, ValueError) as exc:
@@ -59,4 +62,8 @@ def save(layout: Layout, cluster: str | None, states: list[FileState]) -> None:
     kept = states[-MAX_FILES_KEPT:]  # the Tracker lists the files it saw last at the end
     sources[cluster or AUTO_CLUSTER] = [state.to_json() for state in kept]
     payload = {"version": VERSION, "sources": sources}
-    atomic_write_bytes(_path(layout), json.dumps(payload, indent=1, sort_keys=True).encode() + b"\n")
+    data = json.dumps(payload, indent=1, sort_keys=True).encode() + b"\n"
+    if layout.remote:
+        layout.storage.write_bytes(OFFSETS_KEY, data)  # a PUT replaces an object atomically
+    else:
+        atomic_write_bytes(Path(_path(layout)), data)

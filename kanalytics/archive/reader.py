@@ -9,17 +9,21 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+if TYPE_CHECKING:
+    import pyarrow.fs as pafs
+
 from kanalytics.archive import chain
 from kanalytics.archive.layout import Layout, Partition
 from kanalytics.archive.lock import reader_lock
+from kanalytics.archive.manifest import FileEntry
 from kanalytics.archive.rows import row_to_event
-from kanalytics.archive.schema import ARROW_SCHEMA
+from kanalytics.archive.schema import ARROW_SCHEMA, events_select
 from kanalytics.errors import ArchiveError, UsageError
 from kanalytics.sources import gke, jsontext
 
@@ -50,8 +54,9 @@ def select_partitions(
     end: datetime | None = None,
     clusters: Sequence[str] | None = None,
 ) -> list[Partition]:
-    """Committed partitions that can hold events with start <= request_ts < end: the partition pruning step."""
-    return [partition for partition, _ in _period_files(layout, start, end, clusters)]
+    """Committed partitions that can hold events with start <= request_ts < end: the partition pruning step
+    (from the chain alone: no file is opened or fetched)."""
+    return [partition for partition, _ in _period_entries(layout, start, end, clusters)]
 
 
 def event_files(
@@ -70,8 +75,28 @@ def period_uris(
     clusters: Sequence[str] | None = None,
 ) -> list[str]:
     """The committed events files of the period as URIs another engine can read: absolute local paths on a
-    local archive (`s3://bucket/key` on an object store)."""
+    local archive (`s3://bucket/key` on an object store; read them through `arrow_filesystem`)."""
+    if layout.remote:
+        return [layout.storage.url(e.path) for _, entries in _period_entries(layout, start, end, clusters)
+                for e in entries]  # fmt: skip
     return [str(f) for f in event_files(layout, start, end, clusters)]
+
+
+def arrow_filesystem(layout: Layout) -> pafs.FileSystem:
+    """The pyarrow FileSystem the archive's files are read through (local, or S3 with the resolved AWS
+    endpoint, region and credentials): what another engine (Spark, polars) is handed with `period_uris`."""
+    return layout.storage.arrow_filesystem()[0]
+
+
+def _period_entries(
+    layout: Layout,
+    start: datetime | None,
+    end: datetime | None,
+    clusters: Sequence[str] | None,
+) -> list[tuple[Partition, list[FileEntry]]]:
+    state = chain.snapshot(layout)
+    chain.check_committed(layout, state)
+    return chain.committed_entries(state, chain.utc_day(start), chain.utc_day(end), clusters)
 
 
 def empty_events() -> pa.Table:
@@ -96,7 +121,47 @@ def connect(
     The connection holds the readers lock until it is garbage-collected, so no writer deletes a file the
     view names while it may still be queried (writers leave such files to their next run).
     """
+    if layout.remote and REMOTE_READ == "dataset":
+        entries = [e for _, files in _period_entries(layout, start, end, clusters) for e in files]
+        con = connection or duckdb.connect(config=duckdb_config(memory_limit))
+        _create_dataset_view(con, layout, entries)
+        return con
     return _connect_over(layout, lambda: event_files(layout, start, end, clusters), memory_limit, connection)
+
+
+# How an object-store archive's `events` view reads its files: "cache" downloads each committed file once
+# to a local cache (checked against the manifest's SHA-256) and reads it with read_parquet; "dataset" scans
+# the objects in place through a pyarrow dataset over S3. Chosen by benchmarks/s3_read.py (see
+# docs/object-storage.md); KANALYTICS_S3_READ overrides.
+REMOTE_READ = os.environ.get("KANALYTICS_S3_READ", "cache")
+
+
+def _create_dataset_view(
+    con: duckdb.DuckDBPyConnection, layout: Layout, entries: Sequence[FileEntry]
+) -> None:
+    """The `events` view over exactly `entries`, scanned in place (DuckDB pushes projection and filters
+    into the pyarrow dataset)."""
+    if not entries:
+        _create_view(con, [])
+        return
+    import pyarrow.dataset as ds
+
+    fs, base = layout.storage.arrow_filesystem()
+    partitioning = ds.partitioning(
+        pa.schema([("cluster", pa.string()), ("date", pa.date32())]), flavor="hive"
+    )
+    dataset = ds.dataset(
+        [f"{base}/{e.path}" for e in entries],
+        filesystem=fs,
+        format="parquet",
+        partitioning=partitioning,
+        partition_base_dir=f"{base}/events",
+    )
+    con.register("_kanalytics_events_dataset", dataset)
+    con.execute(
+        f"CREATE OR REPLACE VIEW {EVENTS_VIEW} AS SELECT {events_select('duckdb')} "  # noqa: S608
+        "FROM _kanalytics_events_dataset"
+    )
 
 
 def _connect_over(
@@ -139,7 +204,7 @@ def connect_files(
             live = state.live.get(relpath)
             if live is None or live[0].kind != "events":
                 raise ArchiveError(
-                    f"{layout.root}: {relpath} is not a committed events file",
+                    f"{layout.url}: {relpath} is not a committed events file",
                     hint="the archive changed while it was read; run the command again",
                 )
             files.append(chain.readable_path(layout, live[0]))
@@ -153,7 +218,8 @@ def _create_view(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> None:
         # A view cannot take bound parameters; the list holds our own file paths, each quoted by _sql_list.
         file_list = _sql_list([str(f) for f in files])
         con.execute(
-            f"CREATE OR REPLACE VIEW {EVENTS_VIEW} AS SELECT * FROM read_parquet({file_list}, "  # noqa: S608
+            f"CREATE OR REPLACE VIEW {EVENTS_VIEW} AS SELECT {events_select('duckdb')} "  # noqa: S608
+            f"FROM read_parquet({file_list}, "
             "hive_partitioning = true, hive_types = {'cluster': VARCHAR, 'date': DATE}, union_by_name = true)"
         )
     else:

@@ -23,7 +23,7 @@ from kanalytics.archive.chain import RETENTION_OPERATION, ChainState, replay
 from kanalytics.archive.layout import Layout, Partition
 from kanalytics.archive.lock import writer_lock
 from kanalytics.archive.manifest import FileEntry
-from kanalytics.archive.verify import file_problem, verify_archive
+from kanalytics.archive.verify import key_problem, verify_archive
 from kanalytics.config import RetentionPolicy, Settings
 from kanalytics.errors import RetentionError
 
@@ -163,7 +163,7 @@ def plan_retention(layout: Layout, settings: Settings, *, today: date | None = N
         elif not chain.ok:
             action, reason = "blocked", "blocked: manifest chain fails verification (run `kanalytics verify`)"
         else:
-            bad = [e.path for e in entries if file_problem(layout.path(e.path), e, state.live[e.path][1])]
+            bad = [e.path for e in entries if key_problem(layout, e.path, e, state.live[e.path][1])]
             bad += _unexpected(layout, partition, state)
             if bad:
                 action, reason = (
@@ -201,19 +201,23 @@ def _event_rows(entries: list[FileEntry]) -> int:
 def _unexpected(layout: Layout, partition: Partition, state: ChainState) -> list[str]:
     """Files in the partition's events or findings folder that no manifest committed (removed files awaiting
     deletion do not count)."""
-    files = [
-        p.relative_to(layout.root).as_posix()
-        for directory in (layout.partition_dir(partition), layout.findings_dir(partition))
-        if directory.is_dir()
-        for p in directory.glob("*.parquet")
-    ]
+    if layout.remote:  # listing the partition's two prefixes: proportional to what is deleted
+        folders = (partition.relpath, partition.findings_relpath)
+        files = [k for f in folders for k in layout.storage.list(f) if k.endswith(".parquet")]
+    else:
+        files = [
+            p.relative_to(layout.root).as_posix()
+            for directory in (layout.partition_dir(partition), layout.findings_dir(partition))
+            if directory.is_dir()
+            for p in directory.glob("*.parquet")
+        ]
     removed = {**state.superseded, **state.deleted_by_policy}
     return [
         f
         for f in files
         if f not in state.live
         and not f.rsplit("/", 1)[-1].startswith(".")
-        and (f not in removed or file_problem(layout.path(f), *removed[f]) is not None)
+        and (f not in removed or key_problem(layout, f, *removed[f]) is not None)
     ]
 
 

@@ -9,7 +9,7 @@ such, never as missing; the summary says which dates could not be validated.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,10 +19,27 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kanalytics.archive import signing
 from kanalytics.archive.chain import RETENTION_OPERATION, ChainState, replay
-from kanalytics.archive.fsutil import sha256_file
+from kanalytics.archive.fsutil import sha256_file, sha256_stream
 from kanalytics.archive.holds import hold_problem
-from kanalytics.archive.layout import DISPOSITIONS_DIR, TMP_PREFIX, TMP_SUFFIX, Layout, dated_partition
-from kanalytics.archive.manifest import FileEntry, Manifest, entry_problems, manifest_paths, signature_file
+from kanalytics.archive.layout import (
+    DISPOSITIONS_DIR,
+    EVENTS_DIR,
+    FINDINGS_DIR,
+    MANIFESTS_DIR,
+    QUARANTINE_DIR,
+    TMP_PREFIX,
+    TMP_SUFFIX,
+    Layout,
+    dated_partition,
+)
+from kanalytics.archive.manifest import (
+    FileEntry,
+    Manifest,
+    entry_problems,
+    manifest_names,
+    read_signature,
+    signature_key,
+)
 from kanalytics.errors import ArchiveError
 
 UNSIGNED_NOTE = (
@@ -153,7 +170,7 @@ def verify_archive(
 ) -> VerifyReport:
     """Verify the chain and (for dates in [start, end], inclusive) the files. Reads only; takes no lock."""
     if not layout.is_archive():
-        raise ArchiveError(f"{layout.root} is not a kanalytics archive (no events/ or _manifests/ inside)")
+        raise ArchiveError(f"{layout.url} is not a kanalytics archive (no events/ or _manifests/ inside)")
     report = VerifyReport(requested=(start.isoformat() if start else None, end.isoformat() if end else None))
     report.files_hashed = hash_files
     state = _check_chain(layout, report, public_key)
@@ -172,17 +189,17 @@ def verify_archive(
 
 def _check_chain(layout: Layout, report: VerifyReport, public_key: Ed25519PublicKey | None) -> ChainState:
     state = ChainState()
-    paths = manifest_paths(layout)
+    paths = _manifest_dir_names(layout, committed=True)
     report.manifests_total = len(paths)
     report.signatures_checked = public_key is not None
     report.key = signing.fingerprint(public_key) if public_key is not None else None
-    previous: tuple[int, str, Path] | None = None  # (seq, sha256, path) of the previous manifest
+    previous: tuple[int, str, str] | None = None  # (seq, sha256, relative path) of the previous manifest
     unsigned_prefix: list[int] = []
     signed_seen = False
     bad: set[int] = set()
-    for index, path in enumerate(paths, start=1):
-        rel = path.relative_to(layout.root).as_posix()
-        data = path.read_bytes()
+    for index, name in enumerate(paths, start=1):
+        rel = f"{MANIFESTS_DIR}/{name}"
+        data = _read(layout, rel)
         try:
             manifest = Manifest.from_bytes(data, rel, check_paths=False)
         except ArchiveError:
@@ -190,9 +207,9 @@ def _check_chain(layout: Layout, report: VerifyReport, public_key: Ed25519Public
                 Problem("Manifest", rel, "invalid format (edited or corrupted); chain broken")
             )
             bad.add(index)
-            previous = (index, "", path)  # unreadable: already reported, so its link is not judged again
+            previous = (index, "", rel)  # unreadable: already reported, so its link is not judged again
             continue
-        match = _MANIFEST_NAME.match(path.name)
+        match = _MANIFEST_NAME.match(name)
         named = int(match[1]) if match else -1
         problem: str | None = None
         if manifest.seq != named:
@@ -213,7 +230,7 @@ def _check_chain(layout: Layout, report: VerifyReport, public_key: Ed25519Public
         elif previous is not None and previous[1] and manifest.prev_sha256 != previous[1]:
             # The link from this manifest does not match its predecessor's bytes: the predecessor was
             # edited or replaced (or this one was rewritten). Blame the predecessor, as CloudTrail does.
-            prev_rel = previous[2].relative_to(layout.root).as_posix()
+            prev_rel = previous[2]
             report.problems.append(
                 Problem(
                     "Manifest",
@@ -236,16 +253,13 @@ def _check_chain(layout: Layout, report: VerifyReport, public_key: Ed25519Public
             # Its unsafe paths are never opened, hashed or deleted; its other entries are still checked.
             manifest = manifest.without_unsafe_entries()
         if public_key is not None:
-            sig_path = signature_file(layout, manifest.seq if problem is None else named)
-            if sig_path.exists():
+            sig_seq = manifest.seq if problem is None else named
+            sig = read_signature(layout, sig_seq)
+            if sig is not None:
                 signed_seen = True
-                check = signing.check_signature(
-                    sig_path.read_bytes(), public_key, manifest.seq, manifest.sha256
-                )
+                check = signing.check_signature(sig, public_key, manifest.seq, manifest.sha256)
                 if not check.ok:
-                    report.problems.append(
-                        Problem("Signature", sig_path.relative_to(layout.root).as_posix(), check.message)
-                    )
+                    report.problems.append(Problem("Signature", signature_key(sig_seq), check.message))
                     bad.add(index)
             elif signed_seen:
                 report.problems.append(Problem("Signature", rel, "not found (manifest is unsigned)"))
@@ -257,7 +271,7 @@ def _check_chain(layout: Layout, report: VerifyReport, public_key: Ed25519Public
         else:
             report.valid_lines.append(f"Manifest {rel} valid")
         state.apply(manifest)
-        previous = (manifest.seq, manifest.sha256, path)
+        previous = (manifest.seq, manifest.sha256, rel)
     if public_key is not None and paths and not signed_seen:
         report.problems.append(Problem("Signature", "_manifests/", "no manifest is signed by the given key"))
         bad.add(len(paths))
@@ -266,7 +280,7 @@ def _check_chain(layout: Layout, report: VerifyReport, public_key: Ed25519Public
             f"manifests {unsigned_prefix[0]}..{unsigned_prefix[-1]} predate signing; they are covered by the "
             "hash chain up to the first signed manifest"
         )
-    if public_key is None and any(layout.manifests.glob("*.sig")):
+    if public_key is None and any(n.endswith(".sig") for n in _manifest_dir_names(layout)):
         report.notes.append(
             "manifests are signed but no public key was given: signatures not checked, so an appended "
             "manifest cannot be told from a genuine one (pass --public-key)"
@@ -282,19 +296,18 @@ def _check_chain(layout: Layout, report: VerifyReport, public_key: Ed25519Public
 
 def _check_manifest_dir(layout: Layout, report: VerifyReport, state: ChainState) -> None:
     """Stray files in `_manifests/`; a signature one past the end is a leftover of a killed commit."""
-    if not layout.manifests.is_dir():
-        return
+    names = _manifest_dir_names(layout)
     last = state.manifests[-1].seq if state.manifests else 0
-    for path in sorted(layout.manifests.iterdir()):
-        rel = path.relative_to(layout.root).as_posix()
-        match = _MANIFEST_NAME.match(path.name)
-        if path.name.startswith(TMP_PREFIX) and path.name.endswith(TMP_SUFFIX):
+    for name in names:
+        rel = f"{MANIFESTS_DIR}/{name}"
+        match = _MANIFEST_NAME.match(name)
+        if name.startswith(TMP_PREFIX) and name.endswith(TMP_SUFFIX):
             report.notes.append(
                 f"{rel}: temporary file of an interrupted commit (removed by the next writer)"
             )
         elif match and match[2] == "sig" and int(match[1]) == last + 1:
             report.notes.append(f"{rel}: signature of an interrupted commit (replaced by the next commit)")
-        elif match and match[2] == "sig" and not (layout.manifests / f"{match[1]}.json").exists():
+        elif match and match[2] == "sig" and f"{match[1]}.json" not in names:
             report.problems.append(Problem("Signature", rel, "present but its manifest is not found"))
         elif not match:
             report.problems.append(Problem("File", rel, "present but in no manifest (unexpected file)"))
@@ -305,7 +318,7 @@ def _check_checkpoint(
 ) -> None:
     seq, digest = checkpoint
     found = next((m for m in state.manifests if m.seq == seq), None)
-    path = layout.manifest_file(seq).relative_to(layout.root).as_posix()
+    path = layout.manifest_key(seq)
     if found is None:
         report.problems.append(
             Problem(
@@ -339,6 +352,40 @@ def file_problem(path: Path, entry: FileEntry, seq: int) -> str | None:
     return None
 
 
+def _read(layout: Layout, relpath: str) -> bytes:
+    if layout.remote:
+        return layout.storage.read_bytes(relpath)
+    return (layout.root / relpath).read_bytes()
+
+
+def _manifest_dir_names(layout: Layout, *, committed: bool = False) -> list[str]:
+    """The names in `_manifests/` (only the committed manifests' with `committed`), sorted."""
+    if committed:
+        return manifest_names(layout)
+    if layout.remote:
+        return [k.split("/", 1)[1] for k in layout.storage.list(MANIFESTS_DIR)]
+    if not layout.manifests.is_dir():
+        return []
+    return sorted(p.name for p in layout.manifests.iterdir())
+
+
+def key_problem(layout: Layout, relpath: str, entry: FileEntry, seq: int) -> str | None:
+    """`file_problem` for a committed file by its archive path, on a folder or an object store (where the
+    object is streamed and hashed, never trusted from a cache or an ETag)."""
+    if not layout.remote:
+        return file_problem(layout.path(relpath), entry, seq)
+    size = layout.storage.size(relpath)
+    if size is None:
+        return "not found"
+    if size != entry.bytes:
+        return f"hash value doesn't match (size {size} != {entry.bytes} recorded in manifest {seq})"
+    with layout.storage.open_input(relpath) as stream:
+        digest = sha256_stream(stream)
+    if digest != entry.sha256:
+        return f"hash value doesn't match (recorded in manifest {seq})"
+    return None
+
+
 def _untemp(relpath: str) -> str:
     head, _, name = relpath.rpartition("/")
     return f"{head}/{name[len(TMP_PREFIX) : -len(TMP_SUFFIX)]}"
@@ -363,6 +410,15 @@ def _check_files(
         if not in_range(relpath):
             continue
         report.files_total += 1
+        if layout.remote:
+            message = key_problem(layout, relpath, entry, seq)
+            if message is None:
+                report.files_valid += 1
+                report.bytes_hashed += entry.bytes
+                report.valid_lines.append(f"File {relpath} valid")
+            else:
+                fail(relpath, message)
+            continue
         try:
             path = layout.path(relpath)
         except ArchiveError:
@@ -381,6 +437,11 @@ def _check_files(
         else:
             fail(relpath, message)
     removed = {**state.superseded, **state.deleted_by_policy}
+    if layout.remote:
+        _check_unexpected_keys(
+            layout, state, removed, in_range, fail, report.notes, bounded=start is not None or end is not None
+        )
+        return
     for top in (layout.events, layout.findings, layout.quarantine, layout.dispositions):
         if not top.is_dir():
             continue
@@ -410,6 +471,45 @@ def _check_files(
                     )
             else:
                 fail(relpath, "present but in no manifest (unexpected file)")
+
+
+def _check_unexpected_keys(
+    layout: Layout,
+    state: ChainState,
+    removed: dict[str, tuple[FileEntry, int]],
+    in_range: Callable[[str], bool],
+    fail: Callable[[str, str], None],
+    notes: list[str],
+    *,
+    bounded: bool,
+) -> None:
+    """Objects in no manifest, on an object store: verify (unlike readers) lists folders, only those of
+    the requested period's partitions when it is bounded."""
+    if bounded:
+        known = [*state.live.values(), *removed.values()]
+        partitions = {p for entry, _ in known if (p := dated_partition(entry.path)) is not None}
+        folders = [p.folder(k) for p in sorted(partitions) for k in ("events", "findings")]
+        prefixes = [f for f in folders if in_range(f + "/x")] + [DISPOSITIONS_DIR]
+    else:
+        prefixes = [EVENTS_DIR, FINDINGS_DIR, QUARANTINE_DIR, DISPOSITIONS_DIR]
+    for prefix in prefixes:
+        for relpath in layout.storage.list(prefix):
+            if relpath in state.live or not in_range(relpath):
+                continue
+            if relpath not in removed:
+                fail(relpath, "present but in no manifest (unexpected file)")
+                continue
+            old, seq = removed[relpath]
+            if key_problem(layout, relpath, old, seq) is None:
+                notes.append(
+                    f"{relpath}: removed by manifest {seq}, still present until its deletion grace period "
+                    "has passed (a later writer run deletes it)"
+                )
+            else:
+                fail(
+                    relpath,
+                    f"present where manifest {seq} removed a file, but not that file (unexpected file)",
+                )
 
 
 __all__ = [

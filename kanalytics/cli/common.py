@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from kanalytics.catalog.runner import Progress
 
 
-def open_cli_archive(archive: Path, config: Path | None) -> Archive:
+def open_cli_archive(archive: str | Path, config: Path | None) -> Archive:
     """The façade for `--archive`/`--config` (settings loaded once, with the environment's keys)."""
     from kanalytics.api import open_archive
 

@@ -29,6 +29,7 @@ def build_app(
     committed flush with the manifest seq before it (evaluation at commit: `kanalytics.api.Archive`), which
     admits the findings to `alerting`; the app counts them in its metrics and runs its delivery thread."""
     config.check()
+    store.layout.require_local("kanalytics serve (its spool and alert outbox live in the archive's _state/)")
     spool = Spool(config.spool if config.spool is not None else store.layout.state / "spool")
     metrics = Metrics(spool_bytes=lambda: spool.bytes, spool_age=spool.oldest_age)
     if alerting is not None:

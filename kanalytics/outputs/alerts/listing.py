@@ -63,7 +63,7 @@ def retry(
 def _outbox(layout: Layout) -> Outbox:
     if not layout.is_archive():
         raise ArchiveError(
-            f"{layout.root} is not a kanalytics archive (no events/ or _manifests/ inside)",
+            f"{layout.url} is not a kanalytics archive (no events/ or _manifests/ inside)",
             hint="give the archive that `kanalytics serve` or `ingest` writes to (--archive)",
         )
     return Outbox.at(layout)

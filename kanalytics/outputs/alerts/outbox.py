@@ -136,6 +136,8 @@ class Outbox:
 
     @staticmethod
     def path_in(layout: Layout) -> Path:
+        # A SQLite database needs a local file system: on an object store the outbox is refused by name.
+        layout.require_local("the alert outbox (alerting, `kanalytics alerts`)")
         return layout.state / OUTBOX_DIR / OUTBOX_FILE
 
     def exists(self) -> bool:
