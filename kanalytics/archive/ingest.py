@@ -43,7 +43,7 @@ from kanalytics.archive.lock import writer_lock
 from kanalytics.archive.manifest import FileEntry
 from kanalytics.archive.quarantine import QuarantineWriter
 from kanalytics.archive.rows import format_timestamp
-from kanalytics.archive.schema import ARROW_SCHEMA
+from kanalytics.archive.schema import ARROW_SCHEMA, HASH_BYTES
 from kanalytics.sources.cursor import ReadProgress
 from kanalytics.sources.records import Block, PathNotice, Record
 from kanalytics.vocabulary import INGEST_OPERATION
@@ -154,8 +154,9 @@ class _Seen:
     """Dedupe state of one partition: (auditID, stage) -> event hash, or a set of them after a collision.
 
     Keys are Python hashes of (auditID, stage): a third of the memory of the tuples. Two different pairs
-    sharing a key can only be misreported as a collision; the duplicate decision always compares the full
-    128-bit content hash, so no event is ever dropped because of it.
+    sharing a key can only be misreported as a collision; the duplicate decision always compares the content
+    checksum too (`rows.event_hash`: 8 bytes, v1 files' 16-byte hashes cut to the same 8), so no event is
+    ever dropped because of it.
     """
 
     __slots__ = ("by_key",)
@@ -436,7 +437,7 @@ class Ingestor:
                 table["event_hash"].to_pylist(),
                 strict=True,
             ):
-                seen.check(audit_id, stage, digest)
+                seen.check(audit_id, stage, digest[:HASH_BYTES])  # v1 files hold 16 bytes: the same prefix
                 if self._crosses_days(partition, audit_id, stage, archived=True) and first_load:
                     self._collision(partition, audit_id, stage)
                 count += 1

@@ -1,5 +1,10 @@
 """Event <-> row: the exact, reversible mapping between an audit Event and one archive row.
 
+Contract for every ingest path (the Python one in convert.py and the columnar one): the stored `event_hash`
+of a row is `event_hash(event)` of the redacted Event, with this signature. It is the first 8 bytes of
+BLAKE2b-128 over the canonical JSON, so a schema-v1 file's 16-byte hash, cut to 8 bytes, is the same value
+and dedupe compares old and new files directly (see `event_hash` for why 64 bits stay safe).
+
 Typed columns take what has the expected type; anything else (unknown keys, unexpected types, explicit
 nulls, sub-microsecond timestamps, legacy keys) goes into the `extra` column so that `row_to_event`
 rebuilds an Event equal to the input as a JSON object. `extra` holds up to four sections:
@@ -14,7 +19,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from kanalytics.archive.schema import COLUMN_NAMES
+from kanalytics.archive.schema import COLUMN_NAMES, HASH_BYTES
 from kanalytics.sources import jsontext
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -117,7 +122,16 @@ def format_timestamp(micros: int) -> str:
 
 
 def event_hash(event: dict[str, Any]) -> bytes:
-    """The dedupe identity: BLAKE2b-128 over the canonical JSON (sorted keys) of the redacted event.
+    """The dedupe checksum: the first 8 bytes of BLAKE2b-128 over the canonical JSON (sorted keys) of the
+    redacted event (schema v1 stored all 16; `HASH_BYTES` of them are compared).
+
+    Why 64 bits and no content comparison on a match: an event is dropped as a duplicate only when cluster,
+    auditID, stage *and* checksum equal an archived event's. An attacker who reuses a legitimate request's
+    Audit-ID to hide their own request needs a second preimage of that event's checksum: ~2^64 BLAKE2b
+    evaluations over events whose server-set fields (µs timestamps, source IP, response) they do not choose,
+    which is out of reach. The birthday bound (2^32) applies only to pairs the attacker fully controls, and the
+    content of the first event is only known once the API server logged it, so no pair can be prepared
+    offline; each failed online try is kept and counted as a collision, surfaced by the conflict detection.
 
     Also the one check for NaN and infinity (only events given as Python objects can hold them): orjson
     writes them as `null`, so the archive would silently hold something else than the input.
@@ -125,7 +139,7 @@ def event_hash(event: dict[str, Any]) -> bytes:
     canonical = jsontext.dumps_bytes(event, sort_keys=True)
     if b"null" in canonical and jsontext.has_non_finite(event):
         raise ValueError(jsontext.NON_FINITE)
-    return hashlib.blake2b(canonical, digest_size=16).digest()
+    return hashlib.blake2b(canonical, digest_size=16).digest()[:HASH_BYTES]
 
 
 _POS = {name: index for index, name in enumerate(COLUMN_NAMES)}

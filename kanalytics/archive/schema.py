@@ -1,4 +1,12 @@
-"""The archive's row schema (contract v1): defined here once, used by the writer, readers and queries.
+"""The archive's row schema (contract v2): defined here once, used by the writer, readers and queries.
+
+Versions (the files' key-value metadata `kanalytics.schema_version`): "1" stored `event_hash` as a 16-byte
+BLAKE2b-128; "2" stores its first 8 bytes (`HASH_BYTES`) as variable-length binary (DELTA_LENGTH_BYTE_ARRAY:
+8 bytes a row on disk, half of v1's share of the archive). Every other column is the same in both, so both
+read as the logical schema below: DuckDB and Spark see BLOB/BINARY for either, pyarrow casts
+fixed_size_binary(16) to binary when a reader passes `ARROW_SCHEMA`, and `to_logical` does it for tables read
+without one. A v1 hash keeps its 16 bytes in queries (it still tells contents apart; an event is never held
+in both versions because dedupe compares the first 8 bytes of either).
 
 One row per Event stage. Fields that queries filter or group on are typed columns; bodies and maps are JSON
 text; `extra` keeps whatever this version does not model, so export can rebuild the Event exactly.
@@ -8,7 +16,9 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+SCHEMA_VERSIONS = ("1", "2")  # what readers accept
+HASH_BYTES = 8
 SCHEMA_METADATA_KEY = b"kanalytics.schema_version"
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -51,7 +61,11 @@ COLUMNS: list[tuple[str, pa.DataType, str]] = [
         pa.string(),
         "JSON text: fields this version does not model, and what export needs to be exact",
     ),
-    ("event_hash", pa.binary(16), "BLAKE2b-128 of the canonical (redacted) event: the dedupe identity"),
+    (
+        "event_hash",
+        pa.binary(),
+        "first 8 bytes of BLAKE2b-128 of the canonical (redacted) event (16 in v1 files): dedupe checksum",
+    ),
 ]
 
 ARROW_SCHEMA = pa.schema(
@@ -70,7 +84,8 @@ ENGINES = ("duckdb", "spark")
 def events_select(engine: str = "duckdb") -> str:
     """The SELECT list that turns a file's stored columns into the logical `events` columns every query sees,
     in the SQL of `engine` ("duckdb" or "spark"): the one place the stored encoding is undone, for every engine
-    that registers the `events` view. Stored and logical columns are the same today."""
+    that registers the `events` view. v1 and v2 files need nothing undone in SQL (see the module docstring);
+    the function stays the one place a later version's stored encoding is turned back into logical columns."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     return "*"
@@ -78,5 +93,11 @@ def events_select(engine: str = "duckdb") -> str:
 
 def to_logical(table: pa.Table) -> pa.Table:
     """A table read straight from an events file (any schema version) in the logical columns: what Python
-    readers (export, dedupe, compaction) use, the Arrow twin of `events_select`."""
+    readers (export, dedupe, compaction) use, the Arrow twin of `events_select`: v1's fixed 16-byte
+    `event_hash` becomes the logical variable-length binary, so tables of both versions concatenate."""
+    index = table.schema.get_field_index("event_hash")
+    if index != -1 and table.schema.field(index).type != pa.binary():
+        table = table.set_column(
+            index, pa.field("event_hash", pa.binary()), table["event_hash"].cast(pa.binary())
+        )
     return table
