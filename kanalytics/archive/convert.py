@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from kanalytics.archive.columnar import MIN_ROWS, columnar_block, is_unparsed
 from kanalytics.archive.redact import redact_event
 from kanalytics.archive.rows import NotAnEvent, event_hash, event_to_values
 from kanalytics.archive.schema import ARROW_SCHEMA, COLUMN_NAMES
 from kanalytics.sources import jsontext
-from kanalytics.sources.documents import block_records
+from kanalytics.sources.documents import block_records, document_records
 from kanalytics.sources.records import Block, Record
 
 DAY_COLUMN = "_day"  # UTC days since the epoch of request_ts: the partition date, computed once here
@@ -46,6 +48,7 @@ class _Builder:
     def __init__(self, redact: bool) -> None:
         self.redact = redact
         self.rows: list[list[Any]] = []
+        self.lines: list[int] | None = None  # the input line of each row, when the caller merges paths
         self.out = Converted(batch=None)
 
     def event(self, event: Any, origin: str, line: int, raw: bytes | None, cluster: str | None) -> None:
@@ -68,6 +71,8 @@ class _Builder:
         row.append(row[_REQUEST_TS] // _DAY_MICROS)
         row.append(cluster)
         self.rows.append(row)
+        if self.lines is not None:
+            self.lines.append(line)
 
     def skip(self, reason: str) -> None:
         self.out.read += 1
@@ -88,14 +93,52 @@ class _Builder:
         return self.out
 
 
-def convert_block(block: Block, redact: bool = True) -> Converted:
-    """Convert one block of JSON Lines (runs in a worker process: the lines are parsed here, once)."""
-    return convert_records(block_records(block), redact)
+def convert_block(
+    block: Block, redact: bool = True, *, columnar: bool = True, min_rows: int = MIN_ROWS
+) -> Converted:
+    """Convert one block of JSON Lines (runs in a worker process: the lines are parsed here, once).
+
+    Plain native Events are mapped by DuckDB (`columnar.py`); the rest, line by line, by the Python path, which
+    gives the same rows (`columnar=False` converts everything the Python way: the tests compare both). Blocks
+    with fewer than `min_rows` plain lines take the Python path whole.
+    """
+    split = columnar_block(block, min_rows) if columnar else None
+    if split is None:
+        return convert_records(block_records(block), redact)
+    builder = _Builder(redact)
+    builder.lines = []
+    for number, data, document in split.python:
+        if is_unparsed(document):  # the Python parser gives its own reason
+            records = block_records(Block(block.origin, number, data, block.shape))
+        else:
+            records = document_records(document, block.origin, number, data, block.shape)
+        _take(builder, records)
+    out = builder.finish()
+    out.read += len(split.row_lines)
+    if split.rows is None:
+        return out
+    request_us = pc.cast(split.rows.column("request_ts"), pa.int64())
+    fast = split.rows.append_column(
+        BATCH_SCHEMA.field(DAY_COLUMN), pc.cast(pc.divide(request_us, _DAY_MICROS), pa.int32())
+    ).append_column(BATCH_SCHEMA.field(CLUSTER_COLUMN), pa.nulls(split.rows.num_rows, pa.string()))
+    if out.batch is None:
+        out.batch = fast.combine_chunks().to_batches()[0]
+        return out
+    # Both paths' rows in input order (the writer's dedupe keeps the first of two equal events).
+    table = pa.concat_tables([pa.Table.from_batches([out.batch]), fast])
+    order = pc.sort_indices(pa.array(builder.lines + split.row_lines, type=pa.int64()))
+    out.batch = table.take(order).combine_chunks().to_batches()[0]
+    return out
 
 
 def convert_records(records: Iterable[Record], redact: bool = True) -> Converted:
     """Convert Records that were already framed (whole documents, API input, problems found while reading)."""
     builder = _Builder(redact)
+    _take(builder, records)
+    return builder.finish()
+
+
+def _take(builder: _Builder, records: Iterable[Record]) -> None:
     for record in records:
         if record.error is not None:
             builder.problem(record.origin, record.line, record.error, record.raw)
@@ -103,7 +146,6 @@ def convert_records(records: Iterable[Record], redact: bool = True) -> Converted
             builder.skip(record.skipped)
         else:
             builder.event(record.value, record.origin, record.line, record.raw, record.cluster)
-    return builder.finish()
 
 
 def _serialised(event: Any) -> bytes | None:

@@ -51,6 +51,27 @@ _MAX_YAML_BYTES = 8 << 20
 _YAML_ALIAS = re.compile(r"(?:^|[\s:,\[{-])[&*][^\s,\[\]{}]")
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# Cheap columnar tests for "redaction might change this event" (RE2 syntax, on the ASCII-lowercased JSON line
+# as written; `archive/columnar.py` sends matching events to `redact_event`). Each is a superset of what
+# `redact_event` acts on: `MAY_REDACT_LINE` of `scrub.credential_hints` on the whole line (JSON whitespace
+# allowed around `:`; `\u` and `\/` escapes are excluded by the caller) plus a Secret's objectRef, and
+# `MAY_REDACT_URI` of `scrub.uri_may_hold_credentials` on the parsed requestURI.
+_WS = r"[ \t\r\n]*"
+_LINE_CONTEXT = r"[a-z]*(?:\\+\"|\\*')?(?:[ \t]|\\t)*[:=]"
+MAY_REDACT_LINE = "|".join(
+    [
+        "eyj",
+        "bearer",
+        "basic",
+        "://",
+        '"secrets"',
+        "(?:authorization|token|passw|passph|secret|key|signature|credential)" + _LINE_CONTEXT,
+        f'(?:authorization|token|passw[a-z]*|passphrase|secret|(?:api|private|secret|access)[-_. ]?key|key[-_. ]?data)"{_WS}:{_WS}"',
+        rf'kind\\*"{_WS}:{_WS}\\*"secret',
+    ]
+)
+MAY_REDACT_URI = r"%|token|pass|secret|key|sig|auth|credential|eyj|bearer|basic|://"
+
 
 def redact_event(event: dict[str, Any], *, assume_secret: bool = False) -> bool:
     """Redact `event` in place; return True when anything was replaced.

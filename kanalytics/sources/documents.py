@@ -75,6 +75,17 @@ def webhook_events(document: Any) -> list[Any] | None:
     return native.unwrap(document)
 
 
+def native_event(document: dict[str, Any], shape: str = AUTO) -> bool:
+    """True when `document_records` takes this object as one native Event (no envelope reader claims it,
+    it is not an EventList): what the columnar conversion (`archive/columnar.py`) may map on its own."""
+    if shape not in (AUTO, NATIVE):
+        return False
+    if shape == AUTO and _reader(document, shape) is not None:
+        return False
+    events = native.unwrap(document)
+    return events is not None and len(events) == 1 and events[0] is document
+
+
 def _reader(document: Any, shape: str) -> ModuleType | None:
     """The envelope reader for `document` (forced, or the first that detects it); None for native."""
     if shape == NATIVE:
