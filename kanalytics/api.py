@@ -111,7 +111,9 @@ class Archive:
     def __init__(
         self, root: str | Path, *, settings: Settings | None = None, keys: Keys | None = None
     ) -> None:
-        self.root = Path(root)
+        from kanalytics.archive.storage import archive_root
+
+        self.root = archive_root(root)  # a Path, or an s3:// URL (kept as a string: a Path folds `//`)
         self.settings = settings if settings is not None else Settings()
         self._keys = keys
 
@@ -505,6 +507,8 @@ class Archive:
         min_severity: str | None = None,
         progress: Progress | None = None,
         recompute: bool = False,
+        engine: str = "duckdb",
+        spark_master: str | None = None,
     ) -> FindingsResult:
         """Every detection and anomaly finding of the period to review, most severe first; under the default
         profile the medium/low findings that recur on most baseline days are in `result.recurring` instead,
@@ -513,17 +517,22 @@ class Archive:
 
         The findings are read from the results stored in the archive (computed first where stale or missing:
         `result.evaluation` counts them); `recompute` derives them again from the events and says in
-        `result.evaluation["agrees"]` whether they match what was stored."""
+        `result.evaluation["agrees"]` whether they match what was stored.
+
+        `engine="spark"` computes them from the events on Apache Spark (`spark_master`: default local[2], a
+        cluster URL or a Spark Connect `sc://host:port`), not from the stored results; the queries Spark cannot
+        run are in `result.not_portable` with their reasons (docs/spark.md)."""
         from kanalytics.catalog import api as catalog_api
 
         catalog_api.severity_floor(min_severity)  # a usage error before the archive is opened
         first, last = self.closed_period(month=month, start=start, end=end)
         self.require()
         self._warn_if_empty(first, last, clusters)
-        return catalog_api.findings(
-            self.store, first, last, settings=self.settings, catalog=self.catalog, clusters=clusters,
-            min_severity=min_severity, progress=progress, recompute=recompute,
-        )  # fmt: skip
+        with catalog_api.query_engine(engine, spark_master) as query_engine:
+            return catalog_api.findings(
+                self.store, first, last, settings=self.settings, catalog=self.catalog, clusters=clusters,
+                min_severity=min_severity, progress=progress, recompute=recompute, engine=query_engine,
+            )  # fmt: skip
 
     def refresh(
         self,
@@ -553,15 +562,19 @@ class Archive:
         clusters: Sequence[str] | None = None,
         min_severity: str | None = None,
         include_recurring: bool = False,
+        engine: str = "duckdb",
+        spark_master: str | None = None,
     ) -> pl.DataFrame:
         """`findings()` as one polars DataFrame (fixed schema, evidence as JSON text); warns with
         `QueryFailedWarning` naming each query that failed. `include_recurring` adds the recurring findings,
-        each with its pattern's evidence under the evidence key "recurring"."""
+        each with its pattern's evidence under the evidence key "recurring". `engine`, `spark_master`: as in
+        `findings`."""
         from kanalytics.catalog.findings import findings_frame
 
         result = self.findings(
-            month=month, start=start, end=end, clusters=clusters, min_severity=min_severity
-        )
+            month=month, start=start, end=end, clusters=clusters, min_severity=min_severity, engine=engine,
+            spark_master=spark_master,
+        )  # fmt: skip
         for problem in result.failed:
             warnings.warn(
                 f"query {problem.query_id} failed: {problem.reason}", QueryFailedWarning, stacklevel=2
@@ -634,10 +647,14 @@ class Archive:
         progress: Progress | None = None,
         generated_at: datetime | None = None,
         recompute: bool = False,
+        engine: str = "duckdb",
+        spark_master: str | None = None,
     ) -> ReportOutputs:
         """Write the report files for the period into `out` (default period: the previous complete month in
         the configured time zone). `recompute`: derive the findings from the events, ignoring the stored
-        results, and state in the methodology whether they agree (`run_info["evaluation"]`)."""
+        results, and state in the methodology whether they agree (`run_info["evaluation"]`). `engine="spark"`:
+        compute every query from the events on Spark (`spark_master` as in `findings`; not with `recompute`)."""
+        from kanalytics.catalog.api import query_engine
         from kanalytics.catalog.period import previous_month
         from kanalytics.report.api import generate_report, parse_formats
 
@@ -648,10 +665,17 @@ class Archive:
             first, last = self.closed_period(month=month, start=start, end=end)
         self.require()
         self._warn_if_empty(first, last, clusters)
-        return generate_report(
-            self.store, first, last, Path(out), settings=self.settings, clusters=clusters, formats=wanted,
-            catalog=self.catalog, progress=progress, generated_at=generated_at, recompute=recompute,
-        )  # fmt: skip
+        if recompute and engine != "duckdb":
+            raise UsageError(
+                "--recompute compares DuckDB's stored results with the events; --engine spark stores nothing",
+                hint="run one, then the other",
+            )
+        with query_engine(engine, spark_master) as running_on:
+            return generate_report(
+                self.store, first, last, Path(out), settings=self.settings, clusters=clusters, formats=wanted,
+                catalog=self.catalog, progress=progress, generated_at=generated_at, recompute=recompute,
+                engine=running_on,
+            )  # fmt: skip
 
     # -- integrity --------------------------------------------------------------------------------------
     def verify(
@@ -793,11 +817,12 @@ class Archive:
         """Warn when the filters select no partition at all, so "0 rows" is never silent."""
         if not self.layout.is_archive():
             return
-        from kanalytics.archive.reader import event_files
+        from kanalytics.archive import chain
+        from kanalytics.archive.reader import select_partitions
 
-        if event_files(self.layout, start, end, clusters):
+        if select_partitions(self.layout, start, end, clusters):
             return
-        known = sorted({p.cluster for p in self.layout.partitions() if self.layout.partition_files(p)})
+        known = sorted({p.cluster for p in chain.snapshot(self.layout).partitions})
         unknown = [c for c in clusters or () if c not in known]
         if unknown:
             what = f"no events of cluster {', '.join(map(repr, unknown))} (clusters: {', '.join(known) or 'none'})"

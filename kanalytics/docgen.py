@@ -101,17 +101,52 @@ def query_catalog() -> str:
             [
                 f"## {kind.capitalize()}s",
                 "",
-                "| id | severity | level | area | title | controls | references |",
-                "|---|---|---|---|---|---|---|",
+                "| id | severity | level | area | title | controls | references | Spark |",
+                "|---|---|---|---|---|---|---|---|",
             ]
         )
         for query in chosen:
             h = query.header
             lines.append(
                 f"| `{h.id}` | {h.severity} | {h.needs_level} | {h.area} | {_cell(h.title)} | "
-                f"{_cell(', '.join(h.controls))} | {_cell(', '.join(h.references))} |"
+                f"{_cell(', '.join(h.controls))} | {_cell(', '.join(h.references))} | "
+                f"{'no' if h.spark else 'yes'} |"
             )
         lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def spark_portability() -> str:
+    """Which queries run on Spark (`--engine spark`): the share the issue sets (>= 90% of detections and
+    anomalies) and every query marked `spark: <reason>` with its reason, from the headers."""
+    from kanalytics.catalog.loader import load_catalog
+
+    queries = sorted(load_catalog().queries.values(), key=lambda q: (q.header.kind, q.header.id))
+    judged = [q for q in queries if q.header.kind in ("detection", "anomaly")]
+    portable = [q for q in judged if not q.header.spark]
+    others = [q for q in queries if q.header.kind not in ("detection", "anomaly")]
+    lines = [
+        GENERATED,
+        "",
+        "# Spark portability",
+        "",
+        "`kanalytics.catalog.spark_sql.to_spark_sql` translates a catalog query to Spark SQL (sqlglot plus the",
+        "catalog's own rewrites, macros inlined); tests/catalog/test_spark_portability.py holds every query",
+        "not listed below to exactly DuckDB's rows on Spark 3.5. A query that cannot be translated without",
+        "hurting its readability says why in its header (`spark: <reason>`).",
+        "",
+        f"Detections and anomalies: {len(portable)} of {len(judged)} portable "
+        f"({100 * len(portable) / len(judged):.1f}%). Metrics and controls: "
+        f"{sum(1 for q in others if not q.header.spark)} of {len(others)}.",
+        "",
+        "## Not portable",
+        "",
+        "| id | kind | reason |",
+        "|---|---|---|",
+    ]
+    for query in queries:
+        if query.header.spark:
+            lines.append(f"| `{query.header.id}` | {query.header.kind} | {_cell(query.header.spark)} |")
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -204,6 +239,7 @@ DOCS = {
     "api.md": api_reference,
     "queries.md": query_catalog,
     "runbook.md": runbook,
+    "spark-portability.md": spark_portability,
 }
 
 

@@ -6,12 +6,17 @@ default profile, judges medium/low findings against the baseline (`catalog.recur
 report. `findings` returns a `FindingsResult`: the review queue, the recurring patterns with their evidence and,
 for each query that failed, could not be evaluated or waits for configuration, its id and the reason. Nothing is
 dropped silently.
+
+With an engine other than DuckDB (`--engine spark`: a `runner.QueryEngine`), the findings are computed from the
+events on that engine, never read from the stored results (which DuckDB computed); the queries it cannot run
+are listed in `FindingsResult.not_portable` with their reasons, apart from those the archive cannot evaluate.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,7 +29,7 @@ from kanalytics.vocabulary import FINDING_KINDS, SEVERITIES, SEVERITY_ORDER
 if TYPE_CHECKING:
     from kanalytics.catalog.loader import Catalog
     from kanalytics.catalog.model import CatalogRun
-    from kanalytics.catalog.runner import EventSource, Progress
+    from kanalytics.catalog.runner import EventSource, Progress, QueryEngine
     from kanalytics.config import Settings
 
 # The evidence key a recurring finding carries when it is listed with the others (findings --include-recurring,
@@ -70,6 +75,9 @@ class FindingsResult:
     # How the results were obtained (stored / refreshed / recomputed, and after a recompute whether they agree
     # with what was stored): `catalog.evaluate.EvaluationStats.to_json` plus `catalog.stored` agreement keys.
     evaluation: dict[str, Any] = field(default_factory=dict)
+    # The engine the queries ran on, and the queries it could not run ("not run on spark: ..." reasons).
+    engine: str = "duckdb"
+    not_portable: list[QueryProblem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -104,6 +112,8 @@ class FindingsResult:
             "not_evaluable": [p.to_json() for p in self.not_evaluable],
             "needs_configuration": [p.to_json() for p in self.needs_configuration],
             "superseded": [p.to_json() for p in self.superseded],
+            "engine": self.engine,
+            "not_portable": [p.to_json() for p in self.not_portable],
             "tune_command": self.tune_command,
             "recurring": [recurring_to_json(p) for p in self.recurring],
             "evaluation": self.evaluation,
@@ -149,16 +159,23 @@ def judged_run(
     kinds: Iterable[str] | None = None,
     progress: Progress | None = None,
     recompute: bool = False,
+    engine: QueryEngine | None = None,
 ) -> CatalogRun:
     """The catalog over [start, end) (detection tables released once they are findings), then, under the
     default profile, its recurring medium/low findings moved out of `findings` into `recurring`.
 
     An archive (`kanalytics.archive.api.Store`) is read through its stored results (`catalog.stored`); with
     `recompute` those are derived again from the events and compared with what was stored. Any other event
-    source is evaluated from scratch."""
+    source, and any `engine` (whose results are never stored), is evaluated from scratch."""
     from kanalytics.catalog.recurrence import judge_recurrence
     from kanalytics.catalog.runner import run_catalog
 
+    if engine is not None:
+        run = run_catalog(
+            source, start, end, clusters=clusters, settings=settings, catalog=catalog, kinds=kinds,
+            keep_tables=False, progress=progress, engine=engine,
+        )  # fmt: skip
+        return judge_recurrence(source, run, settings=settings, catalog=catalog)
     if _is_store(source):
         from kanalytics.catalog.stored import stored_run
 
@@ -172,6 +189,26 @@ def judged_run(
         keep_tables=False, progress=progress,
     )  # fmt: skip
     return judge_recurrence(source, run, settings=settings, catalog=catalog)  # a no-op under "falco"
+
+
+@contextmanager
+def query_engine(name: str = "duckdb", spark_master: str | None = None) -> Iterator[QueryEngine | None]:
+    """The engine a command computes its findings on, for the length of the command: None for DuckDB (the
+    runner's own connection), a started Spark session for "spark" (stopped after, if this process started
+    it). A UsageError for an unknown engine or a Spark master without Spark."""
+    from kanalytics.archive.schema import ENGINES
+
+    if name not in ENGINES:
+        raise UsageError(f"unknown engine {name!r}", hint=f"use one of: {', '.join(ENGINES)}")
+    if name == "duckdb":
+        if spark_master:
+            raise UsageError("--spark-master applies to --engine spark", hint="add --engine spark")
+        yield None
+        return
+    from kanalytics.catalog.spark_engine import SparkEngine
+
+    with SparkEngine.start(spark_master) as engine:
+        yield engine
 
 
 def _is_store(source: EventSource) -> bool:
@@ -191,17 +228,27 @@ def findings(
     min_severity: str | None = None,
     progress: Progress | None = None,
     recompute: bool = False,
+    engine: QueryEngine | None = None,
 ) -> FindingsResult:
     """Every detection and anomaly finding of [start, end) at or above `min_severity`, judged against the
-    baseline (recurring behaviour listed apart), with the queries that did not run and why."""
+    baseline (recurring behaviour listed apart), with the queries that did not run and why. `engine`: compute
+    them on that engine (see the module docstring); `recompute` does not apply then (nothing is stored)."""
     from kanalytics.catalog.runner import tune_command
 
     floor = severity_floor(min_severity)
+    if engine is not None and recompute:
+        raise UsageError(
+            f"--recompute compares DuckDB's stored results with the events; --engine {engine.name} computes "
+            "from the events and stores nothing",
+            hint="run one, then the other, and compare the two --json outputs",
+        )
     run = judged_run(
         source, start, end, settings=settings, catalog=catalog, clusters=clusters, kinds=FINDING_KINDS,
-        progress=progress, recompute=recompute,
+        progress=progress, recompute=recompute, engine=engine,
     )  # fmt: skip
     result = findings_result(run, floor)
+    if engine is not None:
+        result.engine = engine.name
     if result.needs_configuration:
         result.tune_command = tune_command(run.start, settings)
     return result
@@ -221,8 +268,12 @@ def findings_result(run: CatalogRun, floor: int = 0) -> FindingsResult:
         "needs-configuration": result.needs_configuration,
         "superseded": result.superseded,
     }
+    from kanalytics.catalog.runner import NOT_RUN_ON
+
     for query_id, query_result in sorted(run.results.items()):
-        if query_result.status in problems:
+        if query_result.status == "not-evaluable" and query_result.reason.startswith(NOT_RUN_ON):
+            result.not_portable.append(QueryProblem(query_id, "not-portable", query_result.reason))
+        elif query_result.status in problems:
             problems[query_result.status].append(
                 QueryProblem(query_id, query_result.status, query_result.reason)
             )

@@ -54,6 +54,7 @@ QUERY_KEYS = (
     "description",
     "triage",
     "remediation",
+    "spark",
 )
 VIEW_KEYS = ("id", "depends_on", "description")
 MACRO_KEYS = ("id", "parameters", "returns", "description")
@@ -68,7 +69,7 @@ PROPOSAL_KEYS = (
     "description",
 )
 _INDENT = "  "
-FOLDED_KEYS = frozenset({"description", "triage", "remediation"})  # prose: folded and wrapped
+FOLDED_KEYS = frozenset({"description", "triage", "remediation", "spark"})  # prose: folded and wrapped
 
 
 def key_order(folder: str) -> tuple[str, ...]:

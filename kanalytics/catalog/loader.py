@@ -582,12 +582,27 @@ def _load_query(path: Path, kind: str, controls: dict[str, Control], problems: l
             mine.append(f"unknown control {cid!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     mine.extend(reference_problems(header.references))
     mine.extend(review_text_problems(header))
+    mine.extend(spark_reason_problems(header))
     found = sql_problems(sql)
     mine.extend(found or parameter_problems(sql))
     problems.extend(f"{path}: {msg}" for msg in mine)
     if mine:
         return None
     return Query(header=header, sql=sql, path=str(path), version=hashlib.sha256(data).hexdigest()[:12])
+
+
+# The fewest words a `spark:` reason may have: enough to name the construct, not "not supported".
+SPARK_REASON_MIN_WORDS = 4
+
+
+def spark_reason_problems(header: QueryHeader) -> list[str]:
+    """Why a `spark:` reason does not tell a reader what keeps the query off Spark (empty when it does)."""
+    if header.spark is None or len(header.spark.split()) >= SPARK_REASON_MIN_WORDS:
+        return []
+    return [
+        f'spark: {header.spark!r} is too vague; say which DuckDB construct Spark 3.5 lacks, e.g. "uses '
+        f'list_reduce with a lambda over structs" (at least {SPARK_REASON_MIN_WORDS} words)'
+    ]
 
 
 # A finding at this severity or above lands in someone's review queue (and may page them): its query must say

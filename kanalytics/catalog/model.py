@@ -153,6 +153,10 @@ class QueryHeader(BaseModel):
     # anomalies of medium severity and above.
     triage: str = ""
     remediation: str = ""
+    # Why the query cannot run on Spark (kanalytics.catalog.spark_sql), in specific words ("uses DuckDB's
+    # list_reduce with a lambda over structs"); None: it is portable, and tests/catalog/test_spark_portability.py
+    # holds its Spark rows equal to DuckDB's. The Spark engine skips it and lists it with this reason.
+    spark: str | None = None
 
 
 @dataclass(frozen=True)

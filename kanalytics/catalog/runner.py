@@ -16,6 +16,13 @@ its `needs_level` ("not-evaluable"); under the default profile, every list in it
 ("needs-configuration": its rows would mean nothing until you say what is allowed); an anomaly whose clusters
 have no events in its baseline window ("not-evaluable": the first month of an archive). Clusters without a
 baseline are left out of an anomaly's rows while the others are judged, and the reason names them.
+
+Engines: the rows of each query come from the connection itself (DuckDB) or from a `QueryEngine` (Spark:
+`catalog.spark_engine`), which is handed the same period, allow-list entries, views and macros and returns Arrow
+rows cast to the schema DuckDB gives the same SQL. The connection still does the period's bookkeeping, and
+everything after the rows (shape, judging, suppression attribution, findings) is this module's, so two engines
+agree on the findings exactly when their SQL returns the same rows. A query the engine cannot run is a
+"not-evaluable" result whose reason starts "not run on <engine>:".
 """
 
 from __future__ import annotations
@@ -87,6 +94,9 @@ _ALLOW_REF = re.compile(r"\b(allow_[a-z_]+)\b")
 _USER_LISTS = ("allow_admin_users", "allow_break_glass_users", "allow_automation_users")
 
 
+# The start of the reason of a query an engine cannot run (`not_run_reason`); `catalog.api` lists those apart.
+NOT_RUN_ON = "not run on "
+
 # Called before each query as (queries done, queries in the run, id of the next one), then once at the end.
 Progress = Callable[[int, int, str], None]
 
@@ -101,6 +111,40 @@ class EventSource(Protocol):
         end: datetime | None = None,
         clusters: Sequence[str] | None = None,
     ) -> duckdb.DuckDBPyConnection: ...
+
+
+class QueryEngine(Protocol):
+    """An engine other than the runner's DuckDB connection that a catalog run takes each query's rows from
+    (`catalog.spark_engine.SparkEngine`); see the module docstring for what stays on the connection."""
+
+    name: str
+
+    def bind(
+        self,
+        source: EventSource,
+        start: datetime,
+        end: datetime,
+        clusters: Sequence[str] | None,
+        entries: Sequence[AllowEntry],
+        views: Sequence[View],
+        macros: Sequence[Macro],
+    ) -> None:
+        """Register the `events` of [start, end) of `clusters`, the allow-list tables and the shared views."""
+        ...
+
+    def not_portable_reason(self, query: Query) -> str:
+        """Why `query` cannot run on this engine, or ""."""
+        ...
+
+    def fetch(self, query: Query, params: Mapping[str, Any], *, without_allowlists: bool = False) -> pa.Table:
+        """The rows of `query` with `params` bound; `without_allowlists`: the allow-list tables read as empty.
+        Failures raise QueryError."""
+        ...
+
+
+def not_run_reason(engine: str, reason: str) -> str:
+    """The reason of a query `engine` does not run: "not run on spark: <why>"."""
+    return f"{NOT_RUN_ON}{engine}: {reason}"
 
 
 def run_query(
@@ -139,11 +183,13 @@ def run_catalog(
     keep_tables: bool = True,
     progress: Progress | None = None,
     raw: bool = False,
+    engine: QueryEngine | None = None,
 ) -> CatalogRun:
     """Run every query (optionally only some kinds or ids) over [start, end) in one connection.
 
     With `keep_tables=False` the result tables of detections and anomalies are released once their rows are
     findings (metric tables stay): what the report and `findings` need, and what keeps a large month in memory.
+    `engine`: take each query's rows from that engine instead of the connection (see QueryEngine).
     """
     catalog = catalog or load_catalog(settings=settings)
     wanted_kinds = set(kinds) if kinds is not None else None
@@ -163,6 +209,7 @@ def run_catalog(
         release_findings_tables=not keep_tables,
         progress=progress,
         raw=raw,
+        engine=engine,
     )
 
 
@@ -178,6 +225,7 @@ def _run(
     release_findings_tables: bool = False,
     progress: Progress | None = None,
     raw: bool = False,
+    engine: QueryEngine | None = None,
 ) -> CatalogRun:
     from kanalytics.config import Settings
 
@@ -191,6 +239,11 @@ def _run(
         baseline_start = start - timedelta(days=longest)
     con = archive.connect(min(baseline_start, start), end, clusters)
     try:
+        if engine is not None:
+            engine.bind(
+                archive, min(baseline_start, start), end, clusters, allowlist_entries(settings),
+                list(catalog.views.values()), list(catalog.macros.values()),
+            )  # fmt: skip
         session = Session(
             con,
             start,
@@ -200,6 +253,7 @@ def _run(
             views=list(catalog.views.values()),
             macros=list(catalog.macros.values()),
             raw=raw,
+            engine=engine,
         )
         results = {}
         for done, query in enumerate(queries):
@@ -233,11 +287,16 @@ def _run(
 
 
 @dataclass
-class _Entry:
+class AllowEntry:
+    """One allow-list entry from Settings: its table, value and reason (and query, for per-query lists)."""
+
     list_name: str
     value: str
     reason: str
     query_id: str | None = None
+
+
+_Entry = AllowEntry  # the name catalog.suppress imports
 
 
 class Session:
@@ -245,6 +304,7 @@ class Session:
 
     `views` and `macros` are the shared views and macros to create (creation order, as `Catalog.views` and
     `Catalog.macros`); without them the session loads those of the built-in catalog and `settings.query_paths`.
+    With `engine` (already bound to the period), each query's rows come from it (see QueryEngine).
     """
 
     def __init__(
@@ -258,8 +318,10 @@ class Session:
         views: Sequence[View] | None = None,
         macros: Sequence[Macro] | None = None,
         raw: bool = False,
+        engine: QueryEngine | None = None,
     ) -> None:
         self.con = con
+        self.engine = engine
         # Raw: every query runs (whatever the period's audit levels, profile or configuration), once, with the
         # allow-lists empty: what evaluation at commit stores; allow-lists and statuses apply when reading.
         self.raw = raw
@@ -335,6 +397,9 @@ class Session:
         reason = self.needs_configuration_reason(query)
         if reason:
             return QueryResult(query=query, status="needs-configuration", reason=reason)
+        reason = self._not_portable_reason(query)
+        if reason:
+            return QueryResult(query=query, status="not-evaluable", reason=reason)
         unjudged: list[str] = []  # clusters an anomaly cannot be judged for (no baseline)
         if query.header.kind == "anomaly":
             since = self._query_baseline_start(query)
@@ -346,13 +411,13 @@ class Session:
                 )
         try:
             params = self.params_for(query)
-            table = self._fetch(query.sql, params)
+            table = self._fetch(query, params)
             if query.header.kind == "anomaly":
                 table = self.judged_rows(query, table)
             table = _without_clusters(table, unjudged)
             if is_inert(query, self.settings):
                 table = table.slice(0, 0)
-        except duckdb.Error as exc:
+        except (duckdb.Error, QueryError) as exc:
             return QueryResult(query=query, status="error", reason=f"query {query.id} failed: {exc}")
         problem = _shape_problem(query, table)
         if problem:
@@ -364,10 +429,8 @@ class Session:
         used = self._used_allow_tables(query)
         if used and query.header.kind != "metric":
             try:
-                unfiltered = _without_clusters(
-                    self._fetch(query.sql, params, without_allowlists=True), unjudged
-                )
-            except duckdb.Error as exc:
+                unfiltered = _without_clusters(self._fetch(query, params, without_allowlists=True), unjudged)
+            except (duckdb.Error, QueryError) as exc:
                 return QueryResult(query=query, status="error", reason=f"query {query.id} failed: {exc}")
             result.suppressed = self._suppressions(query, table, unfiltered, used)
         return result
@@ -375,11 +438,14 @@ class Session:
     def _evaluate_raw(self, query: Query) -> QueryResult:
         import duckdb
 
+        reason = self._not_portable_reason(query)
+        if reason:
+            return QueryResult(query=query, status="not-evaluable", reason=reason)
         try:
-            table = self._fetch(query.sql, self.params_for(query), without_allowlists=True)
+            table = self._fetch(query, self.params_for(query), without_allowlists=True)
             if query.header.kind == "anomaly":
                 table = self.judged_rows(query, table)
-        except duckdb.Error as exc:
+        except (duckdb.Error, QueryError) as exc:
             return QueryResult(query=query, status="error", reason=f"query {query.id} failed: {exc}")
         problem = _shape_problem(query, table)
         if problem:
@@ -473,7 +539,11 @@ class Session:
             )
         return {n: available[n] for n in names}
 
-    def _fetch(self, sql: str, params: dict[str, Any], *, without_allowlists: bool = False) -> pa.Table:
+    def _fetch(self, query: Query, params: dict[str, Any], *, without_allowlists: bool = False) -> pa.Table:
+        if self.engine is not None:
+            rows = self.engine.fetch(query, params, without_allowlists=without_allowlists)
+            return self._like_duckdb(query, rows, params)
+        sql = query.sql
         if not without_allowlists:
             return self.con.sql(sql, params=params or None).to_arrow_table()
         self.con.execute(f"SET search_path = '{EMPTY_SCHEMA},main'")
@@ -482,6 +552,32 @@ class Session:
         finally:
             self.con.execute("SET search_path = 'main'")
 
+    def _not_portable_reason(self, query: Query) -> str:
+        if self.engine is None:
+            return ""
+        reason = self.engine.not_portable_reason(query)
+        return not_run_reason(self.engine.name, reason) if reason else ""
+
+    def _like_duckdb(self, query: Query, rows: pa.Table, params: dict[str, Any]) -> pa.Table:
+        """An engine's rows cast to the schema DuckDB gives the same SQL (bound, not run: LIMIT 0), so nothing
+        downstream can tell the engines apart; a column set or a value that does not fit is a QueryError."""
+        bound = f"SELECT * FROM ({query.sql}\n) LIMIT 0"  # noqa: S608 -- the catalog's own query, params bound
+        schema = self.con.sql(bound, params=params or None).to_arrow_table().schema
+        if rows.column_names != schema.names:
+            raise QueryError(
+                f"query {query.id}: {self.engine.name if self.engine else 'the engine'} returned the columns "
+                f"{', '.join(rows.column_names)}, DuckDB {', '.join(schema.names)}",
+                hint="the transpiled SQL must keep DuckDB's output names (kanalytics/catalog/spark_sql.py)",
+            )
+        try:
+            return rows.cast(schema)
+        except (ValueError, TypeError, NotImplementedError) as exc:
+            raise QueryError(
+                f"query {query.id}: rows of {self.engine.name if self.engine else 'the engine'} do not fit "
+                f"DuckDB's types: {exc}",
+                hint="make the transpiled SQL return DuckDB's types (kanalytics/catalog/spark_sql.py)",
+            ) from None
+
     def _used_allow_tables(self, query: Query) -> list[str]:
         """The allow-lists `query` reads (in its own SQL first, then through the macros it calls) that hold
         entries applying to it."""
@@ -489,7 +585,7 @@ class Session:
         return [n for n in names if any(self._applies(e, n, query) for e in self.entries)]
 
     @staticmethod
-    def _applies(entry: _Entry, list_name: str, query: Query) -> bool:
+    def _applies(entry: AllowEntry, list_name: str, query: Query) -> bool:
         return entry.list_name == list_name and (entry.query_id is None or entry.query_id == query.id)
 
     def _suppressions(
@@ -585,10 +681,10 @@ def lists_read(query: Query, shared: Mapping[str, str]) -> list[str]:
     return [n for n in dict.fromkeys(found) if n in ALLOW_TABLES]
 
 
-def allowlist_entries(settings: Settings) -> list[_Entry]:
+def allowlist_entries(settings: Settings) -> list[AllowEntry]:
     allow = settings.allowlists
     entries = [
-        _Entry(name, e.value, e.reason)
+        AllowEntry(name, e.value, e.reason)
         for name, values in (
             ("allow_admin_users", allow.admin_users),
             ("allow_break_glass_users", allow.break_glass_users),
@@ -597,9 +693,9 @@ def allowlist_entries(settings: Settings) -> list[_Entry]:
         )
         for e in values
     ]
-    entries += [_Entry("allow_trusted_networks", n.cidr, n.reason) for n in allow.trusted_networks]
+    entries += [AllowEntry("allow_trusted_networks", n.cidr, n.reason) for n in allow.trusted_networks]
     entries += [
-        _Entry("allow_query_list", e.value, e.reason, query_id=qid)
+        AllowEntry("allow_query_list", e.value, e.reason, query_id=qid)
         for qid, values in sorted(allow.query_lists.items())
         for e in values
     ]
@@ -664,7 +760,7 @@ def create_views(con: duckdb.DuckDBPyConnection, views: Sequence[View]) -> None:
             ) from None
 
 
-def create_allow_tables(con: duckdb.DuckDBPyConnection, entries: list[_Entry]) -> None:
+def create_allow_tables(con: duckdb.DuckDBPyConnection, entries: list[AllowEntry]) -> None:
     """The allow-list tables, filled in `main` and empty in EMPTY_SCHEMA; values bound, never formatted."""
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {EMPTY_SCHEMA}")
     for name, columns in ALLOW_TABLES.items():
@@ -681,7 +777,7 @@ def create_allow_tables(con: duckdb.DuckDBPyConnection, entries: list[_Entry]) -
             con.executemany(f"INSERT INTO main.{name} VALUES ({placeholders})", rows)  # noqa: S608 -- fixed names
 
 
-def _attribute(row: dict[str, Any], entries: list[_Entry]) -> _Entry | None:
+def _attribute(row: dict[str, Any], entries: list[AllowEntry]) -> AllowEntry | None:
     """The allow-list entry that explains why `row` was suppressed, judged from the row's own values."""
     strings = set(_strings(row))
     source_ip = row.get("source_ip")

@@ -14,6 +14,8 @@ from kanalytics.cli.options import (
     ArchiveOption,
     ClusterFilterOption,
     ConfigOption,
+    Engine,
+    EngineOption,
     FormatOption,
     FromOption,
     JsonOption,
@@ -22,6 +24,7 @@ from kanalytics.cli.options import (
     MonthOption,
     OutputFormat,
     SeverityOption,
+    SparkMasterOption,
     ToOption,
 )
 from kanalytics.cli.output import (
@@ -200,6 +203,8 @@ def findings_cmd(
             "late batch, a compaction), print what was done, and list nothing.",
         ),
     ] = False,
+    engine: EngineOption = Engine.duckdb,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Run every detection and anomaly over a period and print the findings to review, most severe first.
 
@@ -211,12 +216,20 @@ def findings_cmd(
     allow-list are named with the command that proposes one. Exit code 1 if any query failed (the findings of
     the others are still printed, the failures named on stderr); queries the archive cannot evaluate are listed
     on stderr too.
+
+    With --engine spark every finding is computed from the events on Apache Spark (nothing stored is read);
+    the queries Spark cannot run are listed on stderr ("not run on spark: ID: reason") and under
+    `not_portable` in the JSON, and are never counted as passes.
     """
     from kanalytics.catalog.api import RECURRING_MARK
     from kanalytics.catalog.findings import finding_id, json_safe
     from kanalytics.catalog.model import FINDING_TABLE_COLUMNS
 
     shape = check_format(OutputFormat.json if as_json else fmt)
+    if engine is not Engine.duckdb and (refresh or recompute):
+        raise typer.BadParameter(
+            "--refresh and --recompute work on the results stored in the archive; --engine spark stores nothing"
+        )
     if refresh and recompute:
         raise typer.BadParameter(
             "--refresh stores the stale results, --recompute compares them with the events: run one, then the other"
@@ -233,6 +246,7 @@ def findings_cmd(
         result = arch.findings(
             month=month, start=from_, end=to, clusters=cluster,
             min_severity=severity.value if severity else None, progress=progress, recompute=recompute,
+            engine=engine.value, spark_master=spark_master,
         )  # fmt: skip
     if shape == "json":
         data = result.to_json()  # each finding with its id, which `kanalytics triage set` takes
@@ -266,5 +280,8 @@ def findings_cmd(
         result,
         recurring_note="listed above, marked" if include_recurring else "--include-recurring lists them",
     )
+    for problem in result.not_portable:  # reason: "not run on spark: why" -> "not run on spark: ID: why"
+        engine_part, why = problem.reason.split(": ", 1)
+        echo(f"{engine_part}: {problem.query_id}: {why}", err=True)
     if result.failed or result.evaluation.get("agrees") is False:
         raise typer.Exit(1)

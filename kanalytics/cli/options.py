@@ -20,12 +20,12 @@ PERIOD_RULE = (
 )
 
 ArchiveOption = Annotated[
-    Path,
+    str,  # not Path: a Path folds the `//` of s3://bucket/prefix
     typer.Option(
         "--archive",
         "-a",
         envvar="KANALYTICS_ARCHIVE",
-        help="Archive directory (default: $KANALYTICS_ARCHIVE).",
+        help="Archive directory or s3://bucket/prefix (default: $KANALYTICS_ARCHIVE).",
         show_default=False,
     ),
 ]
@@ -86,4 +86,29 @@ KindOption = Annotated[
 LimitOption = Annotated[
     int,
     typer.Option("--limit", help="Show at most this many rows in table form (0: all); CSV and JSON get all."),
+]
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+EngineOption = Annotated[
+    Engine,
+    typer.Option(
+        "--engine",
+        help="Where the catalog runs: duckdb (in process; reads the results stored in the archive) or spark "
+        "(Apache Spark, computed from the events; needs pip install 'kanalytics[spark]'; see docs/spark.md).",
+        case_sensitive=False,
+    ),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="With --engine spark: the Spark master (default local[2]; spark://host:7077, yarn, k8s://...) or a "
+        "Spark Connect URL sc://host:15002.",
+        show_default=False,
+    ),
 ]

@@ -14,8 +14,11 @@ from kanalytics.cli.options import (
     ArchiveOption,
     ClusterFilterOption,
     ConfigOption,
+    Engine,
+    EngineOption,
     FromOption,
     MonthOption,
+    SparkMasterOption,
     ToOption,
 )
 from kanalytics.cli.output import number
@@ -46,6 +49,8 @@ def report(
             "not; the report shows the recomputed findings).",
         ),
     ] = False,
+    engine: EngineOption = Engine.duckdb,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Write the report for a period (default: the previous complete month in the configured time zone).
 
@@ -56,13 +61,17 @@ def report(
     The report is always written, so that an auditor can read what went wrong; the exit code tells cron:
     1 when the archive failed verification (the report says so on its cover) or --recompute disagreed, 4 when
     the period had no audit events in scope (nothing in the report can be read as a pass).
+
+    With --engine spark every query is computed from the events on Apache Spark; the queries Spark cannot run
+    are listed here ("not run on spark: ID: reason"), in run.json and in the report's coverage as not evaluated.
     """
     from kanalytics.cli.output import echo_evaluation
 
     arch = open_cli_archive(archive, config)
     with query_progress("report: queries") as progress:
         outputs = arch.report(out, month=month, start=from_, end=to, clusters=cluster, formats=formats,
-                              progress=progress, recompute=recompute)  # fmt: skip
+                              progress=progress, recompute=recompute, engine=engine.value,
+                              spark_master=spark_master)  # fmt: skip
     info = outputs.run_info
     inventory = outputs.findings - outputs.to_review
     typer.echo(f"report for {info['period_start']} to {info['period_end']}: {number(outputs.to_review)} "
@@ -72,6 +81,9 @@ def report(
         typer.echo(f"  {name:9} {path}")
     evaluation = info.get("evaluation") or {}
     echo_evaluation(evaluation)
+    for query_id, reason in (info.get("not_portable") or {}).items():
+        engine_part, why = reason.split(": ", 1)
+        typer.echo(f"{engine_part}: {query_id}: {why}", err=True)
     verified = outputs.integrity
     if verified is not None:
         typer.echo(f"verified before rendering: {verified.timing}")

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from kanalytics.archive.api import Store
     from kanalytics.catalog.loader import Catalog
     from kanalytics.catalog.model import CatalogRun
-    from kanalytics.catalog.runner import Progress
+    from kanalytics.catalog.runner import Progress, QueryEngine
     from kanalytics.config import Settings
     from kanalytics.report.context import Cover, Integrity
 
@@ -83,6 +83,7 @@ def generate_report(
     catalog: Catalog | None = None,
     progress: Progress | None = None,
     recompute: bool = False,
+    engine: QueryEngine | None = None,
 ) -> ReportOutputs:
     """Evaluate the catalog over [start, end) (and the period before, for trends), verify the archive files
     the report read, and write the outputs.
@@ -98,6 +99,9 @@ def generate_report(
     files of the period and its baseline window are verified (timed, phase "verify"); a failure is stated on
     the cover and at the top, never buried. `progress` is told about each catalog query as it starts (see
     `kanalytics.catalog.runner.Progress`).
+
+    `engine` (`--engine spark`): every query of the period and of the period before is computed from the events
+    on that engine (nothing is read from the stored results); run.json names the engine.
     """
     import time
 
@@ -126,20 +130,20 @@ def generate_report(
     try:
         run = judged_run(
             archive, start, end, settings=settings, catalog=catalog, clusters=clusters, progress=progress,
-            recompute=recompute,
+            recompute=recompute, engine=engine,
         )  # fmt: skip
     except Exception as exc:
         _raise_if_altered(archive, settings, exc)
         raise
     done("catalog")
-    previous = _previous_run(archive, start, end, clusters, settings, catalog)
+    previous = _previous_run(archive, start, end, clusters, settings, catalog, engine)
     status = retention_status(archive, settings)  # the chain head, policy and holds (files: verified below)
     done("previous")
     integrity = _verify(archive, settings, run.baseline_start, run.end)
     done("verify")
     generated_at = generated_at or datetime.now(UTC)
     info = _run_info(archive, run, settings, clusters, formats, generated_at, status.last_manifest_seq,
-                     status.last_manifest_sha256)  # fmt: skip
+                     status.last_manifest_sha256, engine)  # fmt: skip
     info["integrity"] = _integrity_json(integrity)
     incident_list = run_incidents(run, catalog, settings)
     dispositions = latest_dispositions(archive.layout)
@@ -188,6 +192,7 @@ def _previous_run(
     clusters: Sequence[str] | None,
     settings: Settings,
     catalog: Catalog,
+    engine: QueryEngine | None = None,
 ) -> CatalogRun | None:
     """The period just before, judged as this one is: its findings from the stored results (cheap: nothing is
     evaluated again unless stale) and the comparison metrics; None when the archive has no data then."""
@@ -199,10 +204,10 @@ def _previous_run(
     if not _has_data(archive, prev_start, prev_end, clusters):
         return None
     judged = judged_run(archive, prev_start, prev_end, settings=settings, catalog=catalog, clusters=clusters,
-                        kinds=FINDING_KINDS)  # fmt: skip
+                        kinds=FINDING_KINDS, engine=engine)  # fmt: skip
     ids = [m for m in _COMPARISON_METRICS if m in catalog.queries]
     metrics = run_catalog(archive, prev_start, prev_end, clusters=clusters, settings=settings, catalog=catalog,
-                          query_ids=ids)  # fmt: skip
+                          query_ids=ids, engine=engine)  # fmt: skip
     return replace(judged, results={**metrics.results, **judged.results})
 
 
@@ -299,8 +304,10 @@ def _run_info(
     generated_at: datetime,
     manifest_seq: int | None,
     manifest_sha256: str | None,
+    engine: QueryEngine | None = None,
 ) -> dict[str, Any]:
     from kanalytics._version import __version__
+    from kanalytics.catalog.runner import NOT_RUN_ON
 
     settings_json = json.dumps(settings.model_dump(mode="json", exclude={"source"}), sort_keys=True)
     return {
@@ -322,7 +329,13 @@ def _run_info(
         "queries": {qid: r.query.version for qid, r in sorted(run.results.items())},
         "evaluation": run.evaluation,
         "results": results_line(run.evaluation),
-        "reproduce": _reproduce_command(archive, run, settings, clusters, formats),
+        "engine": engine.name if engine is not None else "duckdb",
+        "not_portable": {
+            qid: r.reason
+            for qid, r in sorted(run.results.items())
+            if r.status == "not-evaluable" and r.reason.startswith(NOT_RUN_ON)
+        },
+        "reproduce": _reproduce_command(archive, run, settings, clusters, formats, engine),
     }
 
 
@@ -358,9 +371,12 @@ def _reproduce_command(
     settings: Settings,
     clusters: Sequence[str] | None,
     formats: Sequence[str],
+    engine: QueryEngine | None = None,
 ) -> str:
     parts = ["kanalytics", "report", "--archive", str(archive.root), "--from", run.start.isoformat(),
              "--to", run.end.isoformat(), "--format", ",".join(formats)]  # fmt: skip
+    if engine is not None:
+        parts += ["--engine", engine.name]
     for cluster in clusters or ():
         parts += ["--cluster", cluster]
     if settings.source:

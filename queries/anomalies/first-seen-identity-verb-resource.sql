@@ -36,6 +36,10 @@ remediation: >-
   obtained. Either way, trim the identity's RBAC to what its baseline shows it uses, so that a stolen token
   cannot do the new thing. For an identity that keeps legitimately branching out (an operator adding
   features), add it to `[allowlists.query_lists] first-seen-identity-verb-resource` with a reason.
+spark: >-
+  its WHERE compares previous_day with day - ($period_start - $baseline_start), an interval computed from two
+  parameters; Spark 3.5 refuses that statement with a PARSE_SYNTAX_ERROR at this comparison (the frame-bound
+  folding covers window frames only)
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,

@@ -43,6 +43,9 @@ remediation: >-
   with `kanalytics triage set FINDING_ID --verdict benign --note ... --by ...`, referencing the incident.
   Emergency accounts belong in `[[allowlists.break_glass_users]]` and bots classified as people in
   `[[allowlists.automation_users]]`; make sure `timezone` in kanalytics.toml is the team's.
+spark: >-
+  shows one sample event's object_name picked with any_value; Spark and DuckDB pick different events of the
+  same hour, so the rows differ
 --- */
 WITH ev AS (
     SELECT cluster, request_ts, audit_id, user_name, client_ip(source_ips) AS source_ip, verb, resource, namespace, object_name,

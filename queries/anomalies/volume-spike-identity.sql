@@ -42,6 +42,8 @@ remediation: >-
   it). A runaway client is fixed at its source, and API Priority and Fairness (a FlowSchema with its own
   priority level) keeps one identity from crowding out the rest. For a batch job that spikes by design, add it
   to `[allowlists.query_lists] volume-spike-identity` with a reason.
+spark: >-
+  uses DuckDB's mad() (median absolute deviation) as a window aggregate; Spark 3.5 has no such function
 --- */
 WITH hourly AS (
     SELECT cluster, user_name, date_trunc('hour', request_ts) AS hour, date_trunc('day', request_ts) AS day, count(*) AS n,

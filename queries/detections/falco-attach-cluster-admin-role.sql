@@ -29,6 +29,9 @@ remediation: >-
   bindings at admission. This Falco-parity rule has no allow-list (the default profile runs
   privileged-role-binding instead): record a reviewed binding with `kanalytics triage set FINDING_ID --verdict
   benign --note ... --by YOU`.
+spark: >-
+  its summary prints the subjects as DuckDB's VARCHAR of a LIST of JSON values (`["a", "b"]`); Spark's
+  get_json_object cannot rebuild that text (it unwraps a single match and drops the list spacing)
 --- */
 SELECT
     ts, audit_id, user_name, source_ip, verb, resource, namespace, object_name,

@@ -35,6 +35,9 @@ remediation: >-
   access or authorised networks, and make log pipelines and tools read the last sourceIPs entry, never the
   first. For your own proxy, add its egress range to `[[allowlists.trusted_networks]]` (`cidr`, `reason`) or
   the user or address to `[allowlists.query_lists] forwarded-for-mismatch`.
+spark: >-
+  calls the Python UDF ip_scope inside a list_filter lambda; Spark 3.5 cannot evaluate a Python UDF inside a
+  higher-order function
 --- */
 WITH chains AS (
     SELECT *, client_ip(source_ips) AS connection_ip,

@@ -10,6 +10,9 @@ description: >-
   For every day of the period (calendar days of the configured time zone, bound as $timezone; UTC by default):
   requests refused by authorization (HTTP 403) and requests that failed authentication (HTTP 401). Zero days
   are listed so that the series has no holes.
+spark: >-
+  casts unnest(generate_series(...)) to DATE in its select list: the translation is explode() inside a CAST,
+  and Spark 3.5 refuses a generator nested in an expression
 --- */
 WITH days AS (
     SELECT unnest(generate_series(

@@ -11,6 +11,9 @@ description: >-
   $timezone; UTC by default) for every cluster in the archive, with the number of events recorded (zero when
   none arrived), so that days without audit data are visible instead of silently missing. first_ts and last_ts
   are UTC instants.
+spark: >-
+  casts unnest(generate_series(...)) to DATE in its select list: the translation is explode() inside a CAST,
+  and Spark 3.5 refuses a generator nested in an expression
 --- */
 WITH days AS (
     SELECT unnest(generate_series(

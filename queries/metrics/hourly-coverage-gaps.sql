@@ -18,6 +18,8 @@ description: >-
   start (local midnight of a report period), so they line up with the clock hours of the report's time zone,
   including half-hour zones, and a daylight-saving change neither adds nor loses an hour; hour_utc is the
   hour's start instant (shown in UTC).
+spark: >-
+  buckets hours with DuckDB's date_bin, which Spark 3.5 lacks
 --- */
 WITH hours AS (
     SELECT unnest(generate_series(

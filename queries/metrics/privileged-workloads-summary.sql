@@ -9,6 +9,8 @@ references: [catalog:M5]
 description: >-
   Successful pod and workload writes whose request body asks for a privileged container, the host network, PID
   or IPC namespace, or a hostPath volume, by setting. Needs request bodies (Request level or higher).
+spark: >-
+  counts a json_extract wildcard match with json_array_length; on Spark the match is an array, not JSON text
 --- */
 WITH writes AS (
     SELECT

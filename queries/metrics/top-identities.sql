@@ -9,6 +9,8 @@ references: [catalog:M5]
 description: >-
   The ten most active identities of each type, with their writes, denied requests, distinct source addresses
   and first and last request, so that unexpected heavy users stand out.
+spark: >-
+  sqlglot's QUALIFY elimination (Spark 3.5 has no QUALIFY) leaves its helper column _w in this query's output
 --- */
 WITH per_user AS (
     SELECT
