@@ -120,11 +120,12 @@ def spark_portability() -> str:
     """Which queries run on Spark (`--engine spark`): the share the issue sets (>= 90% of detections and
     anomalies) and every query marked `spark: <reason>` with its reason, from the headers."""
     from kanalytics.catalog.loader import load_catalog
+    from kanalytics.vocabulary import FINDING_KINDS
 
     queries = sorted(load_catalog().queries.values(), key=lambda q: (q.header.kind, q.header.id))
-    judged = [q for q in queries if q.header.kind in ("detection", "anomaly")]
+    judged = [q for q in queries if q.header.kind in FINDING_KINDS]
     portable = [q for q in judged if not q.header.spark]
-    others = [q for q in queries if q.header.kind not in ("detection", "anomaly")]
+    others = [q for q in queries if q.header.kind not in FINDING_KINDS]
     lines = [
         GENERATED,
         "",

@@ -102,7 +102,10 @@ def convert_block(
     gives the same rows (`columnar=False` converts everything the Python way: the tests compare both). Blocks
     with fewer than `min_rows` plain lines take the Python path whole.
     """
-    split = columnar_block(block, min_rows) if columnar else None
+    # A block with fewer lines than `min_rows` cannot have enough plain ones: skip the columnar reader before
+    # it parses anything, so each line is parsed once.
+    worth_it = columnar and block.data.count(b"\n") + 1 >= min_rows
+    split = columnar_block(block, min_rows) if worth_it else None
     if split is None:
         return convert_records(block_records(block), redact)
     builder = _Builder(redact)

@@ -34,9 +34,10 @@ from kanalytics.catalog.runner import (
 )
 from kanalytics.catalog.spark_sql import SESSION_CONF, NotPortable, register_functions, to_spark_sql
 from kanalytics.sources.files import read_inputs
+from kanalytics.vocabulary import FINDING_KINDS
 
 CASES = Path(__file__).resolve().parents[1] / "cases"
-PORTABLE_KINDS = ("detection", "anomaly")
+PORTABLE_KINDS = FINDING_KINDS
 TIMEZONE = "Europe/Berlin"  # a zone with an offset and DST, so that zone arithmetic is really checked
 
 
