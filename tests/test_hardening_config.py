@@ -515,9 +515,10 @@ def test_a_really_full_and_then_read_only_disk(
     big = tmp_path / "big.jsonl"
     padding = "/api/v1/namespaces/default/pods/" + "x" * 200
     lines = [
-        json.dumps(make_event(OLD + timedelta(seconds=i), requestURI=f"{padding}{i}")) for i in range(3000)
+        json.dumps(make_event(OLD + timedelta(seconds=i), requestURI=f"{padding}{i}")) for i in range(10_000)
     ]
-    big.write_text("\n".join([*lines, "not json"]) + "\n", encoding="utf-8")  # 2.7 MB of input for 64 KiB
+    # 9 MB of input for 64 KiB: its 8-byte content checksums alone (80 KB, random) cannot fit.
+    big.write_text("\n".join([*lines, "not json"]) + "\n", encoding="utf-8")
     code, _, err = cli(monkeypatch, capsys, "ingest", str(big), "-a", str(archive), "--cluster", "c1")
     assert (code, err.splitlines()[0]) == (1, f"error: cannot write {archive}: No space left on device")
     # Nothing but the lock files: no data, no quarantine, no manifest, no temporary file.
