@@ -132,16 +132,8 @@ class S3Storage:
 
     # -- primitives ----------------------------------------------------------------------------------------
     def read_bytes(self, key: str) -> bytes:
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
-        except self._errors.NoSuchKey:
-            raise FileNotFoundError(self.url(key)) from None
-        except Exception as exc:
-            if _code(exc) in ("404", "NoSuchKey"):
-                raise FileNotFoundError(self.url(key)) from None
-            raise self._fail(key, exc) from None
-        body: bytes = response["Body"].read()
-        return body
+        with self.open_input(key) as stream:
+            return stream.read()
 
     def open_input(self, key: str) -> IO[bytes]:
         try:
