@@ -71,4 +71,5 @@ def test_the_period_has_findings_to_compare(runs: tuple[CatalogRun, CatalogRun])
     duck, spark = runs
     assert len(duck.findings) > 20
     assert sum(len(r.suppressed) for r in duck.results.values()) > 0
-    assert len(spark.findings) == len(duck.findings)
+    marked = {q.header.id for q in load_catalog().queries.values() if q.header.spark}  # not run on Spark
+    assert len(spark.findings) == len([f for f in duck.findings if f.query_id not in marked])
