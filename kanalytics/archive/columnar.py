@@ -40,7 +40,7 @@ from kanalytics.archive.redact import MAY_REDACT_LINE, MAY_REDACT_URI
 from kanalytics.archive.rows import event_hash
 from kanalytics.archive.schema import ARROW_SCHEMA
 from kanalytics.sources import jsontext
-from kanalytics.sources.documents import AUTO, BOM, NATIVE, native_event
+from kanalytics.sources.documents import AUTO, NATIVE, block_lines, native_event
 from kanalytics.sources.records import Block
 
 # The event's keys that become columns (as in rows.py); any other key goes to `extra.fields` verbatim.
@@ -219,17 +219,10 @@ def columnar_block(block: Block, min_rows: int = MIN_ROWS) -> Split | None:
     fewer than `min_rows` of its lines could take this one)."""
     if block.shape not in (AUTO, NATIVE):
         return None
-    number = block.first_line - 1
     python: list[tuple[int, bytes, Any]] = []
     candidates: list[tuple[int, bytes, dict[str, Any]]] = []
     lines = 0
-    for raw in block.data.split(b"\n"):
-        number += 1
-        if number == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM) :]
-        data = raw.strip()
-        if not data:
-            continue
+    for number, data in block_lines(block):
         lines += 1
         try:
             document = jsontext.loads(data)

@@ -125,16 +125,9 @@ def block_records(block: Block) -> Iterator[Record]:
     saying why the line is not JSON. A BOM on the input's first line is dropped."""
     origin = block.origin
     shape = block.shape
-    number = block.first_line - 1
     export = False  # the block holds CloudWatch S3 export lines with audit Events
     texts: list[tuple[int, bytes, str]] = []  # export-like lines with a text message, judged at the end
-    for raw in block.data.split(b"\n"):
-        number += 1
-        if number == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM) :]
-        data = raw.strip()
-        if not data:
-            continue
+    for number, data in block_lines(block):
         try:
             document = jsontext.loads(data)
         except RecursionError:
@@ -164,3 +157,16 @@ def not_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return True
     return False
+
+
+def block_lines(block: Block) -> Iterator[tuple[int, bytes]]:
+    """(line number, stripped bytes) of each non-blank line of `block`, the BOM of the input's first line
+    removed: how every reader of a block frames its lines."""
+    number = block.first_line - 1
+    for raw in block.data.split(b"\n"):
+        number += 1
+        if number == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM) :]
+        data = raw.strip()
+        if data:
+            yield number, data
